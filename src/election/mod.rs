@@ -1,0 +1,1 @@
+//! FastLeaderElection (spec 5). Placeholder.

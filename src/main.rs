@@ -1,0 +1,2 @@
+//! The `zkelect` command.
+fn main() {}
