@@ -1,1 +1,22 @@
-//! FastLeaderElection (spec 5). Placeholder.
+//! FastLeaderElection as a sans-I/O state machine (spec 4 and 5).
+//!
+//! Nothing here reads a clock, sleeps, spawns or touches a socket. Time comes
+//! in as a [`Duration`](std::time::Duration) since an arbitrary origin; the
+//! machine answers with [`Action`]s (send this vote to that sid, connect to
+//! everyone, decided) and tells when it next wants to be woken
+//! ([`Fle::next_deadline`]).
+
+mod fle;
+mod message;
+mod order;
+mod reply;
+mod tracker;
+
+pub use fle::{Action, Decision, Fle, Settings};
+pub use message::Message;
+pub use order::total_order;
+pub use reply::{respond, Response, View};
+pub use tracker::{check_leader, has_all_quorums};
+
+#[cfg(test)]
+mod fle_tests;

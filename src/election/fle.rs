@@ -1,0 +1,439 @@
+//! The FastLeaderElection state machine (spec 5.1 to 5.10).
+
+use super::message::Message;
+use super::order::total_order;
+use super::reply::{respond, View};
+use super::tracker::{check_leader, has_all_quorums};
+use crate::quorum::QuorumVerifier;
+use crate::types::{LearnerType, ServerState, Sid, Vote, Zxid, NO_VOTE};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Fixed parameters of one peer's election.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// My sid.
+    pub my_sid: Sid,
+    /// My role from the server list.
+    pub learner_type: LearnerType,
+    /// First notification timeout (`fastleader.minNotificationInterval`).
+    pub min_notification_interval: Duration,
+    /// Cap of the doubling timeout (`fastleader.maxNotificationInterval`).
+    pub max_notification_interval: Duration,
+    /// How long a quorum for my proposal must see no better vote before I
+    /// decide (ZooKeeper's fixed 200 ms; our `finalizeWait`).
+    pub finalize_wait: Duration,
+}
+
+/// What the machine asks its driver to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send `msg` (with our config text) to `to`. `to` may be my own sid: the
+    /// driver loops it back, and only then does my own vote count (spec 5.3).
+    Send {
+        /// Destination sid.
+        to: Sid,
+        /// The vote fields to send.
+        msg: Message,
+    },
+    /// Nothing arrived for a whole timeout and every send queue still holds a
+    /// message: (re)connect to every known peer (ZooKeeper's `connectAll`).
+    ConnectAll,
+    /// The election ended.
+    Decided(Decision),
+}
+
+/// The end of an election (spec 5.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// LEADING, FOLLOWING or OBSERVING.
+    pub state: ServerState,
+    /// The returned vote, which becomes my current vote.
+    pub vote: Vote,
+    /// Time from the start of this election to the decision.
+    pub elapsed: Duration,
+}
+
+/// One `lookForLeader` call in progress.
+#[derive(Debug, Clone)]
+struct Round {
+    /// Votes of my current round (spec 5.1).
+    recvset: BTreeMap<Sid, Vote>,
+    /// FOLLOWING/LEADING votes of any round.
+    outofelection: BTreeMap<Sid, Vote>,
+    /// Current notification timeout; doubles on each empty poll.
+    not_timeout: Duration,
+    /// When the current poll gives up.
+    poll_deadline: Duration,
+    /// Set while waiting for a better vote after my proposal reached a quorum.
+    finalize_deadline: Option<Duration>,
+    started: Duration,
+}
+
+/// A peer's FastLeaderElection: its round counter, proposal, state and
+/// current vote, and the election in progress, if any.
+#[derive(Debug, Clone)]
+pub struct Fle {
+    settings: Settings,
+    qv: Arc<QuorumVerifier>,
+    /// A proposed config with a higher version, tracked alongside (spec 7.4).
+    next_qv: Option<Arc<QuorumVerifier>>,
+    /// Current-and-next voters: who gets my notifications and whose count.
+    voters: BTreeSet<Sid>,
+    state: ServerState,
+    current_vote: Vote,
+    logicalclock: i64,
+    proposal: (Sid, Zxid, i64),
+    /// My last logged zxid for this election (-1 abstains, spec 5.4).
+    last_zxid: Zxid,
+    /// My initial vote for this election (spec 5.2).
+    init: (Sid, Zxid, i64),
+    round: Option<Round>,
+}
+
+impl Fle {
+    /// A machine that has not started: state LOOKING, logicalclock 0 and the
+    /// "unset" proposal (-1, -1, -1) (spec 3.3).
+    pub fn new(settings: Settings, qv: Arc<QuorumVerifier>) -> Fle {
+        let voters = qv.voters().clone();
+        let my = settings.my_sid;
+        Fle {
+            settings,
+            qv,
+            next_qv: None,
+            voters,
+            state: ServerState::Looking,
+            current_vote: Vote::looking(my, 0, -1, 0),
+            logicalclock: 0,
+            proposal: (-1, -1, -1),
+            last_zxid: 0,
+            init: (-1, -1, -1),
+            round: None,
+        }
+    }
+
+    /// Tracks a proposed config as well (spec 7.4); it only counts when its
+    /// version is higher than the committed one.
+    pub fn set_next_config(&mut self, next: Option<Arc<QuorumVerifier>>) {
+        self.next_qv = next.filter(|n| n.version() > self.qv.version());
+        self.voters = self.qv.voters().clone();
+        if let Some(n) = &self.next_qv {
+            self.voters.extend(n.voters().iter().copied());
+        }
+    }
+
+    /// My sid.
+    pub fn my_sid(&self) -> Sid {
+        self.settings.my_sid
+    }
+
+    /// My state.
+    pub fn state(&self) -> ServerState {
+        self.state
+    }
+
+    /// My current vote: the last decision, or my initial vote before the
+    /// first one.
+    pub fn current_vote(&self) -> Vote {
+        self.current_vote
+    }
+
+    /// My round counter.
+    pub fn logicalclock(&self) -> i64 {
+        self.logicalclock
+    }
+
+    /// My current proposal as (leader, zxid, peer epoch).
+    pub fn proposal(&self) -> (Sid, Zxid, i64) {
+        self.proposal
+    }
+
+    /// The committed quorum verifier.
+    pub fn quorum(&self) -> &QuorumVerifier {
+        &self.qv
+    }
+
+    /// Whether `sid` is in the current-and-next voters.
+    pub fn is_voter(&self, sid: Sid) -> bool {
+        self.voters.contains(&sid)
+    }
+
+    /// The sids my notifications go to (current-and-next voters, including
+    /// me when I vote).
+    pub fn voters(&self) -> &BTreeSet<Sid> {
+        &self.voters
+    }
+
+    /// What the reply rules read (spec 5.11).
+    pub fn view(&self) -> View {
+        View {
+            state: self.state,
+            current_vote: self.current_vote,
+            logicalclock: self.logicalclock,
+            proposal: self.proposal,
+        }
+    }
+
+    /// When the driver must call [`Fle::on_timeout`], if an election runs.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.round
+            .as_ref()
+            .map(|r| r.finalize_deadline.unwrap_or(r.poll_deadline))
+    }
+
+    /// Rewrites the peer epoch of my current vote after the new epoch is
+    /// established, keeping zxid and round (ZooKeeper's `updateElectionVote`,
+    /// spec 4).
+    pub fn update_peer_epoch(&mut self, epoch: i64) {
+        self.current_vote.peer_epoch = epoch;
+    }
+
+    /// Starts an election (`lookForLeader`, spec 5.2) with the zxid and epoch
+    /// this host reports. The first start also sets my current vote to my
+    /// initial vote (spec 4); later starts keep the last decision as current
+    /// vote until the next one, as ZooKeeper does.
+    pub fn start(&mut self, now: Duration, last_zxid: Zxid, current_epoch: i64) -> Vec<Action> {
+        let my = self.settings.my_sid;
+        if self.logicalclock == 0 {
+            self.current_vote = Vote::looking(my, last_zxid, -1, current_epoch);
+        }
+        self.state = ServerState::Looking;
+        self.last_zxid = last_zxid;
+        self.logicalclock += 1;
+        let participant = self.settings.learner_type == LearnerType::Participant;
+        self.init = (
+            if self.qv.is_voter(my) { my } else { NO_VOTE },
+            if participant { last_zxid } else { NO_VOTE },
+            if participant { current_epoch } else { NO_VOTE },
+        );
+        self.proposal = self.init;
+        let t = self.settings.min_notification_interval;
+        self.round = Some(Round {
+            recvset: BTreeMap::new(),
+            outofelection: BTreeMap::new(),
+            not_timeout: t,
+            poll_deadline: now + t,
+            finalize_deadline: None,
+            started: now,
+        });
+        self.notifications()
+    }
+
+    /// Stops any election in progress without a decision.
+    pub fn stop(&mut self) {
+        self.round = None;
+        self.proposal = (-1, -1, -1);
+    }
+
+    /// Handles one incoming message from `from` the way ZooKeeper's receive
+    /// thread and election loop together would: the reply rules first, then,
+    /// while LOOKING, the election step.
+    pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
+        let resp = respond(&self.view(), self.is_voter(from), msg);
+        let mut out = Vec::new();
+        if let Some(reply) = resp.reply {
+            out.push(Action::Send { to: from, msg: reply });
+        }
+        if resp.deliver {
+            out.extend(self.on_notification(now, from, msg));
+        }
+        out
+    }
+
+    /// The election loop's step for one notification taken off its queue
+    /// (spec 5.4 c, and 5.9 while finalizing). Call it only for messages the
+    /// reply rules delivered; it ignores anything while not LOOKING.
+    pub fn on_notification(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
+        if self.state != ServerState::Looking {
+            return Vec::new();
+        }
+        let Some(round) = self.round.as_mut() else {
+            return Vec::new();
+        };
+        if round.finalize_deadline.is_some() {
+            // Spec 5.9: only a better vote interrupts the wait; anything else
+            // is consumed. The wait does not restart on a discarded message
+            // (ZooKeeper's poll loop would), so chatter cannot delay a decision.
+            let (pl, pz, pe) = self.proposal;
+            if !total_order(&self.qv, msg.leader, msg.zxid, msg.peer_epoch, pl, pz, pe) {
+                return Vec::new();
+            }
+            round.finalize_deadline = None;
+        }
+        round.poll_deadline = now + round.not_timeout;
+        if !self.is_voter(from) || !self.is_voter(msg.leader) {
+            return Vec::new();
+        }
+        match msg.server_state() {
+            Some(ServerState::Looking) => self.on_looking(now, from, msg),
+            Some(ServerState::Following) | Some(ServerState::Leading) => {
+                self.on_decided_vote(now, from, msg)
+            }
+            Some(ServerState::Observing) | None => Vec::new(),
+        }
+    }
+
+    /// The notification timeout fired (spec 5.4 b), or the finalize wait ended
+    /// (spec 5.9). `have_delivered` is the transport's "some send queue is
+    /// empty".
+    pub fn on_timeout(&mut self, now: Duration, have_delivered: bool) -> Vec<Action> {
+        let max = self.settings.max_notification_interval;
+        let Some(round) = self.round.as_mut() else {
+            return Vec::new();
+        };
+        if let Some(fd) = round.finalize_deadline {
+            if now < fd {
+                return Vec::new();
+            }
+            return self.decide_on_proposal(now);
+        }
+        if now < round.poll_deadline {
+            return Vec::new();
+        }
+        round.not_timeout = (round.not_timeout * 2).min(max);
+        round.poll_deadline = now + round.not_timeout;
+        if have_delivered {
+            self.notifications()
+        } else {
+            vec![Action::ConnectAll]
+        }
+    }
+
+    fn notifications(&self) -> Vec<Action> {
+        let (leader, zxid, epoch) = self.proposal;
+        let msg = Message::outgoing(ServerState::Looking, leader, zxid, self.logicalclock, epoch);
+        self.voters
+            .iter()
+            .map(|&to| Action::Send { to, msg })
+            .collect()
+    }
+
+    fn verifiers(&self) -> Vec<Arc<QuorumVerifier>> {
+        let mut v = vec![self.qv.clone()];
+        v.extend(self.next_qv.clone());
+        v
+    }
+
+    fn on_looking(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
+        if self.last_zxid == -1 || msg.zxid == -1 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let (ml, mz, me) = (msg.leader, msg.zxid, msg.peer_epoch);
+        if msg.election_epoch > self.logicalclock {
+            self.logicalclock = msg.election_epoch;
+            if let Some(r) = self.round.as_mut() {
+                r.recvset.clear();
+            }
+            // Against my *initial* vote, not my current proposal (spec 5.4 c 2).
+            let (il, iz, ie) = self.init;
+            self.proposal = if total_order(&self.qv, ml, mz, me, il, iz, ie) {
+                (ml, mz, me)
+            } else {
+                self.init
+            };
+            out.extend(self.notifications());
+        } else if msg.election_epoch < self.logicalclock {
+            return out;
+        } else {
+            let (pl, pz, pe) = self.proposal;
+            if total_order(&self.qv, ml, mz, me, pl, pz, pe) {
+                self.proposal = (ml, mz, me);
+                out.extend(self.notifications());
+            }
+        }
+        let round_vote = Vote::looking(ml, mz, msg.election_epoch, me);
+        let (pl, pz, pe) = self.proposal;
+        let cmp = Vote::looking(pl, pz, self.logicalclock, pe);
+        let verifiers = self.verifiers();
+        let vrefs: Vec<&QuorumVerifier> = verifiers.iter().map(|v| &**v).collect();
+        let quorum = {
+            let round = self.round.as_mut().expect("looking without a round");
+            round.recvset.insert(from, round_vote);
+            has_all_quorums(&vrefs, &round.recvset, &cmp)
+        };
+        if quorum {
+            let wait = self.settings.finalize_wait;
+            let round = self.round.as_mut().expect("looking without a round");
+            if wait.is_zero() {
+                out.extend(self.decide_on_proposal(now));
+            } else {
+                round.finalize_deadline = Some(now + wait);
+            }
+        }
+        out
+    }
+
+    fn on_decided_vote(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
+        let Some(full) = msg.to_vote() else {
+            return Vec::new();
+        };
+        let my = self.settings.my_sid;
+        let verifiers = self.verifiers();
+        let vrefs: Vec<&QuorumVerifier> = verifiers.iter().map(|v| &**v).collect();
+        let logicalclock = self.logicalclock;
+        let round = self.round.as_mut().expect("looking without a round");
+        if msg.election_epoch == logicalclock {
+            // Stored with version 0, so it matches the comparison vote on the
+            // leader id alone (spec 5.6).
+            round.recvset.insert(
+                from,
+                Vote {
+                    version: 0,
+                    ..full
+                },
+            );
+            if has_all_quorums(&vrefs, &round.recvset, &full)
+                && check_leader(&round.recvset, msg.leader, msg.election_epoch, my, logicalclock)
+            {
+                return self.decide_on(now, msg);
+            }
+        }
+        round.outofelection.insert(from, full);
+        if has_all_quorums(&vrefs, &round.outofelection, &full)
+            && check_leader(
+                &round.outofelection,
+                msg.leader,
+                msg.election_epoch,
+                my,
+                logicalclock,
+            )
+        {
+            self.logicalclock = msg.election_epoch;
+            return self.decide_on(now, msg);
+        }
+        Vec::new()
+    }
+
+    fn decide_on_proposal(&mut self, now: Duration) -> Vec<Action> {
+        let (l, z, e) = self.proposal;
+        let vote = Vote::looking(l, z, self.logicalclock, e);
+        self.finish(now, vote)
+    }
+
+    fn decide_on(&mut self, now: Duration, msg: &Message) -> Vec<Action> {
+        let vote = Vote::looking(msg.leader, msg.zxid, msg.election_epoch, msg.peer_epoch);
+        self.finish(now, vote)
+    }
+
+    fn finish(&mut self, now: Duration, vote: Vote) -> Vec<Action> {
+        let state = if vote.leader == self.settings.my_sid {
+            ServerState::Leading
+        } else if self.settings.learner_type == LearnerType::Participant {
+            ServerState::Following
+        } else {
+            ServerState::Observing
+        };
+        let started = self.round.take().map(|r| r.started).unwrap_or(now);
+        self.state = state;
+        // The stored vote is reported with my state; ZooKeeper's returned
+        // vote is LOOKING-typed but only its fields travel.
+        self.current_vote = Vote { state, ..vote };
+        vec![Action::Decided(Decision {
+            state,
+            vote: self.current_vote,
+            elapsed: now.saturating_sub(started),
+        })]
+    }
+}
