@@ -233,7 +233,10 @@ impl Fle {
         let resp = respond(&self.view(), self.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = resp.reply {
-            out.push(Action::Send { to: from, msg: reply });
+            out.push(Action::Send {
+                to: from,
+                msg: reply,
+            });
         }
         if resp.deliver {
             out.extend(self.on_notification(now, from, msg));
@@ -377,15 +380,15 @@ impl Fle {
         if msg.election_epoch == logicalclock {
             // Stored with version 0, so it matches the comparison vote on the
             // leader id alone (spec 5.6).
-            round.recvset.insert(
-                from,
-                Vote {
-                    version: 0,
-                    ..full
-                },
-            );
+            round.recvset.insert(from, Vote { version: 0, ..full });
             if has_all_quorums(&vrefs, &round.recvset, &full)
-                && check_leader(&round.recvset, msg.leader, msg.election_epoch, my, logicalclock)
+                && check_leader(
+                    &round.recvset,
+                    msg.leader,
+                    msg.election_epoch,
+                    my,
+                    logicalclock,
+                )
             {
                 return self.decide_on(now, msg);
             }

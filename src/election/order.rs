@@ -49,7 +49,10 @@ mod tests {
         let q = maj();
         assert!(!total_order(&q, 4, 5, 1, 1, 0, 2));
         assert!(total_order(&q, 1, 0, 2, 4, 5, 1));
-        assert!(!total_order(&q, 2, 0, 0, 2, 0, 0), "equal votes do not beat");
+        assert!(
+            !total_order(&q, 2, 0, 0, 2, 0, 0),
+            "equal votes do not beat"
+        );
     }
 
     #[test]

@@ -56,13 +56,7 @@ pub fn respond(view: &View, sender_is_voter: bool, msg: &Message) -> Response {
             && msg.election_epoch < view.logicalclock)
             .then(|| {
                 let (leader, zxid, epoch) = view.proposal;
-                Message::outgoing(
-                    ServerState::Looking,
-                    leader,
-                    zxid,
-                    view.logicalclock,
-                    epoch,
-                )
+                Message::outgoing(ServerState::Looking, leader, zxid, view.logicalclock, epoch)
             });
         Response {
             reply,
@@ -131,25 +125,52 @@ mod tests {
         assert!(!r.deliver);
         assert_eq!(
             r.reply,
-            Some(Message::outgoing(ServerState::Following, 3, 0x100000002, 4, 2))
+            Some(Message::outgoing(
+                ServerState::Following,
+                3,
+                0x100000002,
+                4,
+                2
+            ))
         );
     }
 
     #[test]
     fn voter_with_invalid_state_is_dropped() {
         let r = respond(&looking(), true, &msg(4, 1, 5));
-        assert_eq!(r, Response { reply: None, deliver: false });
+        assert_eq!(
+            r,
+            Response {
+                reply: None,
+                deliver: false
+            }
+        );
     }
 
     #[test]
     fn looking_delivers_and_answers_older_round_with_proposal() {
         let r = respond(&looking(), true, &msg(0, 1, 4));
         assert!(r.deliver);
-        assert_eq!(r.reply, Some(Message::outgoing(ServerState::Looking, 3, 7, 5, 1)));
+        assert_eq!(
+            r.reply,
+            Some(Message::outgoing(ServerState::Looking, 3, 7, 5, 1))
+        );
         let same = respond(&looking(), true, &msg(0, 1, 5));
-        assert_eq!(same, Response { reply: None, deliver: true });
+        assert_eq!(
+            same,
+            Response {
+                reply: None,
+                deliver: true
+            }
+        );
         let following = respond(&looking(), true, &msg(1, 1, 1));
-        assert_eq!(following, Response { reply: None, deliver: true });
+        assert_eq!(
+            following,
+            Response {
+                reply: None,
+                deliver: true
+            }
+        );
     }
 
     /// A decided peer answers a LOOKING voter with the vote that won
@@ -160,13 +181,25 @@ mod tests {
         assert!(!r.deliver);
         assert_eq!(
             r.reply,
-            Some(Message::outgoing(ServerState::Following, 3, 0x100000002, 1, 2))
+            Some(Message::outgoing(
+                ServerState::Following,
+                3,
+                0x100000002,
+                1,
+                2
+            ))
         );
     }
 
     #[test]
     fn decided_ignores_decided_voters() {
         let r = respond(&following(), true, &msg(2, 3, 1));
-        assert_eq!(r, Response { reply: None, deliver: false });
+        assert_eq!(
+            r,
+            Response {
+                reply: None,
+                deliver: false
+            }
+        );
     }
 }

@@ -104,9 +104,21 @@ mod tests {
         m.insert(1, vote(1, 4, 0x200000001, 2, 2, Following));
         m.insert(3, vote(1, 4, 0x300000001, 3, 2, Following));
         m.insert(4, vote(1, 4, 0x400000001, 4, 2, Leading));
-        assert!(has_all_quorums(&[&five()], &m, &vote(0, 4, 0, 0, 0, Following)));
-        assert!(has_all_quorums(&[&five()], &m, &vote(1, 4, 0, 0, 2, Following)));
-        assert!(!has_all_quorums(&[&five()], &m, &vote(1, 4, 0, 0, 3, Following)));
+        assert!(has_all_quorums(
+            &[&five()],
+            &m,
+            &vote(0, 4, 0, 0, 0, Following)
+        ));
+        assert!(has_all_quorums(
+            &[&five()],
+            &m,
+            &vote(1, 4, 0, 0, 2, Following)
+        ));
+        assert!(!has_all_quorums(
+            &[&five()],
+            &m,
+            &vote(1, 4, 0, 0, 3, Following)
+        ));
     }
 
     #[test]

@@ -134,7 +134,13 @@ mod tests {
         for s in 0..9 {
             w.insert(s, if s < 3 { 1 } else { 0 });
         }
-        let q = Hierarchical::new(0..9, [], groups(&[&[0, 1, 2], &[3, 4, 5], &[6, 7, 8]]), w, 0);
+        let q = Hierarchical::new(
+            0..9,
+            [],
+            groups(&[&[0, 1, 2], &[3, 4, 5], &[6, 7, 8]]),
+            w,
+            0,
+        );
         assert!(q.contains_quorum(&set(&[0, 1])));
         assert!(!q.contains_quorum(&set(&[0, 3, 4, 5, 6, 7, 8])));
         assert_eq!(q.weight(4), 0);

@@ -1,0 +1,20 @@
+//! Sub-commands of the `zkelect` binary and their small shared helpers.
+
+pub mod args;
+pub mod demo;
+pub mod json;
+pub mod probe;
+pub mod run;
+
+/// Top-level help.
+pub const USAGE: &str = "\
+zkelect: ZooKeeper 3.8 leader election as a library and a command
+
+usage:
+  zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
+  zkelect demo [--peers N] [--finalize-wait MS] [--rounds R]
+  zkelect probe HOST:PORT [--sid S] [--timeout MS]
+  zkelect --help | --version
+
+'zkelect COMMAND --help' describes each command.
+";

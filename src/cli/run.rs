@@ -1,0 +1,100 @@
+//! `zkelect run`: one peer from a zoo.cfg until SIGINT or SIGTERM.
+
+use super::args::Args;
+use super::json;
+use std::io::Write;
+use std::path::Path;
+use zkelect::logging::{self, Level};
+
+const HELP: &str = "\
+usage: zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
+
+Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0.
+stdout: one JSON object per line per event, e.g.
+  {\"event\":\"state\",\"sid\":1,\"state\":\"LOOKING\",\"old\":\"LOOKING\"}
+  {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
+stderr: human-readable logs.
+
+  --config PATH    zoo.cfg (ZooKeeper syntax)
+  --myid N         my sid (default: the myid file in dataDir)
+  --zxid Z         last zxid to report (default 0; 0x-prefixed hex accepted)
+  --epoch E        current epoch to report (default 0)
+  --log-level L    trace, debug, info, warn (default) or error
+";
+
+/// Parses a decimal or 0x-prefixed hex signed number.
+pub fn parse_num(name: &str, v: &str) -> Result<i64, String> {
+    let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(h) => {
+            i64::from_str_radix(h, 16).or_else(|_| u64::from_str_radix(h, 16).map(|u| u as i64))
+        }
+        None => v.parse(),
+    };
+    parsed.map_err(|_| format!("invalid value '{v}' for --{name}"))
+}
+
+/// Parses a log level name.
+pub fn parse_level(v: &str) -> Result<Level, String> {
+    Ok(match v.to_ascii_lowercase().as_str() {
+        "trace" => Level::Trace,
+        "debug" => Level::Debug,
+        "info" => Level::Info,
+        "warn" | "warning" => Level::Warn,
+        "error" => Level::Error,
+        _ => return Err(format!("unknown log level '{v}'")),
+    })
+}
+
+/// Entry point.
+pub fn main(argv: &[String]) -> Result<(), String> {
+    let a = Args::parse(argv, &["config", "myid", "zxid", "epoch", "log-level"])?;
+    if a.help {
+        print!("{HELP}");
+        return Ok(());
+    }
+    if let Some(p) = a.positional.first() {
+        return Err(format!("unexpected argument '{p}'\n\n{HELP}"));
+    }
+    let cfg = a
+        .get("config")
+        .ok_or_else(|| format!("--config is required\n\n{HELP}"))?;
+    if let Some(l) = a.get("log-level") {
+        logging::set_level(parse_level(l)?);
+    }
+    let myid = a.get("myid").map(|v| parse_num("myid", v)).transpose()?;
+    let zxid = a
+        .get("zxid")
+        .map(|v| parse_num("zxid", v))
+        .transpose()?
+        .unwrap_or(0);
+    let epoch = a
+        .get("epoch")
+        .map(|v| parse_num("epoch", v))
+        .transpose()?
+        .unwrap_or(0);
+
+    // Before any thread exists, so that every thread inherits the mask and
+    // the signals reach only our sigwait.
+    zkelect::ffi::os::block_termination_signals()
+        .map_err(|e| format!("cannot block signals: {e}"))?;
+
+    let peer = zkelect::Peer::from_file(Path::new(cfg), myid).map_err(|e| e.to_string())?;
+    peer.set_zxid(zxid);
+    peer.set_epoch(epoch);
+    let sid = peer.my_sid();
+    peer.on_event(move |e| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", json::event(sid, e));
+        let _ = out.flush();
+    });
+    peer.start().map_err(|e| e.to_string())?;
+    logging::emit(
+        Level::Info,
+        &format!("sid {sid} running; SIGINT or SIGTERM stops it"),
+    );
+    let sig =
+        zkelect::ffi::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
+    logging::emit(Level::Info, &format!("signal {sig}: stopping"));
+    peer.stop();
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The connection-receive role: listen, read handshakes off the listener
+//! thread, and apply the keep/drop rule (spec 2.1, 2.3, 2.4).
+
+use super::{socket, worker, CnxEvent, Inner, MAX_PENDING_HANDSHAKES};
+use crate::log;
+use crate::logging::Level;
+use crate::types::Sid;
+use crate::wire::{self, HandshakeError, ProtocolVersion};
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pause between bind attempts, as in ZooKeeper.
+const BIND_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Binds `addr`, retrying `electionPortBindRetry` times one second apart
+/// (0 = forever). The socket is registered so that stop can close it.
+pub(super) fn bind_with_retry(inner: &Arc<Inner>, addr: SocketAddr) -> io::Result<TcpListener> {
+    let mut failures = 0u32;
+    loop {
+        match socket::listen(addr) {
+            Ok(l) => {
+                inner.listeners.lock().push(l.try_clone()?);
+                if inner.stopping() {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "stopping"));
+                }
+                return Ok(l);
+            }
+            Err(e) => {
+                failures += 1;
+                log!(
+                    Level::Warn,
+                    "cannot bind election address {addr} (attempt {failures}): {e}"
+                );
+                let budget = inner.s.bind_retry;
+                if (budget != 0 && failures >= budget) || inner.stopping() {
+                    return Err(e);
+                }
+                let deadline = std::time::Instant::now() + BIND_RETRY_PAUSE;
+                while std::time::Instant::now() < deadline {
+                    if inner.stopping() {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+}
+
+/// The listener thread for one address: accept, hand each socket to a
+/// handshake thread, re-bind after accept errors within the retry budget.
+pub(super) fn run(inner: Arc<Inner>, addr: SocketAddr, mut listener: TcpListener) {
+    loop {
+        match listener.accept() {
+            Ok((stream, from)) => handle_accepted(&inner, stream, from),
+            Err(e) => {
+                if inner.stopping() {
+                    return;
+                }
+                log!(Level::Warn, "accept on {addr} failed: {e}; re-binding");
+                drop(listener);
+                match bind_with_retry(&inner, addr) {
+                    Ok(l) => listener = l,
+                    Err(e) => {
+                        if !inner.stopping() {
+                            log!(
+                                Level::Error,
+                                "election listener on {addr} gave up: {e}; this peer cannot accept election connections"
+                            );
+                            inner.emit(CnxEvent::ListenerFailed(addr));
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn handle_accepted(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
+    if let Err(e) = socket::configure(&stream, inner.s.keep_alive) {
+        log!(
+            Level::Warn,
+            "cannot set options on connection from {from}: {e}"
+        );
+        return;
+    }
+    let id = inner.next_conn();
+    {
+        let mut pending = inner.pending.lock();
+        if pending.len() >= MAX_PENDING_HANDSHAKES {
+            log!(
+                Level::Warn,
+                "too many handshakes in progress; closing connection from {from}"
+            );
+            return;
+        }
+        match stream.try_clone() {
+            Ok(c) => {
+                pending.insert(id, c);
+            }
+            Err(e) => {
+                log!(Level::Warn, "cannot track connection from {from}: {e}");
+                return;
+            }
+        }
+    }
+    let i = inner.clone();
+    let spawned = inner.threads.spawn(format!("zkelect-hs-{id}"), move || {
+        let result = read_handshake(&i, &stream);
+        i.pending.lock().remove(&id);
+        match result {
+            Ok((sid, hs)) => on_handshake(&i, stream, from, sid, hs),
+            Err(e) if i.stopping() => drop(e),
+            Err(e) => log!(Level::Warn, "closing connection from {from}: {e}"),
+        }
+    });
+    if spawned.is_err() {
+        inner.pending.lock().remove(&id);
+    }
+}
+
+/// Reads exactly the handshake's bytes (never into the frames behind it),
+/// within the handshake timeout.
+fn read_handshake(inner: &Inner, mut stream: &TcpStream) -> io::Result<(Sid, wire::Handshake)> {
+    stream.set_read_timeout(Some(inner.s.handshake_timeout))?;
+    let mut buf = vec![0u8; 8];
+    stream.read_exact(&mut buf)?;
+    loop {
+        match wire::decode_handshake(&buf) {
+            Ok((hs, _)) => {
+                let mut sid = hs.sid;
+                if hs.version == ProtocolVersion::Legacy && sid == i64::MAX {
+                    // Legacy observers used a placeholder id; give each its own.
+                    sid = inner.next_placeholder.fetch_sub(1, Ordering::Relaxed);
+                }
+                stream.set_read_timeout(None)?;
+                return Ok((sid, hs));
+            }
+            Err(HandshakeError::Incomplete { needed }) if needed > buf.len() => {
+                let have = buf.len();
+                buf.resize(needed, 0);
+                stream.read_exact(&mut buf[have..])?;
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad handshake: {e}"),
+                ))
+            }
+        }
+    }
+}
+
+/// The acceptor's keep/drop rule (spec 2.4).
+fn on_handshake(
+    inner: &Arc<Inner>,
+    stream: TcpStream,
+    from: SocketAddr,
+    sid: Sid,
+    hs: wire::Handshake,
+) {
+    let my = inner.s.my_sid;
+    if sid < my {
+        // The smaller sid only pokes us: drop any connection we hold to it,
+        // and dial back to the address it advertised (or the configured one).
+        log!(
+            Level::Debug,
+            "connection from smaller sid {sid} ({from}); dialling back"
+        );
+        drop(stream);
+        inner.drop_worker(sid);
+        if hs.addresses.is_empty() {
+            inner.connect_one(sid);
+        } else {
+            inner.connect_to(sid, hs.addresses);
+        }
+    } else if sid == my {
+        log!(
+            Level::Warn,
+            "connection from {from} claims my own sid {sid}; closing it"
+        );
+    } else {
+        worker::start(inner, sid, stream);
+    }
+}

@@ -1,0 +1,313 @@
+//! The election connection manager (ZooKeeper's QuorumCnxManager, spec 2).
+//!
+//! Threads, each with one job:
+//! - `zkelect-listener-<port>`: accepts connections on one election address;
+//!   every accepted socket's handshake is read on its own short-lived
+//!   `zkelect-hs-<n>` thread with a timeout, so a silent client never blocks
+//!   the listener;
+//! - `zkelect-connector`: takes connect requests and starts one
+//!   `zkelect-connect-<sid>` attempt per sid, never more than one in flight,
+//!   never one after another;
+//! - `zkelect-send-<sid>` / `zkelect-recv-<sid>`: one pair per connected peer.
+//!
+//! Queues are crossbeam channels with ZooKeeper's semantics: one send queue of
+//! capacity 1 per peer where the newest message wins, and one receive queue of
+//! 100 shared by all peers where the oldest is dropped.
+
+mod connector;
+mod listener;
+pub(crate) mod queue;
+mod socket;
+pub(crate) mod threads;
+mod worker;
+
+use crate::log;
+use crate::logging::Level;
+use crate::types::Sid;
+use crate::wire::{self, HostPort, ProtocolVersion};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use threads::ThreadSet;
+
+/// Capacity of the shared receive queue (spec 2.5).
+pub const RECV_QUEUE_CAPACITY: usize = 100;
+
+/// The most handshakes read at once; more connections are closed at once so a
+/// flood cannot exhaust threads.
+const MAX_PENDING_HANDSHAKES: usize = 64;
+
+/// Settings of a connection manager.
+#[derive(Debug, Clone)]
+pub struct CnxSettings {
+    /// My sid.
+    pub my_sid: Sid,
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// My election addresses, as advertised in the handshake.
+    pub advertise: Vec<HostPort>,
+    /// V1 (one address) or V2 (`|`-joined, multi-address).
+    pub protocol: ProtocolVersion,
+    /// Configured election addresses of every other member.
+    pub peers: HashMap<Sid, Vec<HostPort>>,
+    /// `cnxTimeout`.
+    pub connect_timeout: Duration,
+    /// Handshake read timeout (`tickTime * syncLimit`).
+    pub handshake_timeout: Duration,
+    /// SO_KEEPALIVE.
+    pub keep_alive: bool,
+    /// `electionPortBindRetry`: bind attempts before giving up (0 = forever).
+    pub bind_retry: u32,
+}
+
+/// Connection events for the layer above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CnxEvent {
+    /// A connection to `sid` now carries messages.
+    Connected(Sid),
+    /// The connection to `sid` is gone.
+    Disconnected(Sid),
+    /// A listener gave up after its bind retries; no more connections are
+    /// accepted on that address.
+    ListenerFailed(SocketAddr),
+}
+
+/// A received frame body and the sid it came from.
+pub type Received = (Sid, Vec<u8>);
+
+/// A running connection manager.
+pub struct CnxManager {
+    inner: Arc<Inner>,
+    recv_rx: Receiver<Received>,
+}
+
+/// The live send/receive worker pair of one peer.
+struct WorkerHandle {
+    conn: u64,
+    stream: TcpStream,
+    /// Dropping it wakes the send worker.
+    _stop: Sender<()>,
+}
+
+/// A peer's send queue (capacity 1); both ends kept for drop-oldest.
+#[derive(Clone)]
+struct SendQueue {
+    tx: Sender<Arc<[u8]>>,
+    rx: Receiver<Arc<[u8]>>,
+}
+
+struct Inner {
+    s: CnxSettings,
+    handshake: Vec<u8>,
+    stopping: AtomicBool,
+    threads: ThreadSet,
+    recv_tx: Sender<Received>,
+    recv_rx: Receiver<Received>,
+    events: Sender<CnxEvent>,
+    queues: Mutex<HashMap<Sid, SendQueue>>,
+    last_sent: Mutex<HashMap<Sid, Arc<[u8]>>>,
+    workers: Mutex<HashMap<Sid, WorkerHandle>>,
+    in_flight: Mutex<HashSet<Sid>>,
+    connect_tx: Mutex<Option<Sender<(Sid, Vec<HostPort>)>>>,
+    /// Sockets whose handshake is being read, so stop can close them.
+    pending: Mutex<HashMap<u64, TcpStream>>,
+    listeners: Mutex<Vec<TcpListener>>,
+    next_conn: AtomicU64,
+    /// Ids handed to legacy observers that used the placeholder sid.
+    next_placeholder: AtomicI64,
+}
+
+impl CnxManager {
+    /// Binds every listen address (with the bind-retry rule) and starts the
+    /// listener and connector threads. Connection events go to `events`.
+    pub fn start(s: CnxSettings, events: Sender<CnxEvent>) -> io::Result<CnxManager> {
+        let handshake = wire::encode_handshake(s.protocol, s.my_sid, &s.advertise);
+        let (recv_tx, recv_rx) = bounded(RECV_QUEUE_CAPACITY);
+        let (connect_tx, connect_rx) = unbounded();
+        let inner = Arc::new(Inner {
+            s,
+            handshake,
+            stopping: AtomicBool::new(false),
+            threads: ThreadSet::default(),
+            recv_tx,
+            recv_rx: recv_rx.clone(),
+            events,
+            queues: Mutex::new(HashMap::new()),
+            last_sent: Mutex::new(HashMap::new()),
+            workers: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashSet::new()),
+            connect_tx: Mutex::new(Some(connect_tx)),
+            pending: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(Vec::new()),
+            next_conn: AtomicU64::new(1),
+            next_placeholder: AtomicI64::new(-1),
+        });
+        let mut bound = Vec::new();
+        for addr in inner.s.listen.clone() {
+            match listener::bind_with_retry(&inner, addr) {
+                Ok(l) => bound.push((addr, l)),
+                Err(e) => {
+                    inner.shutdown();
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("cannot listen on election address {addr}: {e}"),
+                    ));
+                }
+            }
+        }
+        for (addr, l) in bound {
+            let i = inner.clone();
+            inner
+                .threads
+                .spawn(format!("zkelect-listener-{}", addr.port()), move || {
+                    listener::run(i, addr, l)
+                })?;
+        }
+        let i = inner.clone();
+        inner.threads.spawn("zkelect-connector".into(), move || {
+            connector::run(i, connect_rx)
+        })?;
+        Ok(CnxManager { inner, recv_rx })
+    }
+
+    /// The shared receive queue: `(sid, frame body)` in arrival order.
+    pub fn receiver(&self) -> &Receiver<Received> {
+        &self.recv_rx
+    }
+
+    /// Queues a frame body for `sid` (newest wins) and connects if needed.
+    /// A message to my own sid goes straight to the receive queue.
+    pub fn send(&self, sid: Sid, body: Arc<[u8]>) {
+        self.inner.send(sid, body)
+    }
+
+    /// ZooKeeper's `haveDelivered`: true if any peer's send queue is empty.
+    pub fn have_delivered(&self) -> bool {
+        self.inner.queues.lock().values().any(|q| q.rx.is_empty())
+    }
+
+    /// Connects to every sid that has a send queue and no live connection.
+    pub fn connect_all(&self) {
+        let sids: Vec<Sid> = self.inner.queues.lock().keys().copied().collect();
+        for sid in sids {
+            self.inner.connect_one(sid);
+        }
+    }
+
+    /// Sids with a live connection.
+    pub fn connected(&self) -> Vec<Sid> {
+        let mut v: Vec<Sid> = self.inner.workers.lock().keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Closes every socket and joins every thread. Idempotent.
+    pub fn stop(&self) {
+        self.inner.shutdown();
+        self.inner.threads.join_all();
+    }
+}
+
+impl Drop for CnxManager {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Inner {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    fn send(self: &Arc<Self>, sid: Sid, body: Arc<[u8]>) {
+        if self.stopping() {
+            return;
+        }
+        if sid == self.s.my_sid {
+            queue::push_drop_oldest(&self.recv_tx, &self.recv_rx, (sid, body.to_vec()));
+            return;
+        }
+        let q = self.queue(sid);
+        queue::push_drop_oldest(&q.tx, &q.rx, body);
+        self.connect_one(sid);
+    }
+
+    fn queue(&self, sid: Sid) -> SendQueue {
+        self.queues
+            .lock()
+            .entry(sid)
+            .or_insert_with(|| {
+                let (tx, rx) = bounded(1);
+                SendQueue { tx, rx }
+            })
+            .clone()
+    }
+
+    /// Starts a connection to a configured sid unless one is live or in
+    /// flight (spec 2.2).
+    fn connect_one(self: &Arc<Self>, sid: Sid) {
+        if self.workers.lock().contains_key(&sid) {
+            return;
+        }
+        match self.s.peers.get(&sid) {
+            Some(addrs) => self.connect_to(sid, addrs.clone()),
+            None => log!(
+                Level::Warn,
+                "invalid server id {sid}: not in the configuration, not connecting"
+            ),
+        }
+    }
+
+    /// Queues a connect attempt to given addresses (also used for dial-back
+    /// to an advertised address, which does not need a configured sid).
+    fn connect_to(self: &Arc<Self>, sid: Sid, addrs: Vec<HostPort>) {
+        if self.stopping() || !self.in_flight.lock().insert(sid) {
+            return;
+        }
+        let sent = match &*self.connect_tx.lock() {
+            Some(tx) => tx.send((sid, addrs)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.in_flight.lock().remove(&sid);
+        }
+    }
+
+    fn emit(&self, e: CnxEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn next_conn(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Closes the live connection to `sid`, if any.
+    fn drop_worker(&self, sid: Sid) {
+        if let Some(old) = self.workers.lock().remove(&sid) {
+            let _ = old.stream.shutdown(std::net::Shutdown::Both);
+            self.emit(CnxEvent::Disconnected(sid));
+        }
+    }
+
+    fn shutdown(&self) {
+        if self.stopping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        *self.connect_tx.lock() = None;
+        for l in self.listeners.lock().drain(..) {
+            // Shutting a listening socket down wakes a blocked accept on Linux.
+            let _ = socket2::SockRef::from(&l).shutdown(std::net::Shutdown::Both);
+        }
+        for (_, s) in self.pending.lock().drain() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        for (_, w) in self.workers.lock().drain() {
+            let _ = w.stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}

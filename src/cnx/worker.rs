@@ -1,0 +1,150 @@
+//! Per-peer SendWorker and RecvWorker threads (spec 2.5, 2.6).
+
+use super::{queue, CnxEvent, Inner, WorkerHandle};
+use crate::log;
+use crate::logging::Level;
+use crate::types::Sid;
+use crate::wire;
+use crossbeam_channel::{bounded, select, Receiver};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+
+/// Registers `stream` as the connection to `sid`, replacing (and closing)
+/// any older one, and starts its two workers.
+pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
+    let conn = inner.next_conn();
+    let (send_stream, recv_stream, handle_stream) = match (stream.try_clone(), stream.try_clone()) {
+        (Ok(a), Ok(b)) => (a, b, stream),
+        _ => {
+            log!(
+                Level::Warn,
+                "cannot clone socket for sid {sid}; dropping connection"
+            );
+            return;
+        }
+    };
+    let (stop_tx, stop_rx) = bounded::<()>(0);
+    let q = inner.queue(sid);
+    {
+        let mut workers = inner.workers.lock();
+        if inner.stopping() {
+            let _ = handle_stream.shutdown(Shutdown::Both);
+            return;
+        }
+        let replaced = workers.insert(
+            sid,
+            WorkerHandle {
+                conn,
+                stream: handle_stream,
+                _stop: stop_tx,
+            },
+        );
+        if let Some(old) = replaced {
+            let _ = old.stream.shutdown(Shutdown::Both);
+        }
+    }
+    let i = inner.clone();
+    let send = inner.threads.spawn(format!("zkelect-send-{sid}"), move || {
+        send_loop(&i, sid, send_stream, q.rx, stop_rx);
+        finish(&i, sid, conn);
+    });
+    let i = inner.clone();
+    let recv = inner.threads.spawn(format!("zkelect-recv-{sid}"), move || {
+        recv_loop(&i, sid, recv_stream);
+        finish(&i, sid, conn);
+    });
+    if send.is_err() || recv.is_err() {
+        finish(inner, sid, conn);
+        return;
+    }
+    inner.emit(CnxEvent::Connected(sid));
+}
+
+/// Ends connection `conn` to `sid` if it is still the live one.
+fn finish(inner: &Inner, sid: Sid, conn: u64) {
+    let mut workers = inner.workers.lock();
+    if workers.get(&sid).is_some_and(|w| w.conn == conn) {
+        if let Some(w) = workers.remove(&sid) {
+            let _ = w.stream.shutdown(Shutdown::Both);
+        }
+        drop(workers);
+        if !inner.stopping() {
+            inner.emit(CnxEvent::Disconnected(sid));
+        }
+    }
+}
+
+fn write_frame(stream: &mut TcpStream, body: &[u8]) -> io::Result<()> {
+    stream.write_all(&wire::encode_frame(body))
+}
+
+fn send_loop(
+    inner: &Inner,
+    sid: Sid,
+    mut stream: TcpStream,
+    q: Receiver<Arc<[u8]>>,
+    stop: Receiver<()>,
+) {
+    // ZOOKEEPER-481: a new connection first repeats the last message sent to
+    // that sid, unless something newer is already queued.
+    if q.is_empty() {
+        let last = inner.last_sent.lock().get(&sid).cloned();
+        if let Some(m) = last {
+            if write_frame(&mut stream, &m).is_err() {
+                return;
+            }
+        }
+    }
+    loop {
+        select! {
+            recv(q) -> m => {
+                let Ok(m) = m else { return };
+                inner.last_sent.lock().insert(sid, m.clone());
+                if let Err(e) = write_frame(&mut stream, &m) {
+                    if !inner.stopping() {
+                        log!(Level::Debug, "send to sid {sid} failed: {e}");
+                    }
+                    // Keep the message for the next connection (as ZooKeeper's
+                    // lastMessageSent does).
+                    return;
+                }
+            }
+            recv(stop) -> _ => return,
+        }
+    }
+}
+
+fn recv_loop(inner: &Inner, sid: Sid, mut stream: TcpStream) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into());
+    loop {
+        let mut len = [0u8; 4];
+        if let Err(e) = stream.read_exact(&mut len) {
+            if !inner.stopping() && e.kind() != io::ErrorKind::UnexpectedEof {
+                log!(Level::Debug, "connection to sid {sid} ({peer}) closed: {e}");
+            }
+            return;
+        }
+        let n = match wire::check_frame_len(i32::from_be_bytes(len)) {
+            Ok(n) => n,
+            Err(e) => {
+                log!(Level::Warn, "closing connection to sid {sid} ({peer}): {e}");
+                return;
+            }
+        };
+        let mut body = vec![0u8; n];
+        if let Err(e) = stream.read_exact(&mut body) {
+            if !inner.stopping() {
+                log!(
+                    Level::Debug,
+                    "connection to sid {sid} ({peer}) closed mid-frame: {e}"
+                );
+            }
+            return;
+        }
+        queue::push_drop_oldest(&inner.recv_tx, &inner.recv_rx, (sid, body));
+    }
+}

@@ -1,0 +1,40 @@
+//! Safe wrappers over the few OS calls that std does not offer.
+
+use std::io;
+
+/// Blocks SIGINT and SIGTERM in the calling thread (and in every thread it
+/// starts afterwards), so that [`wait_for_termination`] can take them
+/// synchronously. Call it before starting any thread.
+pub fn block_termination_signals() -> io::Result<()> {
+    let set = termination_set();
+    // SAFETY: `set` is a valid, initialised sigset_t; a null old-set pointer is allowed.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
+/// Waits until SIGINT or SIGTERM arrives and returns its number.
+pub fn wait_for_termination() -> io::Result<i32> {
+    let set = termination_set();
+    let mut sig: libc::c_int = 0;
+    // SAFETY: `set` is a valid sigset_t and `sig` a valid out-pointer for the call.
+    let rc = unsafe { libc::sigwait(&set, &mut sig) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(sig)
+}
+
+fn termination_set() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it before use.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` points to a sigset_t we own.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+    }
+    set
+}

@@ -1,0 +1,95 @@
+//! ZooKeeper's Messenger: a WorkerReceiver thread that decodes messages and
+//! applies the reply rules, and a WorkerSender thread that encodes votes
+//! (spec 5.11, 5.12).
+
+use crate::cnx::{CnxManager, Received};
+use crate::election::{respond, Message, View};
+use crate::log;
+use crate::logging::Level;
+use crate::types::{ServerState, Sid};
+use crate::wire;
+use crossbeam_channel::{select, Receiver, Sender};
+use parking_lot::Mutex;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A vote to send, and to whom.
+pub(crate) type Outgoing = (Sid, Message);
+
+/// The receive thread: every frame from the connection manager is decoded,
+/// answered according to the reply rules with the latest published view, and
+/// handed to the election thread when the rules say so.
+pub(crate) fn receive_loop(
+    frames: Receiver<Received>,
+    stop: Receiver<()>,
+    view: Arc<Mutex<View>>,
+    voters: BTreeSet<Sid>,
+    replies: Sender<Outgoing>,
+    deliver: Sender<(Sid, Message)>,
+) {
+    loop {
+        let (sid, body) = select! {
+            recv(frames) -> f => match f { Ok(f) => f, Err(_) => return },
+            recv(stop) -> _ => return,
+        };
+        let n = match wire::decode_notification(&body) {
+            Ok(n) => n,
+            Err(e) => {
+                log!(
+                    Level::Warn,
+                    "dropping malformed notification from sid {sid}: {e}"
+                );
+                continue;
+            }
+        };
+        // Configs inside notifications are not applied: zkelect does not do
+        // dynamic reconfiguration, and always sends its own committed config.
+        let msg = Message {
+            state: n.state,
+            leader: n.leader,
+            zxid: n.zxid,
+            election_epoch: n.election_epoch,
+            peer_epoch: n.peer_epoch,
+            version: n.version,
+        };
+        log!(
+            Level::Trace,
+            "notification from sid {sid}: state {} leader {} zxid {:#x} round {:#x} peerEpoch {:#x} version {}",
+            n.state, n.leader, n.zxid, n.election_epoch, n.peer_epoch, n.version
+        );
+        let v = *view.lock();
+        let r = respond(&v, voters.contains(&sid), &msg);
+        if let Some(reply) = r.reply {
+            let _ = replies.send((sid, reply));
+        }
+        if r.deliver {
+            let _ = deliver.send((sid, msg));
+        }
+    }
+}
+
+/// The send thread: encodes each vote with our config text and queues it on
+/// the connection manager.
+pub(crate) fn send_loop(
+    votes: Receiver<Outgoing>,
+    stop: Receiver<()>,
+    cnx: Arc<CnxManager>,
+    config_text: Arc<[u8]>,
+) {
+    loop {
+        let (to, m) = select! {
+            recv(votes) -> v => match v { Ok(v) => v, Err(_) => return },
+            recv(stop) -> _ => return,
+        };
+        let state = ServerState::from_i32(m.state).unwrap_or(ServerState::Looking);
+        let body = wire::encode_notification_body(
+            state,
+            m.leader,
+            m.zxid,
+            m.election_epoch,
+            m.peer_epoch,
+            &config_text,
+        );
+        cnx.send(to, body.into());
+    }
+}

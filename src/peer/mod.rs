@@ -1,0 +1,448 @@
+//! The peer runtime and the public Rust API.
+//!
+//! A [`Peer`] runs one member of an ensemble: the connection manager, the
+//! messenger's send and receive threads, the election thread and a notifier
+//! thread for events. Several peers can run in one process.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! let cfg = "tickTime=2000\ninitLimit=5\nsyncLimit=2\n\
+//!            server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n";
+//! let peer = zkelect::Peer::from_config_text(cfg, Some(1)).unwrap();
+//! peer.start().unwrap();
+//! if let Some(l) = peer.wait_for_leader(Duration::from_secs(10)) {
+//!     println!("leader {} ({})", l.leader, l.state);
+//! }
+//! peer.stop();
+//! ```
+
+mod election;
+mod error;
+mod event;
+mod messenger;
+mod notifier;
+mod state;
+
+pub use error::Error;
+pub use event::{Event, Leader};
+pub use notifier::Callback;
+
+use crate::cnx::threads::ThreadSet;
+use crate::cnx::{CnxManager, CnxSettings};
+use crate::config::{Config, QuorumServer};
+use crate::election::{Fle, Settings};
+use crate::types::{ServerState, Sid, Vote, Zxid};
+use crate::wire::{HostPort, ProtocolVersion};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use election::{Control, ElectionLoop};
+use notifier::Listeners;
+use parking_lot::{Condvar, Mutex};
+use state::PeerState;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+/// One member of an election ensemble. All methods take `&self` and are
+/// safe to call from any thread, including from an event callback.
+pub struct Peer {
+    inner: Arc<PeerInner>,
+}
+
+struct PeerInner {
+    config: Config,
+    my_sid: Sid,
+    server: QuorumServer,
+    config_text: Arc<[u8]>,
+    state: Arc<PeerState>,
+    listeners: Arc<Listeners>,
+    life: Mutex<Life>,
+    life_changed: Condvar,
+}
+
+enum Life {
+    Idle,
+    Running(Runtime),
+    Stopping,
+}
+
+/// The threads and channels of one run.
+struct Runtime {
+    cnx: Arc<CnxManager>,
+    control: Sender<Control>,
+    /// Dropping it stops the election and messenger threads.
+    stop: Sender<()>,
+    threads: ThreadSet,
+    live: Arc<AtomicBool>,
+    notifier: ThreadId,
+}
+
+impl Peer {
+    /// A peer for `my_sid` from a parsed config. The sid must be in the
+    /// server list.
+    pub fn new(config: Config, my_sid: Sid) -> Result<Peer, Error> {
+        let server = config.server(my_sid)?.clone();
+        let config_text: Arc<[u8]> = config.render_dynamic().into_bytes().into();
+        let state = Arc::new(PeerState::new(Vote::looking(my_sid, 0, -1, 0)));
+        Ok(Peer {
+            inner: Arc::new(PeerInner {
+                config,
+                my_sid,
+                server,
+                config_text,
+                state,
+                listeners: Arc::new(Listeners::default()),
+                life: Mutex::new(Life::Idle),
+                life_changed: Condvar::new(),
+            }),
+        })
+    }
+
+    /// A peer from zoo.cfg text; without `my_sid` the `myid` file in
+    /// `dataDir` is read.
+    pub fn from_config_text(text: &str, my_sid: Option<Sid>) -> Result<Peer, Error> {
+        let config = Config::parse(text)?;
+        let sid = match my_sid {
+            Some(s) => s,
+            None => config.read_myid()?,
+        };
+        Peer::new(config, sid)
+    }
+
+    /// A peer from a zoo.cfg file; without `my_sid` the `myid` file in
+    /// `dataDir` is read.
+    pub fn from_file(path: &Path, my_sid: Option<Sid>) -> Result<Peer, Error> {
+        let config = Config::load(path)?;
+        let sid = match my_sid {
+            Some(s) => s,
+            None => config.read_myid()?,
+        };
+        Peer::new(config, sid)
+    }
+
+    /// My sid.
+    pub fn my_sid(&self) -> Sid {
+        self.inner.my_sid
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Sets the last zxid this peer reports; read at the start of each
+    /// election.
+    pub fn set_zxid(&self, zxid: Zxid) {
+        self.inner.state.set_zxid(zxid);
+    }
+
+    /// Sets the current epoch this peer reports; read at the start of each
+    /// election.
+    pub fn set_epoch(&self, epoch: i64) {
+        self.inner.state.set_epoch(epoch);
+    }
+
+    /// Registers an event callback. It runs on the notifier thread, in
+    /// order, never under an internal lock. Returns an id for
+    /// [`Peer::remove_callback`].
+    pub fn on_event(&self, cb: impl Fn(&Event) + Send + Sync + 'static) -> u64 {
+        self.inner.listeners.add(Arc::new(cb))
+    }
+
+    /// Removes a callback; false if the id is unknown.
+    pub fn remove_callback(&self, id: u64) -> bool {
+        self.inner.listeners.remove(id)
+    }
+
+    /// A channel that receives every event from now on.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = unbounded();
+        self.inner.listeners.subscribe(tx);
+        rx
+    }
+
+    /// My state.
+    pub fn state(&self) -> ServerState {
+        self.inner.state.status().state
+    }
+
+    /// My vote: the current proposal while LOOKING, else the elected vote.
+    pub fn vote(&self) -> Vote {
+        self.inner.state.status().vote
+    }
+
+    /// The current leader, if an election has ended and no new one started.
+    pub fn leader(&self) -> Option<Leader> {
+        self.inner.state.status().leader
+    }
+
+    /// Whether the peer runs.
+    pub fn is_running(&self) -> bool {
+        matches!(*self.inner.life.lock(), Life::Running(_))
+    }
+
+    /// Waits for a decision; `None` on timeout or when the peer stops.
+    pub fn wait_for_leader(&self, timeout: Duration) -> Option<Leader> {
+        self.inner.state.wait_for_leader(timeout)
+    }
+
+    /// Starts a new election round: the host's way of saying the leader is
+    /// gone. Emits `LeaderLost` if a leader was known.
+    pub fn restart_election(&self) -> Result<(), Error> {
+        match &*self.inner.life.lock() {
+            Life::Running(rt) => {
+                // Forget the leader now, so a wait that follows this call
+                // waits for the new decision.
+                self.inner.state.clear_leader();
+                let _ = rt.control.send(Control::Restart);
+                Ok(())
+            }
+            _ => Err(Error::NotRunning),
+        }
+    }
+
+    /// Binds the election port(s) and starts the election. A stopped peer
+    /// can be started again; it then restarts like a new process
+    /// (logicalclock from 0).
+    pub fn start(&self) -> Result<(), Error> {
+        let mut life = self.inner.life.lock();
+        match *life {
+            Life::Idle => {}
+            _ => return Err(Error::AlreadyRunning),
+        }
+        let rt = self.inner.launch()?;
+        *life = Life::Running(rt);
+        Ok(())
+    }
+
+    /// Stops the peer: closes every socket and joins every thread it
+    /// started. Events queued before the call are delivered first; none is
+    /// delivered after it returns. Idempotent. Called from an event callback
+    /// it returns without waiting for the callback's own thread.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.inner.stop();
+    }
+}
+
+/// Resolves a host to one IP, preferring the literal itself.
+fn resolve_ip(host: &str, port: u16) -> Option<SocketAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, port));
+    }
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
+impl PeerInner {
+    fn cnx_settings(&self) -> Result<CnxSettings, Error> {
+        let c = &self.config;
+        let mut listen = Vec::new();
+        let mut advertise = Vec::new();
+        for a in &self.server.addrs {
+            let resolved = resolve_ip(&a.host, a.election_port).ok_or_else(|| {
+                Error::io(
+                    format!("election address of sid {}", self.my_sid),
+                    std::io::Error::other(format!("cannot resolve host {}", a.host)),
+                )
+            })?;
+            let bind = if c.quorum_listen_on_all_ips {
+                let any = if resolved.is_ipv6() {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                };
+                SocketAddr::new(any, a.election_port)
+            } else {
+                resolved
+            };
+            if !listen.contains(&bind) {
+                listen.push(bind);
+            }
+            // ZooKeeper advertises the resolved IP literal of its configured address.
+            advertise.push(HostPort {
+                host: resolved.ip().to_string(),
+                port: a.election_port,
+            });
+        }
+        let peers: HashMap<Sid, Vec<HostPort>> = c
+            .servers
+            .values()
+            .filter(|s| s.sid != self.my_sid)
+            .map(|s| {
+                let addrs = s
+                    .addrs
+                    .iter()
+                    .map(|a| HostPort {
+                        host: a.host.clone(),
+                        port: a.election_port,
+                    })
+                    .collect();
+                (s.sid, addrs)
+            })
+            .collect();
+        Ok(CnxSettings {
+            my_sid: self.my_sid,
+            listen,
+            advertise,
+            protocol: if c.multi_address_enabled {
+                ProtocolVersion::V2
+            } else {
+                ProtocolVersion::V1
+            },
+            peers,
+            connect_timeout: Duration::from_millis(c.cnx_timeout_ms),
+            handshake_timeout: Duration::from_millis(c.handshake_timeout_ms()),
+            keep_alive: c.tcp_keep_alive,
+            bind_retry: c.election_port_bind_retry,
+        })
+    }
+
+    fn launch(&self) -> Result<Runtime, Error> {
+        let c = &self.config;
+        let (cnx_events_tx, cnx_events_rx) = unbounded();
+        let cnx = Arc::new(
+            CnxManager::start(self.cnx_settings()?, cnx_events_tx)
+                .map_err(|e| Error::io(format!("starting sid {}", self.my_sid), e))?,
+        );
+        let settings = Settings {
+            my_sid: self.my_sid,
+            learner_type: self.server.role,
+            min_notification_interval: Duration::from_millis(c.min_notification_interval_ms),
+            max_notification_interval: Duration::from_millis(c.max_notification_interval_ms),
+            finalize_wait: Duration::from_millis(c.finalize_wait_ms),
+        };
+        let fle = Fle::new(settings, Arc::new(c.quorum.clone()));
+        let voters = fle.voters().clone();
+        let (stop_tx, stop_rx) = bounded::<()>(0);
+        let (control_tx, control_rx) = unbounded();
+        let (out_tx, out_rx) = unbounded();
+        let (deliver_tx, deliver_rx) = unbounded();
+        let (events_tx, events_rx) = unbounded();
+        let live = Arc::new(AtomicBool::new(true));
+        let threads = ThreadSet::default();
+        self.state.set_running(true);
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            threads
+                .spawn(name.to_string(), f)
+                .map_err(|e| Error::io(format!("spawning thread {name}"), e))
+        };
+        let mut notifier = std::thread::current().id();
+        let result = (|| {
+            let (listeners, l) = (self.listeners.clone(), live.clone());
+            notifier = spawn(
+                "zkelect-notify",
+                Box::new(move || notifier::run(events_rx, cnx_events_rx, listeners, l)),
+            )?;
+            let (frames, stop, view) = (
+                cnx.receiver().clone(),
+                stop_rx.clone(),
+                self.state.view.clone(),
+            );
+            let (replies, deliver) = (out_tx.clone(), deliver_tx);
+            spawn(
+                "zkelect-worker-receiver",
+                Box::new(move || {
+                    messenger::receive_loop(frames, stop, view, voters, replies, deliver)
+                }),
+            )?;
+            let (stop, c2, text) = (stop_rx.clone(), cnx.clone(), self.config_text.clone());
+            spawn(
+                "zkelect-worker-sender",
+                Box::new(move || messenger::send_loop(out_rx, stop, c2, text)),
+            )?;
+            let el = ElectionLoop {
+                fle,
+                base: Instant::now(),
+                cnx: cnx.clone(),
+                state: self.state.clone(),
+                delivered: deliver_rx,
+                control: control_rx,
+                stop: stop_rx,
+                out: out_tx,
+                events: events_tx,
+            };
+            spawn("zkelect-election", Box::new(move || el.run()))?;
+            Ok::<(), Error>(())
+        })();
+        let rt = Runtime {
+            cnx,
+            control: control_tx,
+            stop: stop_tx,
+            threads,
+            live,
+            notifier,
+        };
+        if let Err(e) = result {
+            self.shutdown(rt);
+            return Err(e);
+        }
+        Ok(rt)
+    }
+
+    fn stop(&self) {
+        let rt = {
+            let mut life = self.life.lock();
+            loop {
+                match std::mem::replace(&mut *life, Life::Stopping) {
+                    Life::Running(rt) => {
+                        if rt.notifier == std::thread::current().id() {
+                            // Called from a callback: nothing more may be delivered.
+                            rt.live.store(false, Ordering::Release);
+                        }
+                        break rt;
+                    }
+                    Life::Idle => {
+                        *life = Life::Idle;
+                        return;
+                    }
+                    Life::Stopping => {
+                        if self.on_runtime_thread() {
+                            return;
+                        }
+                        self.life_changed.wait(&mut life);
+                        if matches!(*life, Life::Stopping) {
+                            continue;
+                        }
+                    }
+                }
+            }
+        };
+        self.shutdown(rt);
+        *self.life.lock() = Life::Idle;
+        self.life_changed.notify_all();
+    }
+
+    fn on_runtime_thread(&self) -> bool {
+        std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("zkelect-"))
+    }
+
+    fn shutdown(&self, rt: Runtime) {
+        let Runtime {
+            cnx,
+            control,
+            stop,
+            threads,
+            live,
+            notifier: _,
+        } = rt;
+        drop(stop);
+        drop(control);
+        cnx.stop();
+        // The last handle closes the connection events channel, which lets
+        // the notifier drain what is queued and finish.
+        drop(cnx);
+        self.state.set_running(false);
+        threads.join_all();
+        live.store(false, Ordering::Release);
+    }
+}

@@ -1,0 +1,100 @@
+//! A read-only look at any election port: connect as a non-voting sid, send
+//! one notification, and read back the state and vote the server reports
+//! (spec 5.11: a message from a non-voter is always answered).
+
+use crate::types::{ServerState, Sid, NO_VOTE};
+use crate::wire::{self, HostPort, ProtocolVersion};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// The sid a probe uses unless told otherwise: larger than any sid a real
+/// ensemble uses, so the server keeps our connection instead of dialling
+/// back, and not `i64::MAX`, which is the legacy observer placeholder.
+pub const DEFAULT_PROBE_SID: Sid = i64::MAX - 1;
+
+/// What an election port reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReply {
+    /// The address probed.
+    pub addr: SocketAddr,
+    /// The server's state ordinal (see [`ServerState::from_i32`]).
+    pub state: i32,
+    /// Its current vote's leader.
+    pub leader: Sid,
+    /// Its current vote's zxid.
+    pub zxid: i64,
+    /// Its round (logicalclock).
+    pub election_epoch: i64,
+    /// Its current vote's peer epoch.
+    pub peer_epoch: i64,
+    /// The config text it sent, if any.
+    pub config: Option<String>,
+}
+
+impl ProbeReply {
+    /// The state, if valid.
+    pub fn server_state(&self) -> Option<ServerState> {
+        ServerState::from_i32(self.state)
+    }
+}
+
+/// Probes `target` (`host:port`) as `sid`, waiting up to `timeout`.
+///
+/// The probe sends a 40-byte (3.4-format) notification, which carries no
+/// config text: a real 3.8 server parses any config it receives, and an
+/// empty one can kill its receive thread, while the 40-byte form is
+/// accepted as it is.
+pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply> {
+    let addr = target.to_socket_addrs()?.next().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {target}"))
+    })?;
+    let deadline = Instant::now() + timeout;
+    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_nodelay(true)?;
+    let local = s.local_addr()?;
+    let me = HostPort {
+        host: local.ip().to_string(),
+        port: local.port(),
+    };
+    let mut out = wire::encode_handshake(ProtocolVersion::V1, sid, &[me]);
+    let mut body = Vec::with_capacity(40);
+    body.extend_from_slice(&ServerState::Looking.as_i32().to_be_bytes());
+    body.extend_from_slice(&NO_VOTE.to_be_bytes());
+    body.extend_from_slice(&NO_VOTE.to_be_bytes());
+    body.extend_from_slice(&0i64.to_be_bytes());
+    body.extend_from_slice(&NO_VOTE.to_be_bytes());
+    body.extend_from_slice(&1i32.to_be_bytes());
+    // Handshake in one write; the frame may follow in the same segment.
+    s.write_all(&out)?;
+    out = wire::encode_frame(&body);
+    s.write_all(&out)?;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer from {addr}"),
+            ));
+        }
+        s.set_read_timeout(Some(left))?;
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len)?;
+        let n = wire::check_frame_len(i32::from_be_bytes(len))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let mut frame = vec![0u8; n];
+        s.read_exact(&mut frame)?;
+        let Ok(m) = wire::decode_notification(&frame) else {
+            continue;
+        };
+        return Ok(ProbeReply {
+            addr,
+            state: m.state,
+            leader: m.leader,
+            zxid: m.zxid,
+            election_epoch: m.election_epoch,
+            peer_epoch: m.peer_epoch,
+            config: m.config.map(|c| String::from_utf8_lossy(&c).into_owned()),
+        });
+    }
+}

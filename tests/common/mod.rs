@@ -1,0 +1,65 @@
+//! Helpers shared by the runtime tests: loopback ensembles on free ports and
+//! waits with deadlines.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+use zkelect::{Leader, Peer, Sid};
+
+/// How long any wait in these tests may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// `n` ports that are free now: bound together, then released.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let socks: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
+        .collect();
+    socks
+        .iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect()
+}
+
+/// A zoo.cfg for `n` servers (sids 1..=n) on loopback, plus extra lines.
+/// Returns the text and each sid's election port.
+pub fn config(n: usize, extra: &str) -> (String, Vec<u16>) {
+    let ports = free_ports(2 * n);
+    let mut cfg = format!("tickTime=2000\ninitLimit=5\nsyncLimit=2\n{extra}\n");
+    let mut election = Vec::new();
+    for i in 0..n {
+        cfg.push_str(&format!(
+            "server.{}=127.0.0.1:{}:{}\n",
+            i + 1,
+            ports[2 * i],
+            ports[2 * i + 1]
+        ));
+        election.push(ports[2 * i + 1]);
+    }
+    (cfg, election)
+}
+
+/// Peers for the given sids of a config (not started).
+pub fn peers(cfg: &str, sids: impl IntoIterator<Item = Sid>) -> Vec<Peer> {
+    sids.into_iter()
+        .map(|s| Peer::from_config_text(cfg, Some(s)).expect("valid config"))
+        .collect()
+}
+
+/// Waits until every peer has decided, failing the test at the deadline.
+pub fn await_leaders(peers: &[&Peer]) -> Vec<Leader> {
+    let deadline = Instant::now() + DEADLINE;
+    peers
+        .iter()
+        .map(|p| {
+            p.wait_for_leader(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|| panic!("sid {} did not decide within {DEADLINE:?}", p.my_sid()))
+        })
+        .collect()
+}
+
+/// Asserts that all decisions name `leader`.
+pub fn assert_all_follow(decisions: &[Leader], leader: Sid) {
+    for d in decisions {
+        assert_eq!(d.leader, leader, "decisions: {decisions:?}");
+    }
+}

@@ -1,0 +1,354 @@
+//! The peer runtime on real loopback sockets: whole ensembles in one process.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+use zkelect::{Event, Peer, ServerState};
+
+fn fresh(n: usize, zxid_epoch: impl Fn(i64) -> (i64, i64)) {
+    let (cfg, _) = config(n, "finalizeWait=50");
+    let ps = peers(&cfg, 1..=n as i64);
+    for p in &ps {
+        let (z, e) = zxid_epoch(p.my_sid());
+        p.set_zxid(z);
+        p.set_epoch(e);
+    }
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    let d = await_leaders(&refs);
+    // The best (epoch, zxid, sid) among all of them.
+    let best = (1..=n as i64)
+        .max_by_key(|s| {
+            let (z, e) = zxid_epoch(*s);
+            (e, z, *s)
+        })
+        .unwrap();
+    assert_all_follow(&d, best);
+    for p in &ps {
+        let want = if p.my_sid() == best {
+            ServerState::Leading
+        } else {
+            ServerState::Following
+        };
+        assert_eq!(p.state(), want);
+    }
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn fresh_election_of_3_elects_highest_sid() {
+    fresh(3, |_| (0, 0));
+}
+
+#[test]
+fn fresh_election_of_5_prefers_epoch_then_zxid() {
+    // sid 2 has the highest epoch; sid 4 the highest zxid at a lower epoch.
+    fresh(5, |s| match s {
+        2 => (0x2_0000_0001, 2),
+        4 => (0x1_0000_0009, 1),
+        _ => (0x1_0000_0001, 1),
+    });
+}
+
+#[test]
+fn fresh_election_of_7_prefers_zxid() {
+    fresh(7, |s| if s == 3 { (0x10, 0) } else { (0x5, 0) });
+}
+
+#[test]
+fn staggered_starts_agree() {
+    let (cfg, _) = config(5, "finalizeWait=50");
+    let ps = peers(&cfg, 1..=5);
+    let events = ps[4].subscribe();
+    for p in &ps {
+        p.start().unwrap();
+        // Stagger on an observable event rather than a fixed sleep: wait for
+        // the LOOKING state of the one just started.
+        assert_eq!(p.state(), ServerState::Looking);
+    }
+    let _ = events.recv_timeout(DEADLINE).expect("an event from sid 5");
+    let refs: Vec<&Peer> = ps.iter().collect();
+    let d = await_leaders(&refs);
+    assert_all_follow(&d, 5);
+}
+
+#[test]
+fn late_joiner_learns_the_leader() {
+    let (cfg, _) = config(4, "finalizeWait=50");
+    let ps = peers(&cfg, 1..=4);
+    // sids 1..3 elect; sid 4 (highest) joins later and must follow 3, not lead.
+    for p in &ps[..3] {
+        p.start().unwrap();
+    }
+    let first: Vec<&Peer> = ps[..3].iter().collect();
+    let d = await_leaders(&first);
+    assert_all_follow(&d, 3);
+    ps[3].start().unwrap();
+    let late = await_leaders(&[&ps[3]]);
+    assert_eq!(late[0].leader, 3);
+    assert_eq!(ps[3].state(), ServerState::Following);
+    assert_eq!(ps[2].state(), ServerState::Leading);
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn leader_killed_then_restart_election_elects_next() {
+    let (cfg, _) = config(5, "finalizeWait=50");
+    let ps = peers(&cfg, 1..=5);
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    assert_all_follow(&await_leaders(&refs), 5);
+    let lost: Vec<_> = ps[..4].iter().map(|p| p.subscribe()).collect();
+    ps[4].stop();
+    for p in &ps[..4] {
+        p.restart_election().unwrap();
+    }
+    for rx in &lost {
+        let e = rx.recv_timeout(DEADLINE).expect("an event after restart");
+        assert_eq!(e, Event::LeaderLost { leader: 5 });
+    }
+    let rest: Vec<&Peer> = ps[..4].iter().collect();
+    let d = await_leaders(&rest);
+    assert_all_follow(&d, 4);
+    assert!(d.iter().all(|l| l.election_epoch >= 2));
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn configured_peer_that_never_starts() {
+    let (cfg, _) = config(3, "finalizeWait=50");
+    let ps = peers(&cfg, [1, 2]);
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    assert_all_follow(&await_leaders(&refs), 2);
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn port_that_accepts_and_never_reads_does_not_stall() {
+    // sid 3's election port is held by a listener that never accepts: the
+    // kernel completes connections and the data sits unread. The election of
+    // 1 and 2 must complete well within the connect and handshake timeouts.
+    let (cfg, ports) = config(3, "finalizeWait=50\ncnxTimeout=20000");
+    let _black_hole = TcpListener::bind(("127.0.0.1", ports[2])).unwrap();
+    let ps = peers(&cfg, [1, 2]);
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    for p in &refs {
+        let l = p
+            .wait_for_leader(Duration::from_secs(10))
+            .expect("decided although sid 3 never answers");
+        assert_eq!(l.leader, 2);
+    }
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn garbage_on_the_election_port_does_not_stop_the_election() {
+    let (cfg, ports) = config(3, "finalizeWait=50");
+    let ps = peers(&cfg, 1..=3);
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let hostile: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        vec![0xff; 8], // unknown version
+        [
+            (-65536i64).to_be_bytes().as_slice(),
+            &9i64.to_be_bytes(),
+            &0i32.to_be_bytes(),
+        ]
+        .concat(), // length 0
+        [
+            (-65536i64).to_be_bytes().as_slice(),
+            &9i64.to_be_bytes(),
+            &5000i32.to_be_bytes(),
+        ]
+        .concat(), // length > 2048
+        [
+            (-65536i64).to_be_bytes().as_slice(),
+            &9i64.to_be_bytes(),
+            &21i32.to_be_bytes(),
+            b"what's going on here?",
+        ]
+        .concat(),
+        // A valid legacy handshake from a big sid, then an oversized frame.
+        [9i64.to_be_bytes().as_slice(), &(1 << 30i32).to_be_bytes()].concat(),
+        // A valid handshake, then a frame with a too-short body.
+        [
+            9i64.to_be_bytes().as_slice(),
+            &12i32.to_be_bytes(),
+            &[0u8; 12],
+        ]
+        .concat(),
+        vec![0, 0, 0, 0], // 4 bytes then close
+    ];
+    for port in &ports {
+        for h in &hostile {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", *port)) {
+                let _ = s.write_all(h);
+            }
+        }
+    }
+    // A silent connection: must not block the listener.
+    let _silent: Vec<TcpStream> = ports
+        .iter()
+        .filter_map(|p| TcpStream::connect(("127.0.0.1", *p)).ok())
+        .collect();
+    let refs: Vec<&Peer> = ps.iter().collect();
+    assert_all_follow(&await_leaders(&refs), 3);
+    // The ports still answer a well-formed probe afterwards.
+    for port in &ports {
+        let r = zkelect::probe::probe(&format!("127.0.0.1:{port}"), 1000, DEADLINE).unwrap();
+        assert_eq!(r.leader, 3);
+    }
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn probe_reports_state_and_vote() {
+    let (cfg, ports) = config(3, "finalizeWait=0");
+    let ps = peers(&cfg, 1..=3);
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    assert_all_follow(&await_leaders(&refs), 3);
+    for (i, port) in ports.iter().enumerate() {
+        let r = zkelect::probe::probe(
+            &format!("127.0.0.1:{port}"),
+            zkelect::probe::DEFAULT_PROBE_SID,
+            DEADLINE,
+        )
+        .unwrap();
+        let want = if i == 2 {
+            ServerState::Leading
+        } else {
+            ServerState::Following
+        };
+        assert_eq!(r.server_state(), Some(want));
+        assert_eq!(r.leader, 3);
+        assert!(r.config.unwrap().ends_with("version=0"));
+    }
+    // A probe from a sid smaller than the server's is dialled back; the probe
+    // itself does not listen, so it must still get the answer on its socket
+    // before the server drops it... which ZooKeeper does not do: it closes.
+    let small = zkelect::probe::probe(
+        &format!("127.0.0.1:{}", ports[2]),
+        1,
+        Duration::from_secs(2),
+    );
+    assert!(
+        small.is_err(),
+        "a smaller sid's connection is closed by the server"
+    );
+    for p in &ps {
+        p.stop();
+    }
+}
+
+#[test]
+fn events_arrive_in_order_and_stop_is_idempotent() {
+    let (cfg, _) = config(3, "finalizeWait=0");
+    let ps = peers(&cfg, 1..=3);
+    let rx = ps[0].subscribe();
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    await_leaders(&refs);
+    let mut saw_looking = false;
+    let mut saw_elected = false;
+    while let Ok(e) = rx.recv_timeout(Duration::from_millis(1)) {
+        match e {
+            Event::StateChanged {
+                new: ServerState::Looking,
+                ..
+            } => {
+                assert!(!saw_elected, "LOOKING after elected");
+                saw_looking = true;
+            }
+            Event::Elected(l) => {
+                assert!(saw_looking, "elected before LOOKING");
+                assert_eq!(l.leader, 3);
+                saw_elected = true;
+            }
+            _ => {}
+        }
+    }
+    assert!(saw_looking && saw_elected);
+    for p in &ps {
+        p.stop();
+        p.stop();
+    }
+    assert!(ps[0].restart_election().is_err());
+    // A stopped peer can start again, like a restarted process.
+    ps[0].start().unwrap();
+    ps[0].stop();
+}
+
+#[test]
+fn bad_config_names_the_problem() {
+    let (cfg, _) = config(3, "");
+    let e = Peer::from_config_text(&cfg, Some(9))
+        .err()
+        .expect("sid 9 is not configured");
+    assert!(e.to_string().contains('9'), "{e}");
+    let e = Peer::from_config_text("server.1=127.0.0.1:2888:2888\n", Some(1))
+        .err()
+        .expect("equal ports");
+    assert!(e.to_string().contains("server.1"), "{e}");
+}
+
+#[test]
+fn read_frames_from_a_kept_connection() {
+    // A connection from a larger sid is kept: frames go both ways on it.
+    let (cfg, ports) = config(2, "finalizeWait=0");
+    let ps = peers(&cfg, [1]);
+    ps[0].start().unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", ports[0])).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let me = zkelect::wire::HostPort {
+        host: "127.0.0.1".into(),
+        port: ports[1],
+    };
+    s.write_all(&zkelect::wire::encode_handshake(
+        zkelect::wire::ProtocolVersion::V1,
+        2,
+        &[me],
+    ))
+    .unwrap();
+    // sid 1 sends its LOOKING vote to sid 2 on this connection.
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).unwrap();
+    let n = zkelect::wire::decode_notification(&body).unwrap();
+    assert_eq!(n.state, 0);
+    assert_eq!(n.leader, 1);
+    assert_eq!(n.version, 2);
+    ps[0].stop();
+}

@@ -1,0 +1,1332 @@
+//! A deterministic discrete-event simulator for `zkelect`'s FastLeaderElection.
+//!
+//! Every peer is a real [`Fle`] driven through its public sans-I/O API. The
+//! simulator plays three parts around them:
+//!
+//! - **the network**, modelled on ZooKeeper's election transport: random
+//!   per-message delay, per-link FIFO (TCP) except for occasional reordering,
+//!   drops and duplicates. Drops, duplicates and reordering only happen before
+//!   [`Params::faults_until`]; after that the network is reliable and FIFO, so
+//!   convergence can be asserted. A cut link holds the newest message only
+//!   (the transport's send queue of capacity 1) and delivers it when the link
+//!   comes back, as the transport does on reconnect. Messages to a crashed peer
+//!   vanish. Loopback is delivered at once.
+//! - **the host** (ZooKeeper's `QuorumPeer` and the Zab roles): a follower
+//!   whose leader is not LEADING for it, or a leader without a quorum of live
+//!   followers naming it, goes back to LOOKING (`start()` again) after a
+//!   detection delay, as the Zab sync failing would make a real server do.
+//!   Optionally a leader with a quorum "establishes" a new epoch: it and its
+//!   followers rewrite their current vote's peer epoch
+//!   ([`Fle::update_peer_epoch`]) and take new data (epoch, zxid), and the
+//!   leader then commits transactions that followers may lag behind on.
+//! - **the fault injector**: late starts, crashes (restart = a new [`Fle`],
+//!   logicalclock back to 0), election restarts on the same machine, cut
+//!   links (full, partial, one-way partitions) and injected messages from
+//!   mock peers.
+//!
+//! Everything is a function of the seed: events are ordered by (time,
+//! sequence number) and all randomness comes from one splitmix64 stream.
+
+// Each integration-test crate that includes this module uses a subset.
+#![allow(dead_code)]
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+use zkelect::election::{Action, Decision, Fle, Message, Settings};
+use zkelect::quorum::{Hierarchical, Majority, QuorumVerifier};
+use zkelect::types::{LearnerType, ServerState, Sid, Zxid, NO_VOTE};
+
+/// `n` milliseconds.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A splitmix64 stream: small, fast, and good enough to drive schedules.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A stream for `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && ((self.next_u64() >> 11) as f64) / ((1u64 << 53) as f64) < p
+    }
+
+    /// Uniform in `lo..=hi`, to the microsecond.
+    pub fn dur(&mut self, lo: Duration, hi: Duration) -> Duration {
+        let (a, b) = (lo.as_micros() as u64, hi.as_micros() as u64);
+        Duration::from_micros(self.range(a, b.max(a)))
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+
+    /// Fisher-Yates.
+    pub fn shuffle<T>(&mut self, xs: &mut [T]) {
+        for i in (1..xs.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            xs.swap(i, j);
+        }
+    }
+}
+
+/// A majority verifier.
+pub fn majority(voters: &[Sid], observers: &[Sid]) -> Arc<QuorumVerifier> {
+    Arc::new(QuorumVerifier::Majority(Majority::new(
+        voters.iter().copied(),
+        observers.iter().copied(),
+        0,
+    )))
+}
+
+/// A hierarchical verifier: `groups` lists the members of each group (group
+/// ids 1, 2, ...), `weights` the weight of those that do not weigh 1.
+pub fn hierarchical(
+    groups: &[&[Sid]],
+    weights: &[(Sid, u64)],
+    observers: &[Sid],
+) -> Arc<QuorumVerifier> {
+    let voters: Vec<Sid> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+    let g: BTreeMap<i64, BTreeSet<Sid>> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (i as i64 + 1, m.iter().copied().collect()))
+        .collect();
+    let w: BTreeMap<Sid, u64> = weights.iter().copied().collect();
+    Arc::new(QuorumVerifier::Hierarchical(Hierarchical::new(
+        voters,
+        observers.iter().copied(),
+        g,
+        w,
+        0,
+    )))
+}
+
+/// One simulated server.
+#[derive(Debug, Clone)]
+pub struct PeerSpec {
+    /// Its sid.
+    pub sid: Sid,
+    /// Participant or observer.
+    pub learner_type: LearnerType,
+    /// Last logged zxid at boot (-1 abstains, spec 5.4).
+    pub zxid: Zxid,
+    /// currentEpoch at boot.
+    pub epoch: i64,
+    /// When it boots; `None` leaves it to the test.
+    pub start_at: Option<Duration>,
+    /// Its finalize wait.
+    pub finalize_wait: Duration,
+}
+
+impl PeerSpec {
+    /// A participant with zxid 0, epoch 0, booting at 0 with a 100 ms wait.
+    pub fn participant(sid: Sid) -> PeerSpec {
+        PeerSpec {
+            sid,
+            learner_type: LearnerType::Participant,
+            zxid: 0,
+            epoch: 0,
+            start_at: Some(Duration::ZERO),
+            finalize_wait: ms(100),
+        }
+    }
+
+    /// An observer booting at 0.
+    pub fn observer(sid: Sid) -> PeerSpec {
+        PeerSpec {
+            learner_type: LearnerType::Observer,
+            ..PeerSpec::participant(sid)
+        }
+    }
+
+    /// With this boot data.
+    pub fn data(mut self, zxid: Zxid, epoch: i64) -> PeerSpec {
+        self.zxid = zxid;
+        self.epoch = epoch;
+        self
+    }
+
+    /// Booting at `at` (`None`: not by itself).
+    pub fn start(mut self, at: Option<Duration>) -> PeerSpec {
+        self.start_at = at;
+        self
+    }
+
+    /// With this finalize wait.
+    pub fn finalize(mut self, d: Duration) -> PeerSpec {
+        self.finalize_wait = d;
+        self
+    }
+}
+
+/// Network behaviour.
+#[derive(Debug, Clone)]
+pub struct Net {
+    /// Smallest one-way delay between two peers.
+    pub min_delay: Duration,
+    /// Largest one-way delay between two peers.
+    pub max_delay: Duration,
+    /// Per-message drop probability while faults last.
+    pub drop_p: f64,
+    /// Per-message duplication probability while faults last.
+    pub dup_p: f64,
+    /// Per-message probability of overtaking earlier messages on its link
+    /// while faults last.
+    pub reorder_p: f64,
+    /// What happens to messages for a peer that is down (not booted yet, or
+    /// crashed). `true` is ZooKeeper's transport: the sender's queue for that
+    /// peer keeps the newest message and sends it once a connection is made
+    /// (when the peer boots). `false`: they vanish, a harsher model in which
+    /// a late starter misses everyone's first notifications.
+    pub hold_for_down: bool,
+}
+
+impl Net {
+    /// No drops, duplicates or reordering; delays in `min..=max`.
+    pub fn reliable(min: Duration, max: Duration) -> Net {
+        Net {
+            min_delay: min,
+            max_delay: max,
+            drop_p: 0.0,
+            dup_p: 0.0,
+            reorder_p: 0.0,
+            hold_for_down: true,
+        }
+    }
+}
+
+/// The host model (spec 5.10: what runs between elections).
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Whether the host restarts elections at all.
+    pub enabled: bool,
+    /// How often roles are checked.
+    pub check_every: Duration,
+    /// Range of the delay before a follower/observer of a leader that is not
+    /// LEADING for it goes LOOKING.
+    pub follower_detect: (Duration, Duration),
+    /// Range of the delay before a leader without a quorum goes LOOKING.
+    pub leader_detect: (Duration, Duration),
+    /// Whether leaders establish new epochs (update_peer_epoch, new data).
+    pub new_epochs: bool,
+    /// How long a leader must hold its quorum before establishing.
+    pub establish_after: Duration,
+    /// Per-check probability that an established leader commits a txn.
+    pub txn_p: f64,
+}
+
+impl Default for Host {
+    fn default() -> Host {
+        Host {
+            enabled: true,
+            check_every: ms(20),
+            follower_detect: (ms(150), ms(400)),
+            leader_detect: (ms(600), ms(1500)),
+            new_epochs: false,
+            establish_after: ms(60),
+            txn_p: 0.0,
+        }
+    }
+}
+
+/// Everything but the peers.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// `fastleader.minNotificationInterval`.
+    pub min_notification: Duration,
+    /// `fastleader.maxNotificationInterval`.
+    pub max_notification: Duration,
+    /// The network.
+    pub net: Net,
+    /// The host.
+    pub host: Host,
+    /// Until when the network may drop, duplicate and reorder.
+    pub faults_until: Duration,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            min_notification: ms(50),
+            max_notification: ms(800),
+            net: Net::reliable(ms(1), ms(10)),
+            host: Host::default(),
+            faults_until: Duration::ZERO,
+        }
+    }
+}
+
+/// Things a test or the fault injector schedules.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// Boot the peer with a new machine (after a crash: a restart with
+    /// logicalclock 0). Ignored if it is running.
+    Boot(Sid),
+    /// The peer stops; messages to it vanish.
+    Crash(Sid),
+    /// `start()` again on the same machine (a new round).
+    RestartElection(Sid),
+    /// Replace the set of cut directed links.
+    Cut(BTreeSet<(Sid, Sid)>),
+    /// Deliver `msg` to `to` as if `from` sent it (a mock peer).
+    Inject {
+        /// Claimed sender.
+        from: Sid,
+        /// Receiver.
+        to: Sid,
+        /// The notification.
+        msg: Message,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Deliver {
+        from: Sid,
+        to: Sid,
+        msg: Message,
+        inc: u64,
+    },
+    Timer {
+        sid: Sid,
+        inc: u64,
+        at: Duration,
+    },
+    Tick,
+    Control(Control),
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: Duration,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// One simulated server and what the host knows about it.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// How it was configured.
+    pub spec: PeerSpec,
+    /// Its machine while it runs.
+    pub fle: Option<Fle>,
+    /// Incarnation: bumped on boot and crash so stale deliveries and timers
+    /// of an earlier life are dropped.
+    pub inc: u64,
+    /// Durable last logged zxid.
+    pub zxid: Zxid,
+    /// Durable currentEpoch.
+    pub epoch: i64,
+    /// Initial vote of the current election as (epoch, zxid, leader).
+    pub init: (i64, Zxid, Sid),
+    /// Every decision: (time, state, leader).
+    pub decisions: Vec<(Duration, ServerState, Sid)>,
+    /// Elections started (boot, host restarts, explicit restarts).
+    pub starts: u32,
+    timer_at: Option<Duration>,
+    bad_since: Option<Duration>,
+    bad_limit: Duration,
+    good_since: Option<Duration>,
+    established: bool,
+    synced: bool,
+}
+
+impl Node {
+    /// Whether the peer runs.
+    pub fn live(&self) -> bool {
+        self.fle.is_some()
+    }
+
+    /// Its state, if it runs.
+    pub fn state(&self) -> Option<ServerState> {
+        self.fle.as_ref().map(|f| f.state())
+    }
+
+    /// The leader named by its current vote, if it runs.
+    pub fn leader(&self) -> Option<Sid> {
+        self.fle.as_ref().map(|f| f.current_vote().leader)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fate {
+    Sent,
+    Dropped,
+    Held,
+    Lost,
+    Mock,
+    Loop,
+}
+
+#[derive(Debug, Clone)]
+enum TraceKind {
+    Send {
+        from: Sid,
+        to: Sid,
+        msg: Message,
+        fate: Fate,
+    },
+    Recv {
+        from: Sid,
+        to: Sid,
+        msg: Message,
+    },
+    Timeout {
+        sid: Sid,
+        delivered: bool,
+        acts: usize,
+    },
+    Decided {
+        sid: Sid,
+        d: Decision,
+    },
+    Start {
+        sid: Sid,
+        round: i64,
+        zxid: Zxid,
+        epoch: i64,
+        why: &'static str,
+    },
+    Crash(Sid),
+    Cut(usize),
+    Establish {
+        sid: Sid,
+        epoch: i64,
+    },
+}
+
+/// Counters for reports.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Events processed.
+    pub events: u64,
+    /// Messages sent (loopback included).
+    pub messages: u64,
+    /// Elections the host restarted.
+    pub host_restarts: u64,
+    /// Epochs established.
+    pub establishes: u64,
+    /// LEADING decisions whose vote carried (epoch, zxid) above the leader's
+    /// own initial vote: it adopted a stale vote naming itself.
+    pub stale_self_votes: u64,
+}
+
+/// Trace events kept and shown on failure; `SIM_TRACE=n` raises it.
+fn trace_len() -> usize {
+    std::env::var("SIM_TRACE")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(150)
+}
+
+/// The simulator.
+pub struct Sim {
+    /// The seed everything derives from.
+    pub seed: u64,
+    /// The random stream.
+    pub rng: Rng,
+    /// Simulated time.
+    pub now: Duration,
+    /// The committed config every peer runs with.
+    pub qv: Arc<QuorumVerifier>,
+    /// The servers.
+    pub nodes: BTreeMap<Sid, Node>,
+    /// Parameters.
+    pub params: Params,
+    /// Per directed link, how many of the next messages to drop.
+    pub drop_next: BTreeMap<(Sid, Sid), u32>,
+    /// Rewrites what a peer sends while decided (its current vote), the way
+    /// upstream tests tamper with `currentVote`.
+    pub tamper: BTreeMap<Sid, fn(Message) -> Message>,
+    /// Messages sent to sids without a node (mock peers): (time, from, to, msg).
+    pub unrouted: Vec<(Duration, Sid, Sid, Message)>,
+    /// Every LEADING decision: (time, sid, round).
+    pub leading: Vec<(Duration, Sid, i64)>,
+    /// Counters.
+    pub stats: Stats,
+    seq: u64,
+    queue: BinaryHeap<Queued>,
+    cut: BTreeSet<(Sid, Sid)>,
+    held: BTreeMap<(Sid, Sid), Message>,
+    last_sent: BTreeMap<(Sid, Sid), Message>,
+    link_clock: BTreeMap<(Sid, Sid), Duration>,
+    pending_controls: usize,
+    converged: Option<Sid>,
+    trace: VecDeque<(Duration, TraceKind)>,
+    trace_keep: usize,
+}
+
+impl Sim {
+    /// A simulation of `peers` under `qv`; peers with a start time are booted
+    /// then.
+    pub fn new(seed: u64, qv: Arc<QuorumVerifier>, peers: Vec<PeerSpec>, params: Params) -> Sim {
+        let mut sim = Sim {
+            seed,
+            rng: Rng::new(seed),
+            now: Duration::ZERO,
+            qv,
+            nodes: BTreeMap::new(),
+            params,
+            drop_next: BTreeMap::new(),
+            tamper: BTreeMap::new(),
+            unrouted: Vec::new(),
+            leading: Vec::new(),
+            stats: Stats::default(),
+            seq: 0,
+            queue: BinaryHeap::new(),
+            cut: BTreeSet::new(),
+            held: BTreeMap::new(),
+            last_sent: BTreeMap::new(),
+            link_clock: BTreeMap::new(),
+            pending_controls: 0,
+            converged: None,
+            trace: VecDeque::new(),
+            trace_keep: trace_len(),
+        };
+        for spec in peers {
+            if let Some(at) = spec.start_at {
+                sim.schedule(at, Control::Boot(spec.sid));
+            }
+            let node = Node {
+                zxid: spec.zxid,
+                epoch: spec.epoch,
+                spec,
+                fle: None,
+                inc: 0,
+                init: (NO_VOTE, NO_VOTE, NO_VOTE),
+                decisions: Vec::new(),
+                starts: 0,
+                timer_at: None,
+                bad_since: None,
+                bad_limit: Duration::ZERO,
+                good_since: None,
+                established: false,
+                synced: false,
+            };
+            sim.nodes.insert(node.spec.sid, node);
+        }
+        sim.push(Duration::ZERO, Ev::Tick);
+        sim
+    }
+
+    // ------------------------------------------------------------ running
+
+    /// Schedules a control event.
+    pub fn schedule(&mut self, at: Duration, c: Control) {
+        self.pending_controls += 1;
+        self.push(at.max(self.now), Ev::Control(c));
+    }
+
+    /// Runs every event up to and including `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Duration) {
+        while self.queue.peek().is_some_and(|q| q.at <= t) {
+            self.step();
+        }
+        self.now = self.now.max(t);
+    }
+
+    /// Runs until every live peer agrees on one live LEADING peer that holds a
+    /// quorum (checked by the host every `check_every`), once faults are over
+    /// and every scheduled control has happened; fails with the trace past
+    /// `deadline`. Returns the leader.
+    pub fn run_to_convergence(&mut self, deadline: Duration) -> Sid {
+        // Only a verdict from a tick after this call counts.
+        self.converged = None;
+        loop {
+            if self.now >= self.params.faults_until && self.pending_controls == 0 {
+                if let Some(l) = self.converged {
+                    self.check_leader_invariants(l);
+                    return l;
+                }
+            }
+            if self.now > deadline {
+                let states = self.describe();
+                self.fail(&format!("no convergence by {deadline:?}\n{states}"));
+            }
+            if !self.step() {
+                self.fail("event queue ran dry");
+            }
+        }
+    }
+
+    /// Processes one event; false when none is left.
+    pub fn step(&mut self) -> bool {
+        let Some(q) = self.queue.pop() else {
+            return false;
+        };
+        self.now = q.at;
+        self.stats.events += 1;
+        match q.ev {
+            Ev::Deliver { from, to, msg, inc } => self.deliver(from, to, msg, inc),
+            Ev::Timer { sid, inc, at } => self.fire_timer(sid, inc, at),
+            Ev::Tick => {
+                self.tick();
+                let next = self.now + self.params.host.check_every;
+                self.push(next, Ev::Tick);
+            }
+            Ev::Control(c) => {
+                self.pending_controls -= 1;
+                self.control(c);
+            }
+        }
+        true
+    }
+
+    fn push(&mut self, at: Duration, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Queued {
+            at,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    fn control(&mut self, c: Control) {
+        self.converged = None;
+        match c {
+            Control::Boot(sid) => self.boot(sid),
+            Control::Crash(sid) => self.crash(sid),
+            Control::RestartElection(sid) => {
+                if self.nodes.get(&sid).is_some_and(|n| n.live()) {
+                    self.begin_election(sid, "restart");
+                }
+            }
+            Control::Cut(links) => self.set_cut(links),
+            Control::Inject { from, to, msg } => {
+                self.record(TraceKind::Send {
+                    from,
+                    to,
+                    msg,
+                    fate: Fate::Mock,
+                });
+                let inc = self.nodes.get(&to).map_or(0, |n| n.inc);
+                self.deliver(from, to, msg, inc);
+            }
+        }
+    }
+
+    /// Boots `sid` now with a new machine (no-op if it runs).
+    pub fn boot(&mut self, sid: Sid) {
+        let (min, max) = (self.params.min_notification, self.params.max_notification);
+        let qv = self.qv.clone();
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        if node.live() {
+            return;
+        }
+        node.inc += 1;
+        node.fle = Some(Fle::new(
+            Settings {
+                my_sid: sid,
+                learner_type: node.spec.learner_type,
+                min_notification_interval: min,
+                max_notification_interval: max,
+                finalize_wait: node.spec.finalize_wait,
+            },
+            qv,
+        ));
+        // The transport connects to the new process and sends what its
+        // queues hold for it.
+        let held: Vec<(Sid, Message)> = self
+            .held
+            .iter()
+            .filter(|((a, b), _)| *b == sid && !self.cut.contains(&(*a, *b)))
+            .map(|(&(a, _), &m)| (a, m))
+            .collect();
+        for (from, msg) in held {
+            self.held.remove(&(from, sid));
+            if self.nodes.get(&from).is_some_and(|n| n.live()) {
+                self.transmit(from, sid, msg);
+            }
+        }
+        self.begin_election(sid, "boot");
+    }
+
+    /// Crashes `sid` now: its machine is gone, its durable data stays.
+    pub fn crash(&mut self, sid: Sid) {
+        self.converged = None;
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        node.fle = None;
+        node.inc += 1;
+        node.timer_at = None;
+        // Its own queues die with it; what others hold for it stays.
+        self.held.retain(|(a, _), _| *a != sid);
+        self.record(TraceKind::Crash(sid));
+    }
+
+    /// Starts a new election on `sid`'s running machine (host restart).
+    pub fn begin_election(&mut self, sid: Sid, why: &'static str) {
+        self.converged = None;
+        let now = self.now;
+        let voter = self.qv.is_voter(sid);
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        let (zxid, epoch) = (node.zxid, node.epoch);
+        let fle = node.fle.as_mut().expect("not running");
+        let acts = fle.start(now, zxid, epoch);
+        let round = fle.logicalclock();
+        let participant = node.spec.learner_type == LearnerType::Participant;
+        node.init = (
+            if participant { epoch } else { NO_VOTE },
+            if participant { zxid } else { NO_VOTE },
+            if voter { sid } else { NO_VOTE },
+        );
+        node.starts += 1;
+        node.bad_since = None;
+        node.good_since = None;
+        node.established = false;
+        node.synced = false;
+        self.record(TraceKind::Start {
+            sid,
+            round,
+            zxid,
+            epoch,
+            why,
+        });
+        self.process(sid, acts);
+    }
+
+    fn set_cut(&mut self, links: BTreeSet<(Sid, Sid)>) {
+        let restored: Vec<(Sid, Sid)> = self.cut.difference(&links).copied().collect();
+        self.record(TraceKind::Cut(links.len()));
+        self.cut = links;
+        // The transport re-sends the newest queued message on reconnect.
+        for link in restored {
+            if self.link_up(link.0, link.1) {
+                if let Some(msg) = self.held.remove(&link) {
+                    self.transmit(link.0, link.1, msg);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ network
+
+    fn faulty(&self) -> bool {
+        self.now < self.params.faults_until
+    }
+
+    /// Whether `a` can currently reach `b` (both running, link not cut).
+    pub fn link_up(&self, a: Sid, b: Sid) -> bool {
+        !self.cut.contains(&(a, b))
+            && self.nodes.get(&a).is_some_and(|n| n.live())
+            && self.nodes.get(&b).is_some_and(|n| n.live())
+    }
+
+    fn send(&mut self, from: Sid, to: Sid, msg: Message) {
+        self.stats.messages += 1;
+        let decided = msg.state != ServerState::Looking.as_i32();
+        let msg = match self.tamper.get(&from) {
+            Some(t) if decided => t(msg),
+            _ => msg,
+        };
+        if from == to {
+            let inc = self.nodes[&to].inc;
+            self.record(TraceKind::Send {
+                from,
+                to,
+                msg,
+                fate: Fate::Loop,
+            });
+            self.push(
+                self.now + Duration::from_micros(10),
+                Ev::Deliver { from, to, msg, inc },
+            );
+            return;
+        }
+        self.last_sent.insert((from, to), msg);
+        let fate = match self.nodes.get(&to) {
+            None => {
+                self.unrouted.push((self.now, from, to, msg));
+                Fate::Mock
+            }
+            Some(n) if !n.live() => {
+                if self.params.net.hold_for_down {
+                    self.held.insert((from, to), msg);
+                    Fate::Held
+                } else {
+                    Fate::Lost
+                }
+            }
+            Some(_) if self.cut.contains(&(from, to)) => {
+                self.held.insert((from, to), msg);
+                Fate::Held
+            }
+            Some(_) => {
+                let forced = match self.drop_next.get_mut(&(from, to)) {
+                    Some(k) if *k > 0 => {
+                        *k -= 1;
+                        true
+                    }
+                    _ => false,
+                };
+                if forced || (self.faulty() && self.rng.chance(self.params.net.drop_p)) {
+                    Fate::Dropped
+                } else {
+                    self.transmit(from, to, msg);
+                    if self.faulty() && self.rng.chance(self.params.net.dup_p) {
+                        self.transmit(from, to, msg);
+                    }
+                    Fate::Sent
+                }
+            }
+        };
+        self.record(TraceKind::Send {
+            from,
+            to,
+            msg,
+            fate,
+        });
+    }
+
+    fn transmit(&mut self, from: Sid, to: Sid, msg: Message) {
+        let net = &self.params.net;
+        let (lo, hi, reorder_p) = (net.min_delay, net.max_delay, net.reorder_p);
+        let mut at = self.now + self.rng.dur(lo, hi);
+        let reorder = self.faulty() && self.rng.chance(reorder_p);
+        if !reorder {
+            let clock = self.link_clock.entry((from, to)).or_default();
+            at = at.max(*clock);
+            *clock = at;
+        }
+        let inc = self.nodes[&to].inc;
+        self.push(at, Ev::Deliver { from, to, msg, inc });
+    }
+
+    /// ZooKeeper's `haveDelivered`: some peer's send queue is empty, which
+    /// in this model means some other voter is reachable.
+    fn have_delivered(&self, sid: Sid) -> bool {
+        self.qv
+            .voters()
+            .iter()
+            .any(|&v| v != sid && self.link_up(sid, v))
+    }
+
+    fn deliver(&mut self, from: Sid, to: Sid, msg: Message, inc: u64) {
+        let now = self.now;
+        let Some(node) = self.nodes.get_mut(&to) else {
+            return;
+        };
+        if node.inc != inc {
+            return;
+        }
+        let Some(fle) = node.fle.as_mut() else {
+            return;
+        };
+        let acts = fle.receive(now, from, &msg);
+        self.record(TraceKind::Recv { from, to, msg });
+        self.process(to, acts);
+    }
+
+    fn fire_timer(&mut self, sid: Sid, inc: u64, at: Duration) {
+        let delivered = self.have_delivered(sid);
+        let now = self.now;
+        let Some(node) = self.nodes.get_mut(&sid) else {
+            return;
+        };
+        if node.inc != inc || node.timer_at != Some(at) {
+            return;
+        }
+        node.timer_at = None;
+        let Some(fle) = node.fle.as_mut() else {
+            return;
+        };
+        let acts = fle.on_timeout(now, delivered);
+        self.record(TraceKind::Timeout {
+            sid,
+            delivered,
+            acts: acts.len(),
+        });
+        self.process(sid, acts);
+    }
+
+    fn process(&mut self, sid: Sid, acts: Vec<Action>) {
+        for a in acts {
+            match a {
+                Action::Send { to, msg } => self.send(sid, to, msg),
+                // A new connection re-sends the last message on that link.
+                Action::ConnectAll => {
+                    let lasts: Vec<(Sid, Message)> = self
+                        .last_sent
+                        .range((sid, Sid::MIN)..=(sid, Sid::MAX))
+                        .map(|(&(_, to), &m)| (to, m))
+                        .collect();
+                    for (to, m) in lasts {
+                        if self.link_up(sid, to) {
+                            self.transmit(sid, to, m);
+                        }
+                    }
+                }
+                Action::Decided(d) => self.on_decided(sid, d),
+            }
+        }
+        self.check_proposal(sid);
+        self.arm_timer(sid);
+    }
+
+    fn arm_timer(&mut self, sid: Sid) {
+        let now = self.now;
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        let next = node.fle.as_ref().and_then(|f| f.next_deadline());
+        if next == node.timer_at {
+            return;
+        }
+        node.timer_at = next;
+        if let Some(at) = next {
+            let inc = node.inc;
+            self.push(at.max(now), Ev::Timer { sid, inc, at });
+        }
+    }
+
+    // ------------------------------------------------------------ invariants
+
+    /// Spec 5.2 and 5.4: a proposal only moves up the total order from the
+    /// initial vote (adoption needs a better vote, a round jump takes the
+    /// better of the offered and the initial vote).
+    fn check_proposal(&mut self, sid: Sid) {
+        let node = &self.nodes[&sid];
+        let Some(fle) = node.fle.as_ref() else {
+            return;
+        };
+        if fle.state() != ServerState::Looking {
+            return;
+        }
+        let (l, z, e) = fle.proposal();
+        if (e, z, l) < node.init {
+            let msg = format!(
+                "peer {sid}: proposal (leader {l}, zxid {z:#x}, epoch {e}) is below its initial vote {:?}",
+                node.init
+            );
+            self.fail(&msg);
+        }
+    }
+
+    fn on_decided(&mut self, sid: Sid, d: Decision) {
+        self.record(TraceKind::Decided { sid, d });
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        node.decisions.push((self.now, d.state, d.vote.leader));
+        node.bad_since = None;
+        node.good_since = None;
+        node.established = false;
+        node.synced = false;
+        let participant = node.spec.learner_type == LearnerType::Participant;
+        let init = node.init;
+        let problem = match d.state {
+            ServerState::Leading => {
+                if d.vote.leader != sid {
+                    Some("LEADING for someone else".to_string())
+                } else if !participant {
+                    Some("an observer is LEADING".to_string())
+                } else if !self.qv.is_voter(sid) {
+                    Some("a non-voter is LEADING".to_string())
+                } else if self.qv.weight(sid) == 0 {
+                    Some("a zero-weight server is LEADING".to_string())
+                } else {
+                    None
+                }
+            }
+            ServerState::Following if !participant => Some("an observer FOLLOWING".into()),
+            ServerState::Following if d.vote.leader == sid => Some("following itself".into()),
+            ServerState::Observing if participant => Some("a participant OBSERVING".into()),
+            ServerState::Looking => Some("decided LOOKING".into()),
+            _ => None,
+        };
+        if let Some(p) = problem {
+            self.fail(&format!("peer {sid} decided {}: {p}", d.vote));
+        }
+        if !self.qv.is_voter(d.vote.leader) {
+            self.fail(&format!(
+                "peer {sid} decided on non-voter {}",
+                d.vote.leader
+            ));
+        }
+        if d.state == ServerState::Leading {
+            self.leading.push((self.now, sid, d.vote.election_epoch));
+            if (d.vote.peer_epoch, d.vote.zxid) > (init.0, init.1) {
+                self.stats.stale_self_votes += 1;
+            }
+        }
+    }
+
+    fn check_leader_invariants(&mut self, l: Sid) {
+        let node = &self.nodes[&l];
+        if node.spec.learner_type != LearnerType::Participant || !self.qv.is_voter(l) {
+            self.fail(&format!("leader {l} is not a voting participant"));
+        }
+        if self.qv.weight(l) == 0 {
+            self.fail(&format!("leader {l} has weight 0"));
+        }
+    }
+
+    // ------------------------------------------------------------ host
+
+    /// A follower or observer is fine while its leader runs, is LEADING and
+    /// is reachable both ways.
+    fn follower_ok(&self, sid: Sid, leader: Sid) -> bool {
+        leader != sid
+            && self
+                .nodes
+                .get(&leader)
+                .is_some_and(|n| n.state() == Some(ServerState::Leading))
+            && self.link_up(sid, leader)
+            && self.link_up(leader, sid)
+    }
+
+    /// The voters that support `leader` now: itself plus every reachable
+    /// FOLLOWING voter naming it.
+    fn supporters(&self, leader: Sid) -> BTreeSet<Sid> {
+        let mut s = BTreeSet::from([leader]);
+        for (&sid, n) in &self.nodes {
+            if sid != leader
+                && self.qv.is_voter(sid)
+                && n.state() == Some(ServerState::Following)
+                && n.leader() == Some(leader)
+                && self.link_up(sid, leader)
+                && self.link_up(leader, sid)
+            {
+                s.insert(sid);
+            }
+        }
+        s
+    }
+
+    fn leader_ok(&self, leader: Sid) -> bool {
+        self.nodes[&leader].state() == Some(ServerState::Leading)
+            && self.qv.contains_quorum(&self.supporters(leader))
+    }
+
+    fn tick(&mut self) {
+        let host = self.params.host.clone();
+        if host.enabled {
+            let mut restart = Vec::new();
+            let sids: Vec<Sid> = self.nodes.keys().copied().collect();
+            for &sid in &sids {
+                let (state, leader) = match &self.nodes[&sid].fle {
+                    Some(f) if f.state() != ServerState::Looking => {
+                        (f.state(), f.current_vote().leader)
+                    }
+                    _ => continue,
+                };
+                let (good, range) = if state == ServerState::Leading {
+                    (self.leader_ok(sid), host.leader_detect)
+                } else {
+                    (self.follower_ok(sid, leader), host.follower_detect)
+                };
+                let limit = self.rng.dur(range.0, range.1);
+                let now = self.now;
+                let node = self.nodes.get_mut(&sid).expect("listed");
+                if good {
+                    node.bad_since = None;
+                    if state == ServerState::Leading && node.good_since.is_none() {
+                        node.good_since = Some(now);
+                    }
+                } else {
+                    node.good_since = None;
+                    match node.bad_since {
+                        None => {
+                            node.bad_since = Some(now);
+                            node.bad_limit = limit;
+                        }
+                        Some(t) if now - t >= node.bad_limit => restart.push(sid),
+                        Some(_) => {}
+                    }
+                }
+            }
+            for sid in restart {
+                self.stats.host_restarts += 1;
+                self.begin_election(sid, "host");
+            }
+            if host.new_epochs {
+                for &sid in &sids {
+                    self.epochs(sid, &host);
+                }
+            }
+        }
+        self.converged = self.convergence();
+    }
+
+    /// Zab in miniature: a leader that held a quorum for `establish_after`
+    /// establishes epoch max+1 with it (spec 4: everyone rewrites the peer
+    /// epoch of its current vote); later learners sync to it; it commits
+    /// transactions that followers may lag behind on.
+    fn epochs(&mut self, leader: Sid, host: &Host) {
+        let now = self.now;
+        let n = &self.nodes[&leader];
+        let (Some(since), true) = (n.good_since, n.state() == Some(ServerState::Leading)) else {
+            return;
+        };
+        if !n.established {
+            if now - since < host.establish_after {
+                return;
+            }
+            let quorum = self.supporters(leader);
+            let epoch = quorum
+                .iter()
+                .map(|s| self.nodes[s].epoch)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let zxid = epoch << 32;
+            for s in &quorum {
+                let m = self.nodes.get_mut(s).expect("supporter");
+                m.epoch = epoch;
+                m.zxid = zxid;
+                m.synced = true;
+                m.fle.as_mut().expect("running").update_peer_epoch(epoch);
+            }
+            self.nodes.get_mut(&leader).expect("leader").established = true;
+            self.stats.establishes += 1;
+            self.record(TraceKind::Establish { sid: leader, epoch });
+            return;
+        }
+        let (epoch, mut zxid) = (n.epoch, n.zxid);
+        let commit = self.rng.chance(host.txn_p);
+        if commit {
+            zxid += 1;
+            self.nodes.get_mut(&leader).expect("leader").zxid = zxid;
+        }
+        let learners: Vec<Sid> = self
+            .nodes
+            .iter()
+            .filter(|(&s, m)| {
+                s != leader
+                    && matches!(
+                        m.state(),
+                        Some(ServerState::Following) | Some(ServerState::Observing)
+                    )
+                    && m.leader() == Some(leader)
+            })
+            .map(|(&s, _)| s)
+            .collect();
+        for s in learners {
+            if !self.follower_ok(s, leader) {
+                continue;
+            }
+            let lag = commit && self.rng.chance(0.3);
+            let m = self.nodes.get_mut(&s).expect("learner");
+            if !m.synced {
+                m.synced = true;
+                m.epoch = epoch;
+                m.zxid = zxid;
+                m.fle.as_mut().expect("running").update_peer_epoch(epoch);
+            } else if commit && !lag {
+                m.zxid = zxid;
+            }
+        }
+    }
+
+    /// The leader everyone agrees on, if the ensemble has converged.
+    fn convergence(&self) -> Option<Sid> {
+        let mut leader = None;
+        for n in self.nodes.values() {
+            let Some(f) = &n.fle else { continue };
+            if f.state() == ServerState::Looking {
+                return None;
+            }
+            let l = f.current_vote().leader;
+            if *leader.get_or_insert(l) != l {
+                return None;
+            }
+        }
+        let l = leader?;
+        (self.nodes.get(&l).is_some() && self.leader_ok(l)).then_some(l)
+    }
+
+    // ------------------------------------------------------------ queries
+
+    /// The state of `sid`, if it runs.
+    pub fn state(&self, sid: Sid) -> Option<ServerState> {
+        self.nodes[&sid].state()
+    }
+
+    /// `sid`'s machine (panics if it does not run).
+    pub fn fle(&self, sid: Sid) -> &Fle {
+        self.nodes[&sid].fle.as_ref().expect("not running")
+    }
+
+    /// Running peers.
+    pub fn live(&self) -> Vec<Sid> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.live())
+            .map(|(&s, _)| s)
+            .collect()
+    }
+
+    /// Whether any running peer is decided.
+    pub fn any_decided(&self) -> bool {
+        self.nodes
+            .values()
+            .any(|n| n.state().is_some_and(|s| s != ServerState::Looking))
+    }
+
+    /// One line per peer.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for (sid, n) in &self.nodes {
+            match &n.fle {
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "  peer {sid}: down (zxid {:#x} epoch {})",
+                        n.zxid, n.epoch
+                    );
+                }
+                Some(f) => {
+                    let _ = writeln!(
+                        s,
+                        "  peer {sid}: {} round {} proposal {:?} vote [{}] data (zxid {:#x}, epoch {}) starts {}",
+                        f.state(),
+                        f.logicalclock(),
+                        f.proposal(),
+                        f.current_vote(),
+                        n.zxid,
+                        n.epoch,
+                        n.starts
+                    );
+                }
+            }
+        }
+        let _ = writeln!(s, "  cut links: {:?}", self.cut);
+        s
+    }
+
+    // ------------------------------------------------------------ failure
+
+    /// Panics with the seed, `msg` and the last events.
+    pub fn fail(&self, msg: &str) -> ! {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "SIMULATION FAILED (seed {seed}, replay with SIM_SEED={seed}) at {:?}: {msg}",
+            self.now,
+            seed = self.seed
+        );
+        let _ = writeln!(out, "state:\n{}", self.describe());
+        let _ = writeln!(out, "last events:");
+        for (at, k) in &self.trace {
+            let _ = writeln!(
+                out,
+                "  {:>10.3}ms {}",
+                at.as_secs_f64() * 1000.0,
+                fmt_trace(k)
+            );
+        }
+        panic!("{out}");
+    }
+
+    /// Fails unless `cond`.
+    pub fn check(&self, cond: bool, msg: &str) {
+        if !cond {
+            self.fail(msg);
+        }
+    }
+
+    fn record(&mut self, k: TraceKind) {
+        if self.trace.len() >= self.trace_keep {
+            self.trace.pop_front();
+        }
+        self.trace.push_back((self.now, k));
+    }
+}
+
+fn fmt_id(v: i64) -> String {
+    if v == NO_VOTE {
+        "MIN".into()
+    } else if v.unsigned_abs() > 0xffff {
+        format!("{v:#x}")
+    } else {
+        v.to_string()
+    }
+}
+
+fn fmt_msg(m: &Message) -> String {
+    let st = ServerState::from_i32(m.state).map_or("?", |s| s.name());
+    format!(
+        "{st} l={} z={} r={} e={}",
+        fmt_id(m.leader),
+        fmt_id(m.zxid),
+        m.election_epoch,
+        fmt_id(m.peer_epoch)
+    )
+}
+
+fn fmt_trace(k: &TraceKind) -> String {
+    match k {
+        TraceKind::Send {
+            from,
+            to,
+            msg,
+            fate,
+        } => format!("{from}->{to} {} [{fate:?}]", fmt_msg(msg)),
+        TraceKind::Recv { from, to, msg } => format!("{to}<-{from} {}", fmt_msg(msg)),
+        TraceKind::Timeout {
+            sid,
+            delivered,
+            acts,
+        } => format!("{sid} timeout (delivered={delivered}) -> {acts} actions"),
+        TraceKind::Decided { sid, d } => format!("{sid} DECIDED {} after {:?}", d.vote, d.elapsed),
+        TraceKind::Start {
+            sid,
+            round,
+            zxid,
+            epoch,
+            why,
+        } => format!(
+            "{sid} START ({why}) round {round} zxid {} epoch {epoch}",
+            fmt_id(*zxid)
+        ),
+        TraceKind::Crash(sid) => format!("{sid} CRASH"),
+        TraceKind::Cut(n) => format!("links cut: {n}"),
+        TraceKind::Establish { sid, epoch } => format!("{sid} established epoch {epoch}"),
+    }
+}
