@@ -10,6 +10,7 @@ const HELP: &str = "\
 usage: zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
 
 Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0.
+SIGHUP restarts the election (the host saying: the leader is gone).
 stdout: one JSON object per line per event, e.g.
   {\"event\":\"state\",\"sid\":1,\"state\":\"LOOKING\",\"old\":\"LOOKING\"}
   {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
@@ -90,11 +91,19 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     peer.start().map_err(|e| e.to_string())?;
     logging::emit(
         Level::Info,
-        &format!("sid {sid} running; SIGINT or SIGTERM stops it"),
+        &format!("sid {sid} running; SIGHUP re-elects, SIGINT or SIGTERM stops"),
     );
-    let sig =
-        zkelect::ffi::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
-    logging::emit(Level::Info, &format!("signal {sig}: stopping"));
+    loop {
+        let sig =
+            zkelect::ffi::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
+        if sig == zkelect::ffi::os::SIGHUP {
+            logging::emit(Level::Info, "SIGHUP: restarting the election");
+            let _ = peer.restart_election();
+            continue;
+        }
+        logging::emit(Level::Info, &format!("signal {sig}: stopping"));
+        break;
+    }
     peer.stop();
     Ok(())
 }

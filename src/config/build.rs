@@ -416,6 +416,20 @@ fn build_hierarchical(
             )));
         }
     }
+    for g in groups.values() {
+        let unweighted = g
+            .members
+            .iter()
+            .find(|m| !voters.contains(m) && !weights.contains_key(m));
+        if let Some(obs) = unweighted {
+            // ZooKeeper 3.8 only defaults the weight of participants and then
+            // dies on a NullPointerException while summing this group.
+            return Err(g.site.err(format!(
+                "observer {obs} is in a group but has no weight.{obs} line, which ZooKeeper \
+                 3.8 cannot load; add weight.{obs}=0 or leave it out of the group"
+            )));
+        }
+    }
     let mut weight_sites: Vec<(&Sid, &Weight)> = weights.iter().collect();
     weight_sites.sort_by_key(|(_, w)| w.site.line);
     for (sid, w) in weight_sites {

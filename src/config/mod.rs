@@ -6,11 +6,16 @@
 //! inverse direction, [`Config::render_dynamic`], produces the exact text a
 //! 3.8 server puts into its notifications, so Java peers see nothing new.
 //!
-//! Differences from ZooKeeper, all in the direction of refusing configs that
-//! would misbehave at run time rather than at parse time: duplicate server,
-//! group or weight ids, reused addresses, unknown group/weight members, port
-//! 0, bracketed non-IPv6 hosts, `dynamicConfigFile` and `oraclePath` are
-//! errors; trailing blanks in values are trimmed where Java would fail.
+//! Differences from ZooKeeper 3.8, all refusing configs that would misbehave
+//! later rather than at parse time, or accepting harmless slips: duplicate
+//! server, group or weight ids; an address (host and port) used twice; group
+//! or weight lines for unknown servers; an observer in a group without a
+//! weight (ZooKeeper dies on a NullPointerException there); groups that all
+//! weigh 0; port 0; the two sids reserved on the wire; bracketed hosts that
+//! are not IPv6 literals; `dynamicConfigFile` and `oraclePath` are errors.
+//! Trailing blanks in server lines are trimmed (Java fails on them),
+//! `initLimit`/`syncLimit` may be absent, and every ZooKeeper key that is
+//! read as a system property may also be written `zookeeper.<key>`.
 //!
 //! The only I/O here is reading the config file and the `myid` file.
 

@@ -843,6 +843,22 @@ fn error_weight_keys() {
     );
 }
 
+/// Oracle: ZooKeeper throws a NullPointerException on this config.
+#[test]
+fn error_observer_in_group_without_weight() {
+    let text = three("server.4=127.0.0.1:2891:3891:observer\ngroup.1=1:2:4\ngroup.2=3\n");
+    parse_err(
+        &text,
+        9,
+        "group.1",
+        "observer 4 is in a group but has no weight.4 line",
+    );
+    let c = parse(&format!("{text}weight.4=0\n"));
+    assert!(c.quorum.contains_quorum(&set(&[1, 2, 3])));
+    assert!(!c.quorum.contains_quorum(&set(&[1, 2, 4])));
+    assert!(c.render_dynamic().contains("\nweight.4=0\n"));
+}
+
 #[test]
 fn error_all_groups_weigh_nothing() {
     parse_err(

@@ -2,7 +2,7 @@
 
 use std::io;
 
-/// Blocks SIGINT and SIGTERM in the calling thread (and in every thread it
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and in every thread it
 /// starts afterwards), so that [`wait_for_termination`] can take them
 /// synchronously. Call it before starting any thread.
 pub fn block_termination_signals() -> io::Result<()> {
@@ -15,7 +15,7 @@ pub fn block_termination_signals() -> io::Result<()> {
     Ok(())
 }
 
-/// Waits until SIGINT or SIGTERM arrives and returns its number.
+/// Waits until SIGINT, SIGTERM or SIGHUP arrives and returns its number.
 pub fn wait_for_termination() -> io::Result<i32> {
     let set = termination_set();
     let mut sig: libc::c_int = 0;
@@ -27,6 +27,9 @@ pub fn wait_for_termination() -> io::Result<i32> {
     Ok(sig)
 }
 
+/// SIGHUP's number, for callers that treat it apart.
+pub const SIGHUP: i32 = libc::SIGHUP;
+
 fn termination_set() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigemptyset initialises it before use.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -35,6 +38,7 @@ fn termination_set() -> libc::sigset_t {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
     }
     set
 }
