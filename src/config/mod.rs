@@ -1,6 +1,6 @@
 //! zoo.cfg parsing and ZooKeeper-identical config rendering (spec 3.4, 6, 7).
 //!
-//! The file is read as a Java properties file ([`properties`]), then the keys
+//! The file is read as a Java properties file (`properties`), then the keys
 //! that matter for leader election are interpreted with ZooKeeper 3.8's rules
 //! (`build`), and the server list is turned into a [`QuorumVerifier`]. The
 //! inverse direction, [`Config::render_dynamic`], produces the exact text a
