@@ -77,6 +77,9 @@ pub enum CnxEvent {
     ListenerFailed(SocketAddr),
 }
 
+/// A request to connect to a sid at some addresses.
+type ConnectRequest = (Sid, Vec<HostPort>);
+
 /// A received frame body and the sid it came from.
 pub type Received = (Sid, Vec<u8>);
 
@@ -113,7 +116,7 @@ struct Inner {
     last_sent: Mutex<HashMap<Sid, Arc<[u8]>>>,
     workers: Mutex<HashMap<Sid, WorkerHandle>>,
     in_flight: Mutex<HashSet<Sid>>,
-    connect_tx: Mutex<Option<Sender<(Sid, Vec<HostPort>)>>>,
+    connect_tx: Mutex<Option<Sender<ConnectRequest>>>,
     /// Sockets whose handshake is being read, so stop can close them.
     pending: Mutex<HashMap<u64, TcpStream>>,
     listeners: Mutex<Vec<TcpListener>>,

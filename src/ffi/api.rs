@@ -1,0 +1,295 @@
+//! The exported functions. Every body runs inside [`guard`], so no panic
+//! crosses into C.
+
+use super::callbacks::*;
+use super::error::{guard, guard_value, last_error_ptr, message_of, Failure};
+use super::ptr::{self, check_out, handle, str_arg, write_out, PeerHandle, UserData};
+use super::types::*;
+use crate::logging::{self, Level};
+use crate::peer::Peer;
+use parking_lot::Mutex;
+use std::ffi::{c_char, c_void};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn sid_arg(my_sid: i64) -> Option<i64> {
+    (my_sid != ZKELECT_MYID_FROM_DATADIR).then_some(my_sid)
+}
+
+fn new_handle(peer: Peer) -> PeerHandle {
+    PeerHandle {
+        peer,
+        callback: Mutex::new(None),
+    }
+}
+
+/// Creates a peer from zoo.cfg text. `my_sid` is this peer's sid, or
+/// `ZKELECT_MYID_FROM_DATADIR` to read `<dataDir>/myid`. On success `*out`
+/// receives a new handle that the caller frees with `zkelect_peer_free`.
+/// Errors: `ZKELECT_ERR_NULL`, `ZKELECT_ERR_INVALID_ARGUMENT` (not UTF-8),
+/// `ZKELECT_ERR_CONFIG` (the detailed message names the line and key, or the
+/// sid that is not in the server list).
+#[no_mangle]
+pub extern "C" fn zkelect_peer_new(
+    config_text: *const c_char,
+    my_sid: i64,
+    out: *mut *mut PeerHandle,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let text = str_arg(config_text, "config_text")?;
+        let p = Peer::from_config_text(text, sid_arg(my_sid))?;
+        write_out(out, ptr::into_raw(new_handle(p)), "out")
+    })
+}
+
+/// Creates a peer from a zoo.cfg file. As `zkelect_peer_new`, plus
+/// `ZKELECT_ERR_CONFIG` when the file cannot be read (the message names it).
+#[no_mangle]
+pub extern "C" fn zkelect_peer_from_file(
+    path: *const c_char,
+    my_sid: i64,
+    out: *mut *mut PeerHandle,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let path = str_arg(path, "path")?;
+        let p = Peer::from_file(Path::new(path), sid_arg(my_sid))?;
+        write_out(out, ptr::into_raw(new_handle(p)), "out")
+    })
+}
+
+/// Stops (if needed) and frees a peer. `NULL` is a no-op. No other call on
+/// this handle may be in flight or follow. May be called from the peer's own
+/// event callback; the callback's userdata is then released after the
+/// callback returns.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_free(peer: *mut PeerHandle) {
+    guard_value((), || drop(ptr::from_raw(peer)));
+}
+
+/// Sets the last zxid this peer reports; read at the start of each election.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_set_zxid(peer: *const PeerHandle, zxid: i64) -> zkelect_result {
+    guard(|| {
+        handle(peer, "peer")?.peer.set_zxid(zxid);
+        Ok(())
+    })
+}
+
+/// Sets the current epoch this peer reports; read at the start of each
+/// election.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_set_epoch(peer: *const PeerHandle, epoch: i64) -> zkelect_result {
+    guard(|| {
+        handle(peer, "peer")?.peer.set_epoch(epoch);
+        Ok(())
+    })
+}
+
+/// Writes this peer's sid to `*out_sid`.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_get_sid(
+    peer: *const PeerHandle,
+    out_sid: *mut i64,
+) -> zkelect_result {
+    guard(|| {
+        let h = handle(peer, "peer")?;
+        write_out(out_sid, h.peer.my_sid(), "out_sid")
+    })
+}
+
+/// Binds the election port(s) and starts the election. A stopped peer can
+/// be started again (like a restarted process: its round counter starts
+/// over). Errors: `ZKELECT_ERR_ALREADY_RUNNING`, `ZKELECT_ERR_IO` (e.g. the
+/// port is taken; the message names the address).
+#[no_mangle]
+pub extern "C" fn zkelect_peer_start(peer: *const PeerHandle) -> zkelect_result {
+    guard(|| Ok(handle(peer, "peer")?.peer.start()?))
+}
+
+/// Stops the peer: closes its sockets and joins its threads. Events raised
+/// before the call are delivered before it returns; no callback runs after
+/// it returns (when called from the callback itself: after that callback
+/// returns). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_stop(peer: *const PeerHandle) -> zkelect_result {
+    guard(|| {
+        handle(peer, "peer")?.peer.stop();
+        Ok(())
+    })
+}
+
+/// Writes the current state and vote to `*out`: while LOOKING, the current
+/// proposal; once decided, the winning vote.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_get_vote(
+    peer: *const PeerHandle,
+    out: *mut zkelect_vote,
+) -> zkelect_result {
+    guard(|| {
+        let h = handle(peer, "peer")?;
+        let mut v: zkelect_vote = h.peer.vote().into();
+        v.state = h.peer.state().as_i32();
+        write_out(out, v, "out")
+    })
+}
+
+/// Waits up to `timeout_ms` for a decision and writes it to `*out`. Returns
+/// at once if a leader is known. Errors: `ZKELECT_ERR_TIMEOUT`,
+/// `ZKELECT_ERR_NOT_RUNNING` (not started, or stopped while waiting).
+#[no_mangle]
+pub extern "C" fn zkelect_peer_wait_for_leader(
+    peer: *const PeerHandle,
+    timeout_ms: u64,
+    out: *mut zkelect_leader,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let h = handle(peer, "peer")?;
+        if !h.peer.is_running() {
+            return Err(Failure::new(
+                ZKELECT_ERR_NOT_RUNNING,
+                "the peer is not running",
+            ));
+        }
+        match h.peer.wait_for_leader(Duration::from_millis(timeout_ms)) {
+            Some(l) => write_out(out, l.into(), "out"),
+            None if !h.peer.is_running() => Err(Failure::new(
+                ZKELECT_ERR_NOT_RUNNING,
+                "the peer stopped while waiting",
+            )),
+            None => Err(Failure::new(
+                ZKELECT_ERR_TIMEOUT,
+                format!("no leader within {timeout_ms} ms"),
+            )),
+        }
+    })
+}
+
+/// Starts a new election round: the host's way to say the leader is gone.
+/// A `ZKELECT_EVENT_LEADER_LOST` event follows if a leader was known.
+/// Errors: `ZKELECT_ERR_NOT_RUNNING`.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_restart_election(peer: *const PeerHandle) -> zkelect_result {
+    guard(|| Ok(handle(peer, "peer")?.peer.restart_election()?))
+}
+
+/// Sets the peer's event callback, replacing any previous one (whose
+/// `free_userdata` then runs once its last call has returned). A NULL
+/// `callback` removes it. Callbacks run on the peer's notifier thread, one
+/// at a time and in order, never while the library holds a lock; they may
+/// call any function of this API, including `zkelect_peer_stop` and
+/// `zkelect_peer_free` on their own peer. `userdata` is passed back as is;
+/// `free_userdata` (may be NULL) runs exactly once.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_set_event_callback(
+    peer: *const PeerHandle,
+    callback: zkelect_event_cb,
+    userdata: *mut c_void,
+    free_userdata: zkelect_free_cb,
+) -> zkelect_result {
+    let user = UserData(userdata);
+    guard(move || {
+        let h = match handle(peer, "peer") {
+            Ok(h) => h,
+            Err(e) => {
+                // The host handed us ownership of userdata; release it.
+                if let Some(f) = free_userdata {
+                    f(user.0);
+                }
+                return Err(e);
+            }
+        };
+        let new_id = callback.map(|cb| {
+            let c = Arc::new(EventCallback {
+                cb,
+                user,
+                free: free_userdata,
+            });
+            let sid = h.peer.my_sid();
+            h.peer
+                .on_event(move |e| c.call(&zkelect_event::from_event(sid, e)))
+        });
+        if callback.is_none() {
+            if let Some(f) = free_userdata {
+                f(user.0);
+            }
+        }
+        let old = std::mem::replace(&mut *h.callback.lock(), new_id);
+        if let Some(id) = old {
+            h.peer.remove_callback(id);
+        }
+        Ok(())
+    })
+}
+
+/// Routes the library's log lines to `callback` (process-wide), with
+/// `userdata` and its finalizer as for event callbacks. NULL restores the
+/// default: lines at WARN and above on stderr.
+#[no_mangle]
+pub extern "C" fn zkelect_set_log_callback(
+    callback: zkelect_log_cb,
+    userdata: *mut c_void,
+    free_userdata: zkelect_free_cb,
+) -> zkelect_result {
+    let user = UserData(userdata);
+    guard(move || {
+        match callback {
+            Some(cb) => {
+                let c = Arc::new(LogCallback {
+                    cb,
+                    user,
+                    free: free_userdata,
+                });
+                logging::set_sink(Some(Arc::new(move |l: Level, s: &str| c.call(l, s))));
+            }
+            None => {
+                logging::set_sink(None);
+                if let Some(f) = free_userdata {
+                    f(user.0);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Sets the lowest level that is logged (`ZKELECT_LOG_*`; default WARN).
+/// Errors: `ZKELECT_ERR_INVALID_ARGUMENT` for a value outside 0..4.
+#[no_mangle]
+pub extern "C" fn zkelect_set_log_level(level: i32) -> zkelect_result {
+    guard(|| {
+        if !(ZKELECT_LOG_TRACE..=ZKELECT_LOG_ERROR).contains(&level) {
+            return Err(Failure::new(
+                ZKELECT_ERR_INVALID_ARGUMENT,
+                format!("log level {level} is not one of 0 (trace) to 4 (error)"),
+            ));
+        }
+        logging::set_level(Level::from_u8(level as u8));
+        Ok(())
+    })
+}
+
+/// The static, NUL-terminated message of a result code (never NULL; lives
+/// for the whole process).
+#[no_mangle]
+pub extern "C" fn zkelect_result_message(code: zkelect_result) -> *const c_char {
+    message_of(code).as_ptr().cast()
+}
+
+/// The detailed message of the last failed call on this thread (empty after
+/// a successful call). Never NULL; valid until the next call into the
+/// library on this thread.
+#[no_mangle]
+pub extern "C" fn zkelect_last_error_message() -> *const c_char {
+    guard_value(c"".as_ptr(), last_error_ptr)
+}
+
+/// The library version, e.g. "0.1.0" (static, never NULL). Equals
+/// `ZKELECT_VERSION_STRING` of the header it was built with.
+#[no_mangle]
+pub extern "C" fn zkelect_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

@@ -1,0 +1,403 @@
+/* Tests of the C ABI, run by tests/c_abi.rs under AddressSanitizer and
+ * UBSan, and once under valgrind memcheck.
+ *
+ * Each test prints "ok NAME" or fails with a message and exit status 1.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zkelect.h>
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fprintf(stderr, " (last error: %s)\n", zkelect_last_error_message()); \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+#define OK(call) CHECK((call) == ZKELECT_OK, "%s", #call)
+
+static int free_port(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0, "bind");
+    CHECK(getsockname(s, (struct sockaddr *)&a, &len) == 0, "getsockname");
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* A config for n servers on fresh loopback ports. */
+static void make_config(char *buf, size_t size, int n, const char *extra) {
+    int off = snprintf(buf, size, "tickTime=2000\ninitLimit=5\nsyncLimit=2\n%s\n", extra);
+    for (int i = 1; i <= n; i++)
+        off += snprintf(buf + off, size - (size_t)off, "server.%d=127.0.0.1:%d:%d\n", i,
+                        free_port(), free_port());
+}
+
+static int count_dir(const char *path) {
+    DIR *d = opendir(path);
+    int n = 0;
+    CHECK(d != NULL, "opendir %s", path);
+    while (readdir(d) != NULL) n++;
+    closedir(d);
+    return n;
+}
+
+static int threads(void) { return count_dir("/proc/self/task"); }
+static int fds(void) { return count_dir("/proc/self/fd"); }
+
+/* ---- event recording ---------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    int elected;
+    int64_t leader;
+    int state_changes;
+    int freed;
+    int order_ok;      /* LOOKING seen before LEADER_ELECTED */
+    int saw_looking;
+} recorder;
+
+static void recorder_init(recorder *r) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->order_ok = 1;
+}
+
+static void on_event(void *userdata, const zkelect_event *e) {
+    recorder *r = userdata;
+    CHECK(e->struct_size >= sizeof(zkelect_event), "struct_size %u", e->struct_size);
+    pthread_mutex_lock(&r->mu);
+    if (e->kind == ZKELECT_EVENT_STATE_CHANGED) {
+        r->state_changes++;
+        if (e->new_state == ZKELECT_STATE_LOOKING) r->saw_looking = 1;
+    } else if (e->kind == ZKELECT_EVENT_LEADER_ELECTED) {
+        if (!r->saw_looking) r->order_ok = 0;
+        r->elected++;
+        r->leader = e->leader;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void on_free(void *userdata) {
+    recorder *r = userdata;
+    pthread_mutex_lock(&r->mu);
+    r->freed++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int recorder_get(recorder *r, int *field) {
+    pthread_mutex_lock(&r->mu);
+    int v = *field;
+    pthread_mutex_unlock(&r->mu);
+    return v;
+}
+
+/* Waits (up to 30 s) until *field reaches at least want. */
+static int await_count(recorder *r, int *field, int want) {
+    for (int i = 0; i < 3000; i++) {
+        if (recorder_get(r, field) >= want) return 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_version(void) {
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", ZKELECT_VERSION_MAJOR, ZKELECT_VERSION_MINOR,
+             ZKELECT_VERSION_PATCH);
+    CHECK(strcmp(zkelect_version(), want) == 0, "version %s vs %s", zkelect_version(), want);
+    CHECK(strcmp(zkelect_version(), ZKELECT_VERSION_STRING) == 0, "version string");
+    printf("ok version\n");
+}
+
+static void test_ensemble_and_callbacks(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p[3];
+    recorder r[3];
+    for (int i = 0; i < 3; i++) {
+        recorder_init(&r[i]);
+        OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+        OK(zkelect_peer_set_event_callback(p[i], on_event, &r[i], on_free));
+    }
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_start(p[i]));
+    /* All three agree; under valgrind a slow peer's vote may miss the
+     * finalize wait, so the winner is not asserted to be sid 3. */
+    int64_t leader = -1;
+    for (int i = 0; i < 3; i++) {
+        zkelect_leader l;
+        OK(zkelect_peer_wait_for_leader(p[i], 30000, &l));
+        if (leader < 0) leader = l.leader;
+        CHECK(l.leader == leader, "leader %lld vs %lld", (long long)l.leader, (long long)leader);
+        CHECK(l.state == (l.leader == i + 1 ? ZKELECT_STATE_LEADING : ZKELECT_STATE_FOLLOWING),
+              "state %d", l.state);
+        zkelect_vote v;
+        OK(zkelect_peer_get_vote(p[i], &v));
+        CHECK(v.leader == leader && v.state == l.state, "vote %lld %d", (long long)v.leader,
+              v.state);
+        int64_t sid = 0;
+        OK(zkelect_peer_get_sid(p[i], &sid));
+        CHECK(sid == i + 1, "sid");
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK(await_count(&r[i], &r[i].elected, 1), "elected event for sid %d", i + 1);
+        pthread_mutex_lock(&r[i].mu);
+        CHECK(r[i].leader == leader && r[i].order_ok, "event leader/order");
+        pthread_mutex_unlock(&r[i].mu);
+    }
+    /* Replacing the callback frees the old userdata exactly once. */
+    recorder other;
+    recorder_init(&other);
+    OK(zkelect_peer_set_event_callback(p[0], on_event, &other, on_free));
+    CHECK(await_count(&r[0], &r[0].freed, 1), "old userdata freed on replace");
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    /* free joined the notifier: userdata is released by now, exactly once. */
+    CHECK(other.freed == 1, "freed %d", other.freed);
+    for (int i = 1; i < 3; i++) CHECK(r[i].freed == 1, "freed %d", r[i].freed);
+    CHECK(r[0].freed == 1, "replaced callback freed once (%d)", r[0].freed);
+    printf("ok ensemble_and_callbacks\n");
+}
+
+/* Stops (or frees) its own peer from inside the callback. */
+typedef struct {
+    zkelect_peer *peer;
+    int do_free;
+    volatile int done;
+    pthread_mutex_t mu;
+} self_stop;
+
+static void stop_in_callback(void *userdata, const zkelect_event *e) {
+    self_stop *s = userdata;
+    if (e->kind != ZKELECT_EVENT_LEADER_ELECTED) return;
+    pthread_mutex_lock(&s->mu);
+    if (!s->done) {
+        if (s->do_free) {
+            zkelect_peer_free(s->peer);
+        } else {
+            CHECK(zkelect_peer_stop(s->peer) == ZKELECT_OK, "stop from callback");
+            zkelect_vote v;
+            CHECK(zkelect_peer_get_vote(s->peer, &v) == ZKELECT_OK, "get_vote after stop");
+        }
+        s->done = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void test_stop_and_free_from_callback(void) {
+    for (int do_free = 0; do_free <= 1; do_free++) {
+        char cfg[1024];
+        make_config(cfg, sizeof cfg, 3, "finalizeWait=20");
+        zkelect_peer *p[3];
+        for (int i = 0; i < 3; i++) OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+        self_stop s = {p[0], do_free, 0, PTHREAD_MUTEX_INITIALIZER};
+        OK(zkelect_peer_set_event_callback(p[0], stop_in_callback, &s, NULL));
+        for (int i = 0; i < 3; i++) OK(zkelect_peer_start(p[i]));
+        int waited = 0;
+        while (1) {
+            pthread_mutex_lock(&s.mu);
+            int d = s.done;
+            pthread_mutex_unlock(&s.mu);
+            if (d) break;
+            CHECK(++waited < 3000, "callback never stopped its peer");
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (!do_free) {
+            zkelect_leader l;
+            CHECK(zkelect_peer_wait_for_leader(p[0], 10, &l) == ZKELECT_ERR_NOT_RUNNING,
+                  "stopped peer");
+            zkelect_peer_free(p[0]);
+        }
+        for (int i = 1; i < 3; i++) zkelect_peer_free(p[i]);
+    }
+    printf("ok stop_and_free_from_callback\n");
+}
+
+static void test_free_without_stop(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p;
+    OK(zkelect_peer_new(cfg, 1, &p));
+    OK(zkelect_peer_start(p));
+    zkelect_peer_free(p);
+    zkelect_peer_free(NULL);
+    printf("ok free_without_stop\n");
+}
+
+static void test_null_arguments(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p = NULL;
+    zkelect_vote v;
+    zkelect_leader l;
+    int64_t sid;
+    CHECK(zkelect_peer_new(NULL, 1, &p) == ZKELECT_ERR_NULL, "new(NULL text)");
+    CHECK(zkelect_peer_new(cfg, 1, NULL) == ZKELECT_ERR_NULL, "new(NULL out)");
+    CHECK(zkelect_peer_from_file(NULL, 1, &p) == ZKELECT_ERR_NULL, "from_file(NULL)");
+    CHECK(zkelect_peer_from_file("/nonexistent/zoo.cfg", 1, NULL) == ZKELECT_ERR_NULL, "out NULL");
+    CHECK(zkelect_peer_set_zxid(NULL, 1) == ZKELECT_ERR_NULL, "set_zxid");
+    CHECK(zkelect_peer_set_epoch(NULL, 1) == ZKELECT_ERR_NULL, "set_epoch");
+    CHECK(zkelect_peer_get_sid(NULL, &sid) == ZKELECT_ERR_NULL, "get_sid");
+    CHECK(zkelect_peer_start(NULL) == ZKELECT_ERR_NULL, "start");
+    CHECK(zkelect_peer_stop(NULL) == ZKELECT_ERR_NULL, "stop");
+    CHECK(zkelect_peer_get_vote(NULL, &v) == ZKELECT_ERR_NULL, "get_vote");
+    CHECK(zkelect_peer_wait_for_leader(NULL, 1, &l) == ZKELECT_ERR_NULL, "wait");
+    CHECK(zkelect_peer_restart_election(NULL) == ZKELECT_ERR_NULL, "restart");
+    CHECK(zkelect_peer_set_event_callback(NULL, on_event, NULL, NULL) == ZKELECT_ERR_NULL, "cb");
+    CHECK(strlen(zkelect_last_error_message()) > 0, "a detailed message");
+    OK(zkelect_peer_new(cfg, 1, &p));
+    CHECK(zkelect_peer_get_sid(p, NULL) == ZKELECT_ERR_NULL, "get_sid out");
+    CHECK(zkelect_peer_get_vote(p, NULL) == ZKELECT_ERR_NULL, "get_vote out");
+    CHECK(zkelect_peer_wait_for_leader(p, 1, NULL) == ZKELECT_ERR_NULL, "wait out");
+    OK(zkelect_peer_set_event_callback(p, NULL, NULL, NULL));
+    CHECK(strlen(zkelect_last_error_message()) == 0, "success clears the message");
+    zkelect_peer_free(p);
+    CHECK(zkelect_set_log_level(7) == ZKELECT_ERR_INVALID_ARGUMENT, "log level");
+    CHECK(strcmp(zkelect_result_message(ZKELECT_OK), "ok") == 0, "message of OK");
+    CHECK(zkelect_result_message(12345) != NULL, "message of an unknown code");
+    printf("ok null_arguments\n");
+}
+
+static void test_bad_config(void) {
+    zkelect_peer *p = (zkelect_peer *)0x1; /* must stay untouched */
+    zkelect_result rc = zkelect_peer_new("tickTime=2000\nserver.1=127.0.0.1:2888\n", 1, &p);
+    CHECK(rc == ZKELECT_ERR_CONFIG, "rc %d", rc);
+    CHECK(strstr(zkelect_last_error_message(), "line 2") != NULL, "names the line: %s",
+          zkelect_last_error_message());
+    CHECK(p == (zkelect_peer *)0x1, "out untouched on failure");
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    rc = zkelect_peer_new(cfg, 7, &p);
+    CHECK(rc == ZKELECT_ERR_CONFIG && strstr(zkelect_last_error_message(), "7") != NULL,
+          "unknown sid: %s", zkelect_last_error_message());
+    rc = zkelect_peer_new("server.1=127.0.0.1:2888:3888\n\xff\xfe\n", 1, &p);
+    CHECK(rc == ZKELECT_ERR_INVALID_ARGUMENT, "not UTF-8: %d", rc);
+    printf("ok bad_config\n");
+}
+
+static void test_calls_after_stop(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p;
+    zkelect_leader l;
+    zkelect_vote v;
+    OK(zkelect_peer_new(cfg, 1, &p));
+    CHECK(zkelect_peer_wait_for_leader(p, 1, &l) == ZKELECT_ERR_NOT_RUNNING, "before start");
+    CHECK(zkelect_peer_restart_election(p) == ZKELECT_ERR_NOT_RUNNING, "restart before start");
+    OK(zkelect_peer_start(p));
+    CHECK(zkelect_peer_start(p) == ZKELECT_ERR_ALREADY_RUNNING, "double start");
+    OK(zkelect_peer_stop(p));
+    OK(zkelect_peer_stop(p));
+    CHECK(zkelect_peer_wait_for_leader(p, 1, &l) == ZKELECT_ERR_NOT_RUNNING, "after stop");
+    CHECK(zkelect_peer_restart_election(p) == ZKELECT_ERR_NOT_RUNNING, "restart after stop");
+    OK(zkelect_peer_get_vote(p, &v));
+    OK(zkelect_peer_set_zxid(p, 5));
+    zkelect_peer_free(p);
+    printf("ok calls_after_stop\n");
+}
+
+static void test_restart_while_looking(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p;
+    zkelect_vote v;
+    zkelect_leader l;
+    OK(zkelect_peer_new(cfg, 1, &p));
+    OK(zkelect_peer_start(p));
+    /* Alone, sid 1 cannot decide; every restart starts a newer round. */
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_restart_election(p));
+    for (int i = 0; i < 300; i++) {
+        OK(zkelect_peer_get_vote(p, &v));
+        if (v.election_epoch >= 4) break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(v.state == ZKELECT_STATE_LOOKING && v.election_epoch >= 4, "round %lld",
+          (long long)v.election_epoch);
+    CHECK(zkelect_peer_wait_for_leader(p, 50, &l) == ZKELECT_ERR_TIMEOUT, "no quorum");
+    zkelect_peer_free(p);
+    printf("ok restart_while_looking\n");
+}
+
+static void test_start_stop_cycles(int cycles) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    int t0 = threads(), f0 = fds();
+    for (int i = 0; i < cycles; i++) {
+        zkelect_peer *p;
+        recorder r;
+        recorder_init(&r);
+        OK(zkelect_peer_new(cfg, 2, &p));
+        OK(zkelect_peer_set_event_callback(p, on_event, &r, on_free));
+        OK(zkelect_peer_start(p));
+        OK(zkelect_peer_stop(p));
+        OK(zkelect_peer_start(p));
+        zkelect_peer_free(p);
+        CHECK(r.freed == 1, "userdata freed once per cycle (%d)", r.freed);
+    }
+    CHECK(threads() == t0, "threads %d -> %d", t0, threads());
+    CHECK(fds() == f0, "fds %d -> %d", f0, fds());
+    printf("ok start_stop_cycles %d\n", cycles);
+}
+
+static int log_lines;
+static void on_log(void *userdata, int32_t level, const char *msg) {
+    (void)userdata;
+    (void)level;
+    if (msg != NULL && strlen(msg) > 0) __sync_fetch_and_add(&log_lines, 1);
+}
+
+static void test_log_callback(void) {
+    OK(zkelect_set_log_level(ZKELECT_LOG_TRACE));
+    OK(zkelect_set_log_callback(on_log, NULL, NULL));
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p;
+    OK(zkelect_peer_new(cfg, 1, &p));
+    OK(zkelect_peer_start(p)); /* its own vote, looped back, is traced */
+    for (int i = 0; i < 3000 && __sync_fetch_and_add(&log_lines, 0) == 0; i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    zkelect_peer_free(p);
+    OK(zkelect_set_log_callback(NULL, NULL, NULL));
+    OK(zkelect_set_log_level(ZKELECT_LOG_WARN));
+    CHECK(log_lines > 0, "log lines routed to the callback");
+    printf("ok log_callback\n");
+}
+
+int main(int argc, char **argv) {
+    int cycles = argc > 1 ? atoi(argv[1]) : 100;
+    test_version();
+    test_null_arguments();
+    test_bad_config();
+    test_calls_after_stop();
+    test_free_without_stop();
+    test_restart_while_looking();
+    test_ensemble_and_callbacks();
+    test_stop_and_free_from_callback();
+    test_log_callback();
+    test_start_stop_cycles(cycles);
+    printf("all C ABI tests passed\n");
+    return 0;
+}
