@@ -1,6 +1,8 @@
 //! Sub-commands of the `zkelect` binary and their small shared helpers.
 
 pub mod args;
+pub mod bench;
+pub mod cluster;
 pub mod demo;
 pub mod json;
 pub mod probe;
@@ -14,6 +16,7 @@ usage:
   zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
   zkelect demo [--peers N] [--finalize-wait MS] [--rounds R]
   zkelect probe HOST:PORT [--sid S] [--timeout MS]
+  zkelect bench [--runs R] [--quick] [--only LIST] [--json FILE]
   zkelect --help | --version
 
 'zkelect COMMAND --help' describes each command.
