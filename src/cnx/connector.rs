@@ -51,6 +51,7 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
         match open(inner, addr) {
             Ok(stream) => {
                 if sid > inner.s.my_sid {
+                    inner.note_poke(sid);
                     log!(
                         Level::Debug,
                         "poked sid {sid} at {addr}; it will connect back"

@@ -32,7 +32,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use threads::ThreadSet;
 
 /// Frames queued for sending by every connection manager of the process
@@ -47,6 +47,15 @@ pub fn frames_sent() -> u64 {
 
 /// Capacity of the shared receive queue (spec 2.5).
 pub const RECV_QUEUE_CAPACITY: usize = 100;
+
+/// How long a smaller sid waits for the larger sid to dial back after a
+/// poke before it pokes again.
+const POKE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// A connection younger than this is kept when the smaller sid pokes us: the
+/// poke crossed our own fresh connection on the wire, and dropping it would
+/// only start the dance again.
+const FRESH_CONNECTION: Duration = Duration::from_secs(1);
 
 /// The most handshakes read at once; more connections are closed at once so a
 /// flood cannot exhaust threads.
@@ -102,6 +111,8 @@ pub struct CnxManager {
 /// The live send/receive worker pair of one peer.
 struct WorkerHandle {
     conn: u64,
+    /// When this connection started carrying messages.
+    since: Instant,
     stream: TcpStream,
     /// Dropping it wakes the send worker.
     _stop: Sender<()>,
@@ -126,6 +137,8 @@ struct Inner {
     last_sent: Mutex<HashMap<Sid, Arc<[u8]>>>,
     workers: Mutex<HashMap<Sid, WorkerHandle>>,
     in_flight: Mutex<HashSet<Sid>>,
+    /// When each larger sid was last poked.
+    poked: Mutex<HashMap<Sid, Instant>>,
     connect_tx: Mutex<Option<Sender<ConnectRequest>>>,
     /// Sockets whose handshake is being read, so stop can close them.
     pending: Mutex<HashMap<u64, TcpStream>>,
@@ -154,6 +167,7 @@ impl CnxManager {
             last_sent: Mutex::new(HashMap::new()),
             workers: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
+            poked: Mutex::new(HashMap::new()),
             connect_tx: Mutex::new(Some(connect_tx)),
             pending: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
@@ -268,6 +282,11 @@ impl Inner {
         if self.workers.lock().contains_key(&sid) {
             return;
         }
+        if sid > self.s.my_sid && self.poked_recently(sid) {
+            // The larger sid is dialling us back; poking again would make it
+            // drop that connection and start over (spec 2.4).
+            return;
+        }
         match self.s.peers.get(&sid) {
             Some(addrs) => self.connect_to(sid, addrs.clone()),
             None => log!(
@@ -292,12 +311,34 @@ impl Inner {
         }
     }
 
+    fn poked_recently(&self, sid: Sid) -> bool {
+        self.poked
+            .lock()
+            .get(&sid)
+            .is_some_and(|t| t.elapsed() < POKE_BACKOFF)
+    }
+
+    /// Remembers a poke, so no second one goes out while the dial-back is on
+    /// its way.
+    fn note_poke(&self, sid: Sid) {
+        self.poked.lock().insert(sid, Instant::now());
+    }
+
     fn emit(&self, e: CnxEvent) {
         let _ = self.events.send(e);
     }
 
     fn next_conn(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether the live connection to `sid` started less than
+    /// [`FRESH_CONNECTION`] ago.
+    fn has_fresh_connection(&self, sid: Sid) -> bool {
+        self.workers
+            .lock()
+            .get(&sid)
+            .is_some_and(|w| w.since.elapsed() < FRESH_CONNECTION)
     }
 
     /// Closes the live connection to `sid`, if any.

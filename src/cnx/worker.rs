@@ -24,6 +24,7 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
             return;
         }
     };
+    inner.poked.lock().remove(&sid);
     let (stop_tx, stop_rx) = bounded::<()>(0);
     let q = inner.queue(sid);
     {
@@ -36,6 +37,7 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
             sid,
             WorkerHandle {
                 conn,
+                since: std::time::Instant::now(),
                 stream: handle_stream,
                 _stop: stop_tx,
             },
