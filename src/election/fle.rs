@@ -85,9 +85,8 @@ pub struct Fle {
     current_vote: Vote,
     logicalclock: i64,
     proposal: (Sid, Zxid, i64),
-    /// My last logged zxid for this election (-1 abstains, spec 5.4).
-    last_zxid: Zxid,
-    /// My initial vote for this election (spec 5.2).
+    /// My initial vote for this election (spec 5.2); its zxid -1 abstains
+    /// (spec 5.4).
     init: (Sid, Zxid, i64),
     round: Option<Round>,
 }
@@ -107,7 +106,6 @@ impl Fle {
             current_vote: Vote::looking(my, 0, -1, 0),
             logicalclock: 0,
             proposal: (-1, -1, -1),
-            last_zxid: 0,
             init: (-1, -1, -1),
             round: None,
         }
@@ -199,7 +197,6 @@ impl Fle {
             self.current_vote = Vote::looking(my, last_zxid, -1, current_epoch);
         }
         self.state = ServerState::Looking;
-        self.last_zxid = last_zxid;
         self.logicalclock += 1;
         let participant = self.settings.learner_type == LearnerType::Participant;
         self.init = (
@@ -319,7 +316,9 @@ impl Fle {
     }
 
     fn on_looking(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
-        if self.last_zxid == -1 || msg.zxid == -1 {
+        // ZooKeeper checks the *initial-vote* zxid: an observer proposes
+        // i64::MIN and never abstains.
+        if self.init.1 == -1 || msg.zxid == -1 {
             return Vec::new();
         }
         let mut out = Vec::new();

@@ -594,6 +594,14 @@ fn check_leader_requires_leaders_own_leading_entry() {
     );
     // Someone else claiming LEADING for 3 does not do either.
     assert!(decision(&f.receive(ms(1), 2, &leading(3, 0, 1, 0))).is_none());
+    // Nor does an entry from 3 that is not LEADING (3 following someone).
+    assert!(decision(&f.receive(ms(1), 3, &following(1, 0, 1, 0))).is_none());
+    assert!(decision(&f.receive(ms(1), 4, &following(3, 0, 1, 0))).is_none());
+    assert_eq!(
+        f.state(),
+        Looking,
+        "3's own entry says FOLLOWING, not LEADING"
+    );
     let d = decision(&f.receive(ms(2), 3, &leading(3, 0, 1, 0))).unwrap();
     assert_eq!((d.state, d.vote.leader), (Following, 3));
 }

@@ -5,7 +5,8 @@
 //!
 //! - **the network**, modelled on ZooKeeper's election transport: random
 //!   per-message delay, per-link FIFO (TCP) except for occasional reordering,
-//!   drops and duplicates. Drops, duplicates and reordering only happen before
+//!   drops, and duplicates where the transport re-sends its last message on a
+//!   re-made connection. Drops, duplicates and reordering only happen before
 //!   [`Params::faults_until`]; after that the network is reliable and FIFO, so
 //!   convergence can be asserted. A cut link holds the newest message only
 //!   (the transport's send queue of capacity 1) and delivers it when the link
@@ -201,8 +202,6 @@ pub struct Net {
     pub max_delay: Duration,
     /// Per-message drop probability while faults last.
     pub drop_p: f64,
-    /// Per-message duplication probability while faults last.
-    pub dup_p: f64,
     /// Per-message probability of overtaking earlier messages on its link
     /// while faults last.
     pub reorder_p: f64,
@@ -221,7 +220,6 @@ impl Net {
             min_delay: min,
             max_delay: max,
             drop_p: 0.0,
-            dup_p: 0.0,
             reorder_p: 0.0,
             hold_for_down: true,
         }
@@ -252,7 +250,7 @@ impl Default for Host {
     fn default() -> Host {
         Host {
             enabled: true,
-            check_every: ms(20),
+            check_every: ms(50),
             follower_detect: (ms(150), ms(400)),
             leader_detect: (ms(600), ms(1500)),
             new_epochs: false,
@@ -275,6 +273,9 @@ pub struct Params {
     pub host: Host,
     /// Until when the network may drop, duplicate and reorder.
     pub faults_until: Duration,
+    /// A run that processes more events fails (a message storm or a
+    /// livelock would otherwise look like a hang).
+    pub max_events: u64,
 }
 
 impl Default for Params {
@@ -285,6 +286,7 @@ impl Default for Params {
             net: Net::reliable(ms(1), ms(10)),
             host: Host::default(),
             faults_until: Duration::ZERO,
+            max_events: 2_000_000,
         }
     }
 }
@@ -301,6 +303,10 @@ pub enum Control {
     RestartElection(Sid),
     /// Replace the set of cut directed links.
     Cut(BTreeSet<(Sid, Sid)>),
+    /// The connection from `.0` to `.1` breaks and is re-made: the
+    /// transport sends its last message on that link again (ZooKeeper's
+    /// `lastMessageSent`), which is how duplicates arise.
+    Reconnect(Sid, Sid),
     /// Deliver `msg` to `to` as if `from` sent it (a mock peer).
     Inject {
         /// Claimed sender.
@@ -407,6 +413,7 @@ enum Fate {
     Lost,
     Mock,
     Loop,
+    Resent,
 }
 
 #[derive(Debug, Clone)]
@@ -493,6 +500,8 @@ pub struct Sim {
     pub unrouted: Vec<(Duration, Sid, Sid, Message)>,
     /// Every LEADING decision: (time, sid, round).
     pub leading: Vec<(Duration, Sid, i64)>,
+    /// Messages sent per directed link (loopback excluded).
+    pub link_sends: BTreeMap<(Sid, Sid), u64>,
     /// Counters.
     pub stats: Stats,
     seq: u64,
@@ -522,6 +531,7 @@ impl Sim {
             tamper: BTreeMap::new(),
             unrouted: Vec::new(),
             leading: Vec::new(),
+            link_sends: BTreeMap::new(),
             stats: Stats::default(),
             seq: 0,
             queue: BinaryHeap::new(),
@@ -607,6 +617,9 @@ impl Sim {
         };
         self.now = q.at;
         self.stats.events += 1;
+        if self.stats.events > self.params.max_events {
+            self.fail("too many events: a message storm or a livelock");
+        }
         match q.ev {
             Ev::Deliver { from, to, msg, inc } => self.deliver(from, to, msg, inc),
             Ev::Timer { sid, inc, at } => self.fire_timer(sid, inc, at),
@@ -643,6 +656,17 @@ impl Sim {
                 }
             }
             Control::Cut(links) => self.set_cut(links),
+            Control::Reconnect(a, b) => {
+                if let (true, Some(&m)) = (self.link_up(a, b), self.last_sent.get(&(a, b))) {
+                    self.record(TraceKind::Send {
+                        from: a,
+                        to: b,
+                        msg: m,
+                        fate: Fate::Resent,
+                    });
+                    self.transmit(a, b, m);
+                }
+            }
             Control::Inject { from, to, msg } => {
                 self.record(TraceKind::Send {
                     from,
@@ -784,6 +808,7 @@ impl Sim {
             return;
         }
         self.last_sent.insert((from, to), msg);
+        *self.link_sends.entry((from, to)).or_default() += 1;
         let fate = match self.nodes.get(&to) {
             None => {
                 self.unrouted.push((self.now, from, to, msg));
@@ -813,9 +838,6 @@ impl Sim {
                     Fate::Dropped
                 } else {
                     self.transmit(from, to, msg);
-                    if self.faulty() && self.rng.chance(self.params.net.dup_p) {
-                        self.transmit(from, to, msg);
-                    }
                     Fate::Sent
                 }
             }
@@ -880,6 +902,11 @@ impl Sim {
         let Some(fle) = node.fle.as_mut() else {
             return;
         };
+        // The deadline moved later since this event was queued: sleep on.
+        if fle.next_deadline().is_some_and(|d| d > now) {
+            self.arm_timer(sid);
+            return;
+        }
         let acts = fle.on_timeout(now, delivered);
         self.record(TraceKind::Timeout {
             sid,
@@ -913,18 +940,22 @@ impl Sim {
         self.arm_timer(sid);
     }
 
+    /// Keeps one timer event per peer, at or before its deadline: a
+    /// deadline that moves later (every received message restarts the poll)
+    /// is picked up when the earlier event fires, so most messages queue no
+    /// timer at all.
     fn arm_timer(&mut self, sid: Sid) {
         let now = self.now;
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
-        let next = node.fle.as_ref().and_then(|f| f.next_deadline());
-        if next == node.timer_at {
+        let Some(next) = node.fle.as_ref().and_then(|f| f.next_deadline()) else {
+            return;
+        };
+        if node.timer_at.is_some_and(|t| t <= next) {
             return;
         }
-        node.timer_at = next;
-        if let Some(at) = next {
-            let inc = node.inc;
-            self.push(at.max(now), Ev::Timer { sid, inc, at });
-        }
+        node.timer_at = Some(next);
+        let inc = node.inc;
+        self.push(next.max(now), Ev::Timer { sid, inc, at: next });
     }
 
     // ------------------------------------------------------------ invariants
@@ -1046,22 +1077,30 @@ impl Sim {
 
     fn tick(&mut self) {
         let host = self.params.host.clone();
+        let mut decided = Vec::new();
+        let mut looking = false;
+        for (&sid, n) in &self.nodes {
+            if let Some(f) = &n.fle {
+                if f.state() == ServerState::Looking {
+                    looking = true;
+                } else {
+                    decided.push((sid, f.state(), f.current_vote().leader));
+                }
+            }
+        }
+        let ok: BTreeMap<Sid, bool> = decided
+            .iter()
+            .filter(|d| d.1 == ServerState::Leading)
+            .map(|d| (d.0, self.leader_ok(d.0)))
+            .collect();
+        let mut restart = Vec::new();
         if host.enabled {
-            let mut restart = Vec::new();
-            let sids: Vec<Sid> = self.nodes.keys().copied().collect();
-            for &sid in &sids {
-                let (state, leader) = match &self.nodes[&sid].fle {
-                    Some(f) if f.state() != ServerState::Looking => {
-                        (f.state(), f.current_vote().leader)
-                    }
-                    _ => continue,
-                };
+            for &(sid, state, leader) in &decided {
                 let (good, range) = if state == ServerState::Leading {
-                    (self.leader_ok(sid), host.leader_detect)
+                    (ok[&sid], host.leader_detect)
                 } else {
                     (self.follower_ok(sid, leader), host.follower_detect)
                 };
-                let limit = self.rng.dur(range.0, range.1);
                 let now = self.now;
                 let node = self.nodes.get_mut(&sid).expect("listed");
                 if good {
@@ -1074,24 +1113,33 @@ impl Sim {
                     match node.bad_since {
                         None => {
                             node.bad_since = Some(now);
-                            node.bad_limit = limit;
+                            node.bad_limit = self.rng.dur(range.0, range.1);
                         }
                         Some(t) if now - t >= node.bad_limit => restart.push(sid),
                         Some(_) => {}
                     }
                 }
             }
-            for sid in restart {
+            for &sid in &restart {
                 self.stats.host_restarts += 1;
                 self.begin_election(sid, "host");
             }
             if host.new_epochs {
-                for &sid in &sids {
-                    self.epochs(sid, &host);
+                for &(sid, _, _) in &decided {
+                    if ok.get(&sid) == Some(&true) && !restart.contains(&sid) {
+                        self.epochs(sid, &host);
+                    }
                 }
             }
         }
-        self.converged = self.convergence();
+        // Converged: nobody LOOKING, all on one leader that holds a quorum.
+        self.converged = match decided.first() {
+            Some(&(_, _, l)) if !looking && restart.is_empty() => {
+                let agree = decided.iter().all(|d| d.2 == l);
+                (agree && ok.get(&l) == Some(&true)).then_some(l)
+            }
+            _ => None,
+        };
     }
 
     /// Zab in miniature: a leader that held a quorum for `establish_after`
@@ -1162,23 +1210,6 @@ impl Sim {
                 m.zxid = zxid;
             }
         }
-    }
-
-    /// The leader everyone agrees on, if the ensemble has converged.
-    fn convergence(&self) -> Option<Sid> {
-        let mut leader = None;
-        for n in self.nodes.values() {
-            let Some(f) = &n.fle else { continue };
-            if f.state() == ServerState::Looking {
-                return None;
-            }
-            let l = f.current_vote().leader;
-            if *leader.get_or_insert(l) != l {
-                return None;
-            }
-        }
-        let l = leader?;
-        (self.nodes.get(&l).is_some() && self.leader_ok(l)).then_some(l)
     }
 
     // ------------------------------------------------------------ queries
