@@ -11,6 +11,7 @@ mod frame;
 mod handshake;
 mod hostport;
 mod notification;
+mod sasl;
 
 pub use frame::{check_frame_len, encode_frame, split_frame, FrameError};
 pub use handshake::{
@@ -21,6 +22,7 @@ pub use notification::{
     decode_notification, encode_notification_body, encode_notification_frame, Notification,
     NotificationError,
 };
+pub use sasl::{decode_sasl, encode_sasl, SaslError, SaslPacket, SaslStatus, SASL_MAGIC};
 
 /// Handshake protocol version 1 (single advertised address), the first long.
 pub const PROTOCOL_V1: i64 = -65536;
