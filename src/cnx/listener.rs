@@ -165,13 +165,21 @@ fn on_handshake(
 ) {
     let my = inner.s.my_sid;
     if sid < my {
+        drop(stream);
+        if inner.has_fresh_connection(sid) {
+            // The poke crossed the connection we just opened to it: keep ours.
+            log!(
+                Level::Debug,
+                "poke from smaller sid {sid} ({from}) crossed our fresh connection; keeping it"
+            );
+            return;
+        }
         // The smaller sid only pokes us: drop any connection we hold to it,
         // and dial back to the address it advertised (or the configured one).
         log!(
             Level::Debug,
             "connection from smaller sid {sid} ({from}); dialling back"
         );
-        drop(stream);
         inner.drop_worker(sid);
         if hs.addresses.is_empty() {
             inner.connect_one(sid);
