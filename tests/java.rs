@@ -18,18 +18,12 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+#[path = "support/native.rs"]
+mod native;
+
 /// The directory holding libzkelect.a of this build profile.
 fn lib_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_zkelect"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    assert!(
-        dir.join("libzkelect.a").exists(),
-        "libzkelect.a not built in {}",
-        dir.display()
-    );
-    dir
+    native::lib_dir()
 }
 
 /// A build dir of this test process, so that concurrent runs and

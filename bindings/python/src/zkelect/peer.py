@@ -1,0 +1,319 @@
+"""The :class:`Peer`: one election participant backed by a native handle."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import weakref
+from contextlib import contextmanager
+from ctypes import byref, c_int64, c_void_p
+from typing import Callable, Iterator, List, Optional, Union
+
+from . import _callbacks as cb
+from . import _native as n
+from .errors import AlreadyRunningError, ElectionTimeout, PeerClosedError
+from .types import Event, Leader, State, Vote, _state
+
+#: An event listener: called on the peer's notifier thread with each event.
+Listener = Callable[[Event], None]
+
+_CLOSED = object()  # ends events() iterators
+_live: "weakref.WeakSet[Peer]" = weakref.WeakSet()  # closed at exit
+_WAIT_SLICE_MS = 200  # wait_for_leader waits in slices so Ctrl-C works
+
+
+class _Handle:
+    """Owns a native ``zkelect_peer *``: counts the calls in flight and frees
+    the handle once, when it is closed and no call is in flight (the C ABI
+    forbids freeing concurrently with another call)."""
+
+    def __init__(self, ptr: int) -> None:
+        self._ptr = ptr
+        self._users = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._freed = threading.Event()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @contextmanager
+    def use(self) -> Iterator[int]:
+        with self._lock:
+            if self._closed:
+                raise PeerClosedError("the peer is closed")
+            self._users += 1
+        try:
+            yield self._ptr
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._users -= 1
+            last = self._closed and self._users == 0
+        if last:
+            n.lib.zkelect_peer_free(self._ptr)
+            self._freed.set()
+
+    def close(self) -> bool:
+        """Stops and frees the native peer; True on the first call. Waits
+        for calls in flight on other threads to end, except inside a native
+        callback (where waiting could deadlock); the last of those calls
+        then frees the handle."""
+        with self._lock:
+            first = not self._closed
+            self._closed = True
+            if first:
+                self._users += 1
+        if first:
+            try:
+                n.lib.zkelect_peer_stop(self._ptr)
+            finally:
+                self._leave()
+        if not cb.in_callback():
+            self._freed.wait()
+        return first
+
+
+def _is_path(config: str) -> bool:
+    """Whether a str is a path: one line naming a file (or with no ``=``, so
+    that a missing file is reported as such rather than as bad config)."""
+    return "\n" not in config and ("=" not in config or os.path.isfile(config))
+
+
+class _Sink:
+    """Receives a peer's events on its notifier thread: queues them, then
+    calls the listeners. Holds no reference to the Peer, so an unreferenced
+    Peer can be collected (and its handle freed)."""
+
+    def __init__(self, max_queued: int) -> None:
+        self.queue: "queue.Queue[object]" = queue.Queue()
+        self.max_queued = max_queued
+        self.listeners: List[Listener] = []
+
+    def __call__(self, event: Event) -> None:
+        if self.max_queued > 0:
+            while self.queue.qsize() >= self.max_queued:
+                try:  # drop the oldest
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    break
+            self.queue.put(event)
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:
+                cb.logger.exception("zkelect: event listener %r raised", listener)
+
+
+class Peer:
+    """An election peer: one server of a ZooKeeper ensemble's election.
+
+    ``config`` is zoo.cfg text, or the path of a zoo.cfg file (an
+    ``os.PathLike``, or a ``str`` without a newline that names an existing
+    file). ``myid`` is this peer's sid; ``None`` reads ``<dataDir>/myid``.
+    ``zxid`` and ``epoch`` are the values this peer reports in elections.
+
+    Events go to ``on_event`` and listeners added with :meth:`add_listener`
+    (called on the peer's notifier thread, one at a time, in order; an
+    exception they raise is logged and ignored), and to a queue read with
+    :meth:`events` (keeping at most ``max_queued`` events, oldest dropped;
+    0 disables the queue).
+
+    As a context manager, ``with Peer(...) as p:`` starts the peer (unless
+    it runs already) and closes it at the end. :meth:`close` is idempotent;
+    a peer that is never closed is closed when it is garbage-collected or
+    at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        config: Union[str, "os.PathLike[str]"],
+        myid: Optional[int] = None,
+        *,
+        zxid: int = 0,
+        epoch: int = 0,
+        on_event: Optional[Listener] = None,
+        max_queued: int = 10000,
+    ) -> None:
+        if not isinstance(config, (str, os.PathLike)):
+            raise TypeError(f"config must be zoo.cfg text or a path, not {type(config).__name__}")
+        sid = n.MYID_FROM_DATADIR if myid is None else int(myid)
+        out = c_void_p()
+        if isinstance(config, str) and not _is_path(config):
+            rc = n.lib.zkelect_peer_new(config.encode(), sid, byref(out))
+        else:
+            rc = n.lib.zkelect_peer_from_file(os.fsencode(config), sid, byref(out))
+        n.check(rc)
+        assert out.value is not None
+        self._handle = _Handle(out.value)
+        # Frees the handle if the Peer is collected unclosed; at interpreter
+        # exit close_all() closes the live peers instead.
+        self._finalizer = weakref.finalize(self, self._handle.close)
+        self._finalizer.atexit = False
+        _live.add(self)
+        self._sink = _Sink(max_queued)
+        if on_event is not None:
+            self._sink.listeners.append(on_event)
+        try:
+            with self._handle.use() as p:
+                got = c_int64()
+                n.check(n.lib.zkelect_peer_get_sid(p, byref(got)))
+                self._sid = got.value
+                n.check(n.lib.zkelect_peer_set_zxid(p, zxid))
+                n.check(n.lib.zkelect_peer_set_epoch(p, epoch))
+                self._key = cb.register(self._sink)
+                cb.set_event_callback(p, self._key)
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        what = "closed" if self.closed else "open"
+        return f"<zkelect.Peer sid={self._sid if hasattr(self, '_sid') else '?'} {what}>"
+
+    def __enter__(self) -> "Peer":
+        try:
+            self.start()
+        except AlreadyRunningError:
+            pass
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def my_sid(self) -> int:
+        """This peer's sid (available after close, too)."""
+        return self._sid
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._handle.closed
+
+    def start(self) -> None:
+        """Binds the election port(s) and starts electing. A stopped peer
+        can be started again. Raises :class:`AlreadyRunningError`, or
+        :class:`NetworkError` (e.g. the port is taken)."""
+        cb.sync_log_level()
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_start(p))
+
+    def stop(self) -> None:
+        """Stops the peer (idempotent): events raised before are delivered
+        before this returns. The peer can be started again."""
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_stop(p))
+
+    def close(self) -> None:
+        """Stops the peer and frees the native handle. Idempotent; may be
+        called from an event callback. Ends :meth:`events` iterators."""
+        self._finalizer.detach()
+        _live.discard(self)
+        if self._handle.close():
+            self._sink.queue.put(_CLOSED)
+
+    def set_zxid(self, zxid: int) -> None:
+        """Sets the last zxid this peer reports (read when an election starts)."""
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_set_zxid(p, zxid))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch this peer reports (read when an election starts)."""
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_set_epoch(p, epoch))
+
+    @property
+    def vote(self) -> Vote:
+        """The current state and vote: while LOOKING the current proposal,
+        once decided the winning vote."""
+        v = n.Vote()
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_get_vote(p, byref(v)))
+        return Vote(_state(v.state), v.leader, v.zxid, v.election_epoch, v.peer_epoch)  # type: ignore[arg-type]
+
+    @property
+    def state(self) -> State:
+        """The current state."""
+        return self.vote.state
+
+    def wait_for_leader(self, timeout: Optional[float] = None) -> Leader:
+        """Waits up to ``timeout`` seconds (None: no limit) for an election
+        to end, and returns its result; at once if a leader is known.
+        Raises :class:`ElectionTimeout` (a ``TimeoutError``),
+        :class:`NotRunningError` if the peer is not running or stops, or
+        :class:`PeerClosedError` if it is closed meanwhile."""
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        out = n.Leader()
+        while True:
+            left_ms = _WAIT_SLICE_MS
+            if deadline is not None:
+                left_ms = min(left_ms, max(0, int((deadline - time.monotonic()) * 1000)))
+            with self._handle.use() as p:
+                rc = n.lib.zkelect_peer_wait_for_leader(p, left_ms, byref(out))
+                if rc == n.ERR_TIMEOUT and (deadline is None or time.monotonic() < deadline):
+                    continue
+                if rc == n.ERR_TIMEOUT:
+                    raise ElectionTimeout(
+                        f"no leader within {timeout} s", rc, f"no leader within {timeout} s"
+                    )
+                n.check(rc)
+            return Leader(
+                out.leader,
+                out.zxid,
+                out.election_epoch,
+                out.peer_epoch,
+                _state(out.state),  # type: ignore[arg-type]
+                out.elapsed_ms,
+            )
+
+    def restart_election(self) -> None:
+        """Starts a new election round (the host's way to say the leader is
+        gone); a :class:`LeaderLost` event follows if a leader was known.
+        Raises :class:`NotRunningError`."""
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_restart_election(p))
+
+    def add_listener(self, listener: Listener) -> None:
+        """Calls ``listener(event)`` for every event from now on, on the
+        peer's notifier thread."""
+        self._sink.listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Removes a listener added before; ValueError if it is unknown."""
+        self._sink.listeners.remove(listener)
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
+        """Iterates over the queued events, waiting for each up to
+        ``timeout`` seconds (None: no limit). Ends when a wait times out or
+        the peer is closed. Safe to use from any thread."""
+        q = self._sink.queue
+        while True:
+            try:
+                item = q.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if item is _CLOSED:
+                q.put(_CLOSED)  # end the other iterators too
+                return
+            yield item  # type: ignore[misc]
+
+
+def close_all() -> None:
+    """Closes every live peer (run at interpreter exit)."""
+    for peer in list(_live):
+        try:
+            peer.close()
+        except Exception:
+            cb.logger.exception("zkelect: closing %r at exit failed", peer)
+
+
+__all__ = ["Peer", "Listener", "close_all"]
