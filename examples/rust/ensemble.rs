@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         p.start()?;
     }
     for p in &peers {
-        let l = p.wait_for_leader(Duration::from_secs(10)).ok_or("no leader")?;
+        let l = p
+            .wait_for_leader(Duration::from_secs(10))
+            .ok_or("no leader")?;
         println!("sid {}: {} (leader {})", p.my_sid(), l.state, l.leader);
     }
     Ok(()) // dropping a Peer stops it
