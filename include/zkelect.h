@@ -66,8 +66,11 @@
 #define ZKELECT_EVENT_LEADER_ELECTED 2
 
 /*
- Event kind: the election was restarted while a leader was known;
- `leader` is the leader given up.
+ Event kind: the leader decided by the last election no longer counts
+ (`leader`; my own sid if I led), for the reason in `reason`
+ (`ZKELECT_REASON_*`); a new election starts unless the reason is
+ `ZKELECT_REASON_STOPPED`. Follows every LEADER_ELECTED exactly once
+ before the next one.
  */
 #define ZKELECT_EVENT_LEADER_LOST 3
 
@@ -80,6 +83,99 @@
  Event kind: the election connection to `peer_sid` went down.
  */
 #define ZKELECT_EVENT_PEER_DISCONNECTED 5
+
+/*
+ Event kind: a quorum confirmed me as leader with epoch `epoch`, the
+ fencing token (strictly greater than any epoch confirmed before it).
+ `leader` is my sid. Never emitted while already leading.
+ */
+#define ZKELECT_EVENT_LEADING 6
+
+/*
+ Event kind: I no longer lead epoch `epoch` (reason in `reason`). Follows
+ every LEADING exactly once before the next LEADING, and comes before any
+ other peer can be confirmed as leader.
+ */
+#define ZKELECT_EVENT_LEADERSHIP_LOST 7
+
+/*
+ Event kind: I was elected but gave up before a quorum confirmed epoch
+ `epoch` (reason in `reason`); no LEADING was emitted for it.
+ */
+#define ZKELECT_EVENT_LEADERSHIP_FAILED 8
+
+/*
+ Event kind: my leader `leader` is confirmed with epoch `epoch`.
+ */
+#define ZKELECT_EVENT_FOLLOWING 9
+
+/*
+ Event kind: as FOLLOWING, for an observer.
+ */
+#define ZKELECT_EVENT_OBSERVING 10
+
+/*
+ Event kind: I accepted epoch `epoch`. Store it and pass it to
+ `zkelect_peer_set_epoch` before the next start of this peer, so epochs
+ stay unique across process restarts.
+ */
+#define ZKELECT_EVENT_EPOCH_ACCEPTED 11
+
+/*
+ Loss reason: none (the event kind has no reason).
+ */
+#define ZKELECT_REASON_NONE 0
+
+/*
+ Loss reason: the host called `zkelect_peer_restart_election`.
+ */
+#define ZKELECT_REASON_RESTARTED 1
+
+/*
+ Loss reason: no heartbeat from the leader for `syncLimit` ticks (or none
+ within `initLimit` ticks of a decision the leader's own vote did not
+ back).
+ */
+#define ZKELECT_REASON_SILENT 2
+
+/*
+ Loss reason: the connection to the leader broke and was not back within
+ one tick.
+ */
+#define ZKELECT_REASON_DISCONNECTED 3
+
+/*
+ Loss reason: the leader does not lead any more (it started a new
+ election, or follows another peer).
+ */
+#define ZKELECT_REASON_LEADER_LOOKING 4
+
+/*
+ Loss reason: the leader no longer holds acknowledgements from a quorum.
+ */
+#define ZKELECT_REASON_NO_QUORUM 5
+
+/*
+ Loss reason: no quorum confirmed the new epoch within `initLimit` ticks.
+ */
+#define ZKELECT_REASON_NOT_CONFIRMED 6
+
+/*
+ Loss reason: the peer was stopped.
+ */
+#define ZKELECT_REASON_STOPPED 7
+
+/*
+ Loss reason: another leader is confirmed with a higher epoch.
+ */
+#define ZKELECT_REASON_SUPERSEDED 8
+
+/*
+ Loss reason (LEADERSHIP_LOST only): a follower had accepted a higher
+ epoch; the leader proposes a higher one at once and emits LEADING again
+ when a quorum confirms it, without a new election.
+ */
+#define ZKELECT_REASON_EPOCH_RAISED 9
 
 /*
  Log level: every message.
@@ -120,6 +216,16 @@
  Patch version.
  */
 #define ZKELECT_VERSION_PATCH 0
+
+/*
+ `initLimit` when zoo.cfg has none (ZooKeeper's sample config).
+ */
+#define DEFAULT_INIT_LIMIT 10
+
+/*
+ `syncLimit` when zoo.cfg has none (ZooKeeper's sample config).
+ */
+#define DEFAULT_SYNC_LIMIT 5
 
 /*
  The opaque peer handle behind `zkelect_peer *`.
@@ -217,7 +323,8 @@ typedef struct zkelect_event {
    */
   int32_t new_state;
   /*
-   LEADER_ELECTED / LEADER_LOST: the leader.
+   LEADER_ELECTED / LEADER_LOST / LEADING / FOLLOWING / OBSERVING: the
+   leader.
    */
   int64_t leader;
   /*
@@ -240,6 +347,18 @@ typedef struct zkelect_event {
    PEER_CONNECTED / PEER_DISCONNECTED: the other peer's sid.
    */
   int64_t peer_sid;
+  /*
+   LEADING / LEADERSHIP_LOST / LEADERSHIP_FAILED / FOLLOWING / OBSERVING
+   / EPOCH_ACCEPTED: the epoch. Added after the first layout: read it
+   only when `struct_size` covers it.
+   */
+  int64_t epoch;
+  /*
+   LEADER_LOST / LEADERSHIP_LOST / LEADERSHIP_FAILED: one of
+   `ZKELECT_REASON_*`; `ZKELECT_REASON_NONE` for other kinds. Added
+   after the first layout: read it only when `struct_size` covers it.
+   */
+  int32_t reason;
 } zkelect_event;
 
 /*
@@ -341,7 +460,11 @@ zkelect_result zkelect_peer_set_zxid(const struct zkelect_peer *peer, int64_t zx
 
 /*
  Sets the current epoch this peer reports; read at the start of each
- election.
+ election (the peer reports the larger of this and the epoch it accepted).
+ Pass the last `ZKELECT_EVENT_EPOCH_ACCEPTED` epoch here before starting a
+ restarted process, so that epochs stay unique across restarts; a peer
+ started with an epoch above 0 acknowledges no leader for `syncLimit`
+ ticks.
  */
 zkelect_result zkelect_peer_set_epoch(const struct zkelect_peer *peer, int64_t epoch);
 
@@ -360,9 +483,12 @@ zkelect_result zkelect_peer_start(const struct zkelect_peer *peer);
 
 /*
  Stops the peer: closes its sockets and joins its threads. Events raised
- before the call are delivered before it returns; no callback runs after
- it returns (when called from the callback itself: after that callback
- returns). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
+ before the call, and the last ones it raises itself
+ (`ZKELECT_EVENT_LEADERSHIP_LOST` / `_LEADER_LOST` with
+ `ZKELECT_REASON_STOPPED` if it led or followed), are delivered before it
+ returns; no callback runs after it returns (when called from the
+ callback itself: after that callback returns, and the last events are
+ not delivered). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
  */
 zkelect_result zkelect_peer_stop(const struct zkelect_peer *peer);
 
@@ -383,7 +509,11 @@ zkelect_result zkelect_peer_wait_for_leader(const struct zkelect_peer *peer,
 
 /*
  Starts a new election round: the host's way to say the leader is gone.
- A `ZKELECT_EVENT_LEADER_LOST` event follows if a leader was known.
+ Not needed to recover from a dead or cut-off leader: the peer notices
+ (`syncLimit` ticks without heartbeats, or a broken connection) and
+ re-elects by itself. A `ZKELECT_EVENT_LEADER_LOST` event
+ (`ZKELECT_REASON_RESTARTED`) follows if a leader was known, preceded on
+ a leader by `ZKELECT_EVENT_LEADERSHIP_LOST` or `_FAILED`.
  Errors: `ZKELECT_ERR_NOT_RUNNING`.
  */
 zkelect_result zkelect_peer_restart_election(const struct zkelect_peer *peer);

@@ -8,6 +8,7 @@
 //! own log lines.
 
 #[path = "interop/harness.rs"]
+#[allow(dead_code)] // shared with tests/bench_zookeeper.rs, which uses other parts
 mod harness;
 
 use harness::*;

@@ -6,7 +6,7 @@ use common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
-use zkelect::{Event, Peer, ServerState};
+use zkelect::{Confirmed, Event, LossReason, Peer, ServerState};
 
 fn fresh(n: usize, zxid_epoch: impl Fn(i64) -> (i64, i64)) {
     let (cfg, _) = config(n, "");
@@ -109,6 +109,9 @@ fn leader_killed_then_restart_election_elects_next() {
     }
     let refs: Vec<&Peer> = ps.iter().collect();
     assert_all_follow(&await_leaders(&refs), 5);
+    // Every survivor reports the epoch it accepted in its next vote: wait
+    // until all accepted leader 5's, so that the best survivor is sid 4.
+    await_confirmed(&refs, 5);
     let lost: Vec<_> = ps[..4].iter().map(|p| p.subscribe()).collect();
     ps[4].stop();
     for p in &ps[..4] {
@@ -118,7 +121,11 @@ fn leader_killed_then_restart_election_elects_next() {
         // Disconnection events may come first; LeaderLost must come.
         loop {
             match rx.recv_timeout(DEADLINE).expect("LeaderLost after restart") {
-                Event::LeaderLost { leader } => {
+                Event::LeaderLost { leader, reason } => {
+                    assert!(
+                        matches!(reason, LossReason::Restarted | LossReason::Disconnected),
+                        "{reason}"
+                    );
                     assert_eq!(leader, 5);
                     break;
                 }
@@ -136,6 +143,20 @@ fn leader_killed_then_restart_election_elects_next() {
     for p in &ps {
         p.stop();
     }
+}
+
+/// Waits until every peer confirmed `leader` (Leading or Following).
+fn await_confirmed(peers: &[&Peer], leader: i64) -> Vec<Confirmed> {
+    peers
+        .iter()
+        .map(|p| {
+            let c = p
+                .wait_for_confirmed(DEADLINE)
+                .unwrap_or_else(|| panic!("sid {} confirmed nothing", p.my_sid()));
+            assert_eq!(c.leader, leader, "sid {}: {c:?}", p.my_sid());
+            c
+        })
+        .collect()
 }
 
 #[test]
@@ -362,4 +383,187 @@ fn read_frames_from_a_kept_connection() {
     assert_eq!(n.leader, 1);
     assert_eq!(n.version, 2);
     ps[0].stop();
+}
+
+/// Tick 100 ms, syncLimit 5 (D_F 500 ms), initLimit 10.
+fn fast_config(n: usize) -> String {
+    config(
+        n,
+        "tickTime=100\ninitLimit=10\nsyncLimit=5\nfinalizeWait=50",
+    )
+    .0
+}
+
+/// Collects events until `done` holds for the list, or fails at the
+/// deadline.
+fn collect_until(
+    rx: &crossbeam_channel::Receiver<Event>,
+    seen: &mut Vec<Event>,
+    done: impl Fn(&[Event]) -> bool,
+) {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !done(seen) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(e) => seen.push(e),
+            Err(_) => panic!("events so far: {seen:?}"),
+        }
+    }
+}
+
+/// The event order guarantees of `crate::leadership`, on one peer's events.
+fn assert_event_order(sid: i64, events: &[Event]) {
+    let mut leading: Option<i64> = None;
+    let mut elected = false;
+    let mut top = i64::MIN;
+    for e in events {
+        match *e {
+            Event::Elected(_) => {
+                assert!(!elected, "sid {sid}: Elected twice: {events:?}");
+                elected = true;
+            }
+            Event::LeaderLost { .. } => {
+                assert!(elected, "sid {sid}: LeaderLost without Elected: {events:?}");
+                assert!(leading.is_none(), "sid {sid}: still leading: {events:?}");
+                elected = false;
+            }
+            Event::Leading { epoch } => {
+                assert!(leading.is_none(), "sid {sid}: Leading twice: {events:?}");
+                assert!(epoch > top, "sid {sid}: epoch went down: {events:?}");
+                leading = Some(epoch);
+                top = epoch;
+            }
+            Event::LeadershipLost { epoch, .. } => {
+                assert_eq!(leading, Some(epoch), "sid {sid}: {events:?}");
+                leading = None;
+            }
+            Event::Following { epoch, .. } | Event::Observing { epoch, .. } => {
+                assert!(epoch >= top, "sid {sid}: epoch went down: {events:?}");
+                top = epoch;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Stopping the leader (its sockets close) is noticed by the others: they
+/// give it up within a tick, elect a successor and confirm it with a higher
+/// epoch, and no host ever calls restart_election.
+#[test]
+fn stopped_leader_is_replaced_automatically() {
+    let cfg = fast_config(3);
+    let ps = peers(&cfg, 1..=3);
+    let rxs: Vec<_> = ps.iter().map(|p| p.subscribe()).collect();
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    let first = await_confirmed(&refs, 3);
+    let epoch = first[2].epoch;
+    assert_eq!(first[2].state, ServerState::Leading);
+    ps[2].stop();
+    let mut seen: Vec<Vec<Event>> = vec![Vec::new(); 3];
+    for (i, rx) in rxs.iter().enumerate().take(2) {
+        collect_until(rx, &mut seen[i], |ev| {
+            ev.iter().any(|e| {
+                matches!(e, Event::Leading { epoch: e2 } if *e2 > epoch)
+                    || matches!(e, Event::Following { leader: 2, epoch: e2 } if *e2 > epoch)
+            })
+        });
+        assert!(
+            seen[i].iter().any(|e| matches!(
+                e,
+                Event::LeaderLost {
+                    leader: 3,
+                    reason: LossReason::Disconnected | LossReason::LeaderLooking
+                }
+            )),
+            "{:?}",
+            seen[i]
+        );
+    }
+    // The stopped leader's last events say why it stopped leading.
+    let last: Vec<Event> = rxs[2].try_iter().collect();
+    assert!(
+        last.ends_with(&[
+            Event::LeadershipLost {
+                epoch,
+                reason: LossReason::Stopped
+            },
+            Event::LeaderLost {
+                leader: 3,
+                reason: LossReason::Stopped
+            }
+        ]),
+        "{last:?}"
+    );
+    for p in &ps[..2] {
+        assert!(
+            p.confirmed()
+                .is_some_and(|c| c.epoch > epoch && c.leader == 2),
+            "sid {} {:?} {seen:?}",
+            p.my_sid(),
+            p.confirmed(),
+        );
+        assert!(p.accepted_epoch() > epoch);
+    }
+    for p in &ps[..2] {
+        p.stop();
+    }
+}
+
+/// The order guarantees hold over a few leadership changes, and stop()
+/// delivers nothing after it returns.
+#[test]
+fn leadership_events_are_ordered_and_stop_ends_them() {
+    let cfg = fast_config(3);
+    let ps = peers(&cfg, 1..=3);
+    let rxs: Vec<_> = ps.iter().map(|p| p.subscribe()).collect();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    ps[0].on_event(move |_| {
+        c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    for p in &ps {
+        p.start().unwrap();
+    }
+    let refs: Vec<&Peer> = ps.iter().collect();
+    await_confirmed(&refs, 3);
+    // The host restarts the leader's election twice: new epochs each time.
+    let mut seen: Vec<Vec<Event>> = vec![Vec::new(); 3];
+    for round in 1..=2 {
+        let leader = ps
+            .iter()
+            .find(|p| p.state() == ServerState::Leading)
+            .expect("a leader");
+        leader.restart_election().unwrap();
+        for (i, rx) in rxs.iter().enumerate() {
+            collect_until(rx, &mut seen[i], |ev| {
+                ev.iter()
+                    .filter(|e| matches!(e, Event::Leading { .. } | Event::Following { .. }))
+                    .count()
+                    > round
+            });
+        }
+    }
+    for p in &ps {
+        p.stop();
+    }
+    let after = calls.load(std::sync::atomic::Ordering::SeqCst);
+    for ((p, rx), mut ev) in ps.iter().zip(&rxs).zip(seen) {
+        ev.extend(rx.try_iter());
+        assert_event_order(p.my_sid(), &ev);
+        assert!(
+            ev.iter()
+                .filter(|e| matches!(e, Event::Leading { .. } | Event::Following { .. }))
+                .count()
+                >= 3,
+            "sid {}: {ev:?}",
+            p.my_sid()
+        );
+    }
+    // stop() joined the notifier thread: nothing is left to deliver. Give
+    // a stray thread, if there were one, time to show itself.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), after);
 }

@@ -1,22 +1,31 @@
-//! `zkelect demo`: a whole ensemble on loopback in one process. It elects a
-//! leader, stops the leader, lets the others re-elect, and prints timings.
+//! `zkelect demo`: a whole ensemble on loopback in one process. It elects
+//! and confirms a leader, stops the leader (its sockets close, as with
+//! `kill -9`), and shows the others noticing, electing and confirming a
+//! successor by themselves, with timings.
 
 use super::args::Args;
+use crossbeam_channel::{Receiver, Select};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use zkelect::{Leader, Peer, ServerState};
+use zkelect::{Confirmed, Event, Leader, Peer, ServerState};
 
 const HELP: &str = "\
-usage: zkelect demo [--peers N] [--finalize-wait MS] [--rounds R]
+usage: zkelect demo [--peers N] [--tick MS] [--finalize-wait MS] [--rounds R]
+                    [--failovers K]
 
 Runs N election peers (default 5) on loopback in this process: shows the
-first election, stops the leader, shows the re-election among the others
-with timings, and exits 0.
+first election and the leader's confirmation, stops the leader (its sockets
+close, as with kill -9), and shows the others giving it up, electing and
+confirming a successor by themselves (no restart_election), with timings.
 
   --peers N           ensemble size, 1 to 51 (default 5)
+  --tick MS           tickTime (default 2000); initLimit is 10, syncLimit 5
   --finalize-wait MS  ZooKeeper's wait for a better vote (default 200)
   --rounds R          repeat the fresh election R times and print min,
                       median and max (default 1)
+  --failovers K       stop the leader K times (bringing the stopped peer
+                      back each time) and print min, median and max of the
+                      time to a confirmed successor (default 1)
 ";
 
 /// Ports that are free right now (bound together, then released).
@@ -32,10 +41,10 @@ fn free_ports(n: usize) -> Result<Vec<u16>, String> {
         .map_err(|e| e.to_string())
 }
 
-fn ensemble(n: usize, finalize_wait: u64) -> Result<Vec<Peer>, String> {
+fn config(n: usize, tick: u64, finalize_wait: u64) -> Result<String, String> {
     let ports = free_ports(2 * n)?;
     let mut cfg =
-        format!("tickTime=2000\ninitLimit=5\nsyncLimit=2\nfinalizeWait={finalize_wait}\n");
+        format!("tickTime={tick}\ninitLimit=10\nsyncLimit=5\nfinalizeWait={finalize_wait}\n");
     for i in 0..n {
         cfg.push_str(&format!(
             "server.{}=127.0.0.1:{}:{}\n",
@@ -44,9 +53,11 @@ fn ensemble(n: usize, finalize_wait: u64) -> Result<Vec<Peer>, String> {
             ports[2 * i + 1]
         ));
     }
-    (1..=n as i64)
-        .map(|sid| Peer::from_config_text(&cfg, Some(sid)).map_err(|e| e.to_string()))
-        .collect()
+    Ok(cfg)
+}
+
+fn peer(cfg: &str, sid: i64) -> Result<Peer, String> {
+    Peer::from_config_text(cfg, Some(sid)).map_err(|e| e.to_string())
 }
 
 /// Waits until every running peer has decided; returns the decisions.
@@ -61,30 +72,99 @@ fn await_all(peers: &[&Peer], timeout: Duration) -> Result<Vec<Leader>, String> 
         .collect()
 }
 
-fn print_decisions(peers: &[&Peer], decisions: &[Leader]) {
-    println!(
-        "  {:>4}  {:<10}  {:>6}  {:>5}  {:>10}",
-        "sid", "state", "leader", "round", "elapsed"
-    );
-    for (p, d) in peers.iter().zip(decisions) {
-        println!(
-            "  {:>4}  {:<10}  {:>6}  {:>5}  {:>7} ms",
-            p.my_sid(),
-            d.state.name(),
-            d.leader,
-            d.election_epoch,
-            d.elapsed.as_millis()
-        );
+/// Waits until every peer reports the same confirmed leader with an epoch
+/// above `above`, reading each peer's events (`show` sees each one, with
+/// the time since `t0`). Returns the leader, the epoch, and when the last
+/// peer confirmed it.
+fn await_confirmed(
+    peers: &[(&Peer, &Receiver<Event>)],
+    above: i64,
+    timeout: Duration,
+    t0: Instant,
+    mut show: impl FnMut(i64, Duration, &Event),
+) -> Result<(i64, i64, Instant), String> {
+    let deadline = Instant::now() + timeout;
+    let mut got: Vec<Option<Confirmed>> = vec![None; peers.len()];
+    let mut last = Instant::now();
+    loop {
+        if let Some(Some(first)) = got.first() {
+            let same = |c: &Option<Confirmed>| {
+                c.is_some_and(|c| (c.leader, c.epoch) == (first.leader, first.epoch))
+            };
+            if first.epoch > above && got.iter().all(same) {
+                return Ok((first.leader, first.epoch, last));
+            }
+        }
+        let mut sel = Select::new();
+        for (_, rx) in peers {
+            sel.recv(rx);
+        }
+        let op = sel
+            .select_deadline(deadline)
+            .map_err(|_| format!("no confirmed leader within {timeout:?}"))?;
+        let i = op.index();
+        let (p, rx) = peers[i];
+        let e = op.recv(rx).map_err(|_| "a peer stopped".to_string())?;
+        show(p.my_sid(), t0.elapsed(), &e);
+        let confirmed = |state, leader, epoch| Confirmed {
+            state,
+            leader,
+            epoch,
+        };
+        match e {
+            Event::Leading { epoch } => {
+                got[i] = Some(confirmed(ServerState::Leading, p.my_sid(), epoch));
+                last = Instant::now();
+            }
+            Event::Following { leader, epoch } => {
+                got[i] = Some(confirmed(ServerState::Following, leader, epoch));
+                last = Instant::now();
+            }
+            Event::LeadershipLost { .. } | Event::LeaderLost { .. } => got[i] = None,
+            _ => {}
+        }
     }
+}
+
+fn describe(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::LeaderLost { leader, reason } => format!("gave leader {leader} up ({reason})"),
+        Event::Elected(l) => format!("elected leader {} ({})", l.leader, l.state),
+        Event::EpochAccepted { epoch } => format!("accepted epoch {epoch}"),
+        Event::Leading { epoch } => format!("LEADING, confirmed with epoch {epoch}"),
+        Event::Following { leader, epoch } => {
+            format!("following {leader}, confirmed with epoch {epoch}")
+        }
+        Event::LeadershipLost { epoch, reason } => {
+            format!("leadership of epoch {epoch} lost ({reason})")
+        }
+        Event::LeadershipFailed { epoch, reason } => {
+            format!("epoch {epoch} not confirmed ({reason})")
+        }
+        _ => return None,
+    })
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+fn stats(mut times: Vec<Duration>) -> String {
+    times.sort();
+    format!(
+        "min {}  median {}  max {}",
+        ms(times[0]),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() - 1])
+    )
+}
+
 /// Entry point.
 pub fn main(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["peers", "finalize-wait", "rounds"])?;
+    let a = Args::parse(
+        argv,
+        &["peers", "tick", "finalize-wait", "rounds", "failovers"],
+    )?;
     if a.help {
         print!("{HELP}");
         return Ok(());
@@ -93,14 +173,21 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     if !(1..=51).contains(&n) {
         return Err("--peers must be between 1 and 51".into());
     }
+    let tick: u64 = a.value("tick")?.unwrap_or(2000).max(1);
     let fw: u64 = a.value("finalize-wait")?.unwrap_or(200);
     let rounds: usize = a.value("rounds")?.unwrap_or(1).max(1);
-    let timeout = Duration::from_secs(30);
+    let failovers: usize = a.value("failovers")?.unwrap_or(1).max(1);
+    // Generous: a successor is confirmed about syncLimit ticks after the
+    // leader's last heartbeat, and an unlucky election can take initLimit.
+    let timeout = Duration::from_millis(tick * 40).max(Duration::from_secs(30));
 
     if rounds > 1 {
         let mut times = Vec::new();
         for _ in 0..rounds {
-            let peers = ensemble(n, fw)?;
+            let cfg = config(n, tick, fw)?;
+            let peers: Vec<Peer> = (1..=n as i64)
+                .map(|s| peer(&cfg, s))
+                .collect::<Result<_, _>>()?;
             let t0 = Instant::now();
             for p in &peers {
                 p.start().map_err(|e| e.to_string())?;
@@ -112,33 +199,49 @@ pub fn main(argv: &[String]) -> Result<(), String> {
                 p.stop();
             }
         }
-        times.sort();
         println!(
-            "fresh election of {n} peers, finalizeWait={fw} ms, {rounds} rounds: min {}  median {}  max {}",
-            ms(times[0]),
-            ms(times[times.len() / 2]),
-            ms(times[times.len() - 1])
+            "fresh election of {n} peers, finalizeWait={fw} ms, {rounds} rounds: {}",
+            stats(times)
         );
         return Ok(());
     }
 
-    println!("zkelect demo: {n} peers on loopback, finalizeWait={fw} ms");
-    let peers = ensemble(n, fw)?;
+    println!(
+        "zkelect demo: {n} peers on loopback, tickTime={tick} ms, initLimit=10, syncLimit=5, \
+         finalizeWait={fw} ms"
+    );
+    let cfg = config(n, tick, fw)?;
+    let mut peers: Vec<Peer> = (1..=n as i64)
+        .map(|s| peer(&cfg, s))
+        .collect::<Result<_, _>>()?;
+    let mut rxs: Vec<Receiver<Event>> = peers.iter().map(|p| p.subscribe()).collect();
     let t0 = Instant::now();
     for p in &peers {
         p.start().map_err(|e| e.to_string())?;
     }
-    let all: Vec<&Peer> = peers.iter().collect();
-    let first = await_all(&all, timeout)?;
+    let refs: Vec<&Peer> = peers.iter().collect();
+    let decided = await_all(&refs, timeout)?;
     let took = t0.elapsed();
-    let leader = first[0].leader;
+    let pairs: Vec<(&Peer, &Receiver<Event>)> = peers.iter().zip(rxs.iter()).collect();
+    let (leader, epoch, at) = await_confirmed(&pairs, 0, timeout, t0, |_, _, _| {})?;
     println!(
-        "\nelection 1: all {n} peers decided in {} (start of all peers to last decision)",
-        ms(took)
+        "\nelection: all {n} decided in {}; leader sid {leader} confirmed with epoch {epoch} \
+         by all after {}",
+        ms(took),
+        ms(at - t0)
     );
-    print_decisions(&all, &first);
-    if first.iter().any(|d| d.leader != leader) {
-        return Err("peers disagree on the leader".into());
+    println!(
+        "  {:>4}  {:<10}  {:>6}  {:>5}",
+        "sid", "role", "leader", "round"
+    );
+    for (p, d) in peers.iter().zip(&decided) {
+        println!(
+            "  {:>4}  {:<10}  {:>6}  {:>5}",
+            p.my_sid(),
+            d.state.name(),
+            d.leader,
+            d.election_epoch
+        );
     }
     if n < 3 {
         println!("\n(with fewer than 3 peers no quorum survives the leader; done)");
@@ -148,33 +251,69 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         return Ok(());
     }
 
-    println!("\nstopping the leader, sid {leader} ...");
-    let t1 = Instant::now();
-    let (dead, rest): (Vec<&Peer>, Vec<&Peer>) = all.iter().partition(|p| p.my_sid() == leader);
-    dead[0].stop();
-    // Our hosts notice the loss and ask for a new election, as a ZooKeeper
-    // follower does when its connection to the leader breaks.
-    for p in &rest {
-        p.restart_election().map_err(|e| e.to_string())?;
+    let mut times = Vec::new();
+    let (mut leader, mut epoch) = (leader, epoch);
+    for k in 0..failovers {
+        let verbose = k == 0;
+        if verbose {
+            println!(
+                "\nstopping the leader, sid {leader} (its sockets close, as with kill -9); \
+                 nobody calls restart_election ..."
+            );
+        }
+        let idx = (leader - 1) as usize;
+        let t1 = Instant::now();
+        peers[idx].stop();
+        let survivors: Vec<(&Peer, &Receiver<Event>)> = peers
+            .iter()
+            .zip(rxs.iter())
+            .filter(|(p, _)| p.my_sid() != leader)
+            .collect();
+        let (next, e2, at) = await_confirmed(&survivors, epoch, timeout, t1, |sid, t, e| {
+            if let (true, Some(d)) = (verbose, describe(e)) {
+                println!("  +{:>10}  sid {sid}: {d}", ms(t));
+            }
+        })?;
+        let took = at - t1;
+        times.push(took);
+        if verbose {
+            println!(
+                "\nfail-over: {} from stopping sid {leader} to every survivor following the \
+                 confirmed sid {next} (epoch {e2}, was {epoch}); the promise to the old leader \
+                 lasts syncLimit x tickTime = {} ms after its last heartbeat",
+                ms(took),
+                5 * tick
+            );
+        }
+        // Bring the stopped peer back, as a restarted process that kept its
+        // accepted epoch (so it waits syncLimit ticks before acknowledging
+        // anyone), and let it rejoin before the next round.
+        let back = peer(&cfg, leader)?;
+        back.set_epoch(peers[idx].accepted_epoch());
+        rxs[idx] = back.subscribe();
+        back.start().map_err(|e| e.to_string())?;
+        let c = back
+            .wait_for_confirmed(timeout)
+            .ok_or("the restarted peer did not rejoin")?;
+        if (c.leader, c.epoch) != (next, e2) {
+            return Err(format!("the restarted peer confirmed {c:?}"));
+        }
+        peers[idx] = back;
+        // Drop what the survivors reported meanwhile (nothing, if stable).
+        for rx in &rxs {
+            while rx.try_recv().is_ok() {}
+        }
+        leader = next;
+        epoch = e2;
     }
-    let second = await_all(&rest, timeout)?;
-    let took2 = t1.elapsed();
-    let new_leader = second[0].leader;
-    println!(
-        "\nelection 2: {} survivors decided on sid {new_leader} in {} (leader stopped to last decision)",
-        rest.len(),
-        ms(took2)
-    );
-    print_decisions(&rest, &second);
-    let agree = second.iter().all(|d| d.leader == new_leader);
-    let leads = rest
-        .iter()
-        .any(|p| p.my_sid() == new_leader && p.state() == ServerState::Leading);
+    if failovers > 1 {
+        println!(
+            "\n{failovers} fail-overs of {n} peers at tickTime={tick} ms: {}",
+            stats(times)
+        );
+    }
     for p in &peers {
         p.stop();
-    }
-    if !agree || !leads {
-        return Err("survivors disagree on the new leader".into());
     }
     println!("\nall peers stopped; done.");
     Ok(())

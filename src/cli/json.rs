@@ -36,12 +36,30 @@ pub fn event(sid: i64, e: &Event) -> String {
             l.peer_epoch,
             l.elapsed.as_millis()
         ),
-        Event::LeaderLost { leader } => {
-            format!(r#"{{"event":"leader_lost","sid":{sid},"leader":{leader}}}"#)
-        }
+        Event::LeaderLost { leader, reason } => format!(
+            r#"{{"event":"leader_lost","sid":{sid},"leader":{leader},"reason":"{reason}"}}"#
+        ),
         Event::PeerConnected(p) => format!(r#"{{"event":"connected","sid":{sid},"peer":{p}}}"#),
         Event::PeerDisconnected(p) => {
             format!(r#"{{"event":"disconnected","sid":{sid},"peer":{p}}}"#)
+        }
+        Event::Leading { epoch } => {
+            format!(r#"{{"event":"leading","sid":{sid},"epoch":{epoch}}}"#)
+        }
+        Event::LeadershipLost { epoch, reason } => format!(
+            r#"{{"event":"leadership_lost","sid":{sid},"epoch":{epoch},"reason":"{reason}"}}"#
+        ),
+        Event::LeadershipFailed { epoch, reason } => format!(
+            r#"{{"event":"leadership_failed","sid":{sid},"epoch":{epoch},"reason":"{reason}"}}"#
+        ),
+        Event::Following { leader, epoch } => {
+            format!(r#"{{"event":"following","sid":{sid},"leader":{leader},"epoch":{epoch}}}"#)
+        }
+        Event::Observing { leader, epoch } => {
+            format!(r#"{{"event":"observing","sid":{sid},"leader":{leader},"epoch":{epoch}}}"#)
+        }
+        Event::EpochAccepted { epoch } => {
+            format!(r#"{{"event":"epoch_accepted","sid":{sid},"epoch":{epoch}}}"#)
         }
     }
 }

@@ -10,10 +10,20 @@ const HELP: &str = "\
 usage: zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
 
 Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0.
-SIGHUP restarts the election (the host saying: the leader is gone).
+A dead or cut-off leader is noticed and replaced without any signal; SIGHUP
+still restarts the election by hand (the host saying: the leader is gone).
 stdout: one JSON object per line per event, e.g.
   {\"event\":\"state\",\"sid\":1,\"state\":\"LOOKING\",\"old\":\"LOOKING\"}
   {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
+  {\"event\":\"epoch_accepted\",\"sid\":1,\"epoch\":1}
+  {\"event\":\"following\",\"sid\":1,\"leader\":3,\"epoch\":1}
+  {\"event\":\"leading\",\"sid\":3,\"epoch\":1}
+  {\"event\":\"leadership_lost\",\"sid\":3,\"epoch\":1,\"reason\":\"no_quorum\"}
+  {\"event\":\"leader_lost\",\"sid\":1,\"leader\":3,\"reason\":\"silent\"}
+Reasons: restarted, silent, disconnected, leader_looking, no_quorum,
+not_confirmed, stopped, superseded, epoch_raised. Timers come from tickTime,
+initLimit and syncLimit (10 and 5 when absent). Pass the last epoch_accepted
+back with --epoch when restarting a peer.
 stderr: human-readable logs.
 
   --config PATH    zoo.cfg (ZooKeeper syntax)

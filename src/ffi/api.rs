@@ -1,4 +1,4 @@
-//! The exported functions. Every body runs inside [`guard`], so no panic
+//! The exported functions. Every body runs inside `guard`, so no panic
 //! crosses into C.
 
 use super::callbacks::*;
@@ -79,7 +79,11 @@ pub extern "C" fn zkelect_peer_set_zxid(peer: *const PeerHandle, zxid: i64) -> z
 }
 
 /// Sets the current epoch this peer reports; read at the start of each
-/// election.
+/// election (the peer reports the larger of this and the epoch it accepted).
+/// Pass the last `ZKELECT_EVENT_EPOCH_ACCEPTED` epoch here before starting a
+/// restarted process, so that epochs stay unique across restarts; a peer
+/// started with an epoch above 0 acknowledges no leader for `syncLimit`
+/// ticks.
 #[no_mangle]
 pub extern "C" fn zkelect_peer_set_epoch(peer: *const PeerHandle, epoch: i64) -> zkelect_result {
     guard(|| {
@@ -110,9 +114,12 @@ pub extern "C" fn zkelect_peer_start(peer: *const PeerHandle) -> zkelect_result 
 }
 
 /// Stops the peer: closes its sockets and joins its threads. Events raised
-/// before the call are delivered before it returns; no callback runs after
-/// it returns (when called from the callback itself: after that callback
-/// returns). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
+/// before the call, and the last ones it raises itself
+/// (`ZKELECT_EVENT_LEADERSHIP_LOST` / `_LEADER_LOST` with
+/// `ZKELECT_REASON_STOPPED` if it led or followed), are delivered before it
+/// returns; no callback runs after it returns (when called from the
+/// callback itself: after that callback returns, and the last events are
+/// not delivered). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
 #[no_mangle]
 pub extern "C" fn zkelect_peer_stop(peer: *const PeerHandle) -> zkelect_result {
     guard(|| {
@@ -169,7 +176,11 @@ pub extern "C" fn zkelect_peer_wait_for_leader(
 }
 
 /// Starts a new election round: the host's way to say the leader is gone.
-/// A `ZKELECT_EVENT_LEADER_LOST` event follows if a leader was known.
+/// Not needed to recover from a dead or cut-off leader: the peer notices
+/// (`syncLimit` ticks without heartbeats, or a broken connection) and
+/// re-elects by itself. A `ZKELECT_EVENT_LEADER_LOST` event
+/// (`ZKELECT_REASON_RESTARTED`) follows if a leader was known, preceded on
+/// a leader by `ZKELECT_EVENT_LEADERSHIP_LOST` or `_FAILED`.
 /// Errors: `ZKELECT_ERR_NOT_RUNNING`.
 #[no_mangle]
 pub extern "C" fn zkelect_peer_restart_election(peer: *const PeerHandle) -> zkelect_result {

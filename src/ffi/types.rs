@@ -1,7 +1,7 @@
 //! Plain-data types of the C ABI.
 #![allow(non_camel_case_types)]
 
-use crate::peer::{Event, Leader};
+use crate::peer::{Event, Leader, LossReason};
 use crate::types::{ServerState, Vote};
 
 /// Result code of every fallible function. `ZKELECT_OK` (0) is success; the
@@ -45,13 +45,62 @@ pub const ZKELECT_EVENT_STATE_CHANGED: i32 = 1;
 /// Event kind: an election ended; `leader`, `zxid`, `election_epoch`,
 /// `peer_epoch`, `new_state` (my role) and `elapsed_ms` are set.
 pub const ZKELECT_EVENT_LEADER_ELECTED: i32 = 2;
-/// Event kind: the election was restarted while a leader was known;
-/// `leader` is the leader given up.
+/// Event kind: the leader decided by the last election no longer counts
+/// (`leader`; my own sid if I led), for the reason in `reason`
+/// (`ZKELECT_REASON_*`); a new election starts unless the reason is
+/// `ZKELECT_REASON_STOPPED`. Follows every LEADER_ELECTED exactly once
+/// before the next one.
 pub const ZKELECT_EVENT_LEADER_LOST: i32 = 3;
 /// Event kind: an election connection to `peer_sid` came up.
 pub const ZKELECT_EVENT_PEER_CONNECTED: i32 = 4;
 /// Event kind: the election connection to `peer_sid` went down.
 pub const ZKELECT_EVENT_PEER_DISCONNECTED: i32 = 5;
+/// Event kind: a quorum confirmed me as leader with epoch `epoch`, the
+/// fencing token (strictly greater than any epoch confirmed before it).
+/// `leader` is my sid. Never emitted while already leading.
+pub const ZKELECT_EVENT_LEADING: i32 = 6;
+/// Event kind: I no longer lead epoch `epoch` (reason in `reason`). Follows
+/// every LEADING exactly once before the next LEADING, and comes before any
+/// other peer can be confirmed as leader.
+pub const ZKELECT_EVENT_LEADERSHIP_LOST: i32 = 7;
+/// Event kind: I was elected but gave up before a quorum confirmed epoch
+/// `epoch` (reason in `reason`); no LEADING was emitted for it.
+pub const ZKELECT_EVENT_LEADERSHIP_FAILED: i32 = 8;
+/// Event kind: my leader `leader` is confirmed with epoch `epoch`.
+pub const ZKELECT_EVENT_FOLLOWING: i32 = 9;
+/// Event kind: as FOLLOWING, for an observer.
+pub const ZKELECT_EVENT_OBSERVING: i32 = 10;
+/// Event kind: I accepted epoch `epoch`. Store it and pass it to
+/// `zkelect_peer_set_epoch` before the next start of this peer, so epochs
+/// stay unique across process restarts.
+pub const ZKELECT_EVENT_EPOCH_ACCEPTED: i32 = 11;
+
+/// Loss reason: none (the event kind has no reason).
+pub const ZKELECT_REASON_NONE: i32 = 0;
+/// Loss reason: the host called `zkelect_peer_restart_election`.
+pub const ZKELECT_REASON_RESTARTED: i32 = 1;
+/// Loss reason: no heartbeat from the leader for `syncLimit` ticks (or none
+/// within `initLimit` ticks of a decision the leader's own vote did not
+/// back).
+pub const ZKELECT_REASON_SILENT: i32 = 2;
+/// Loss reason: the connection to the leader broke and was not back within
+/// one tick.
+pub const ZKELECT_REASON_DISCONNECTED: i32 = 3;
+/// Loss reason: the leader does not lead any more (it started a new
+/// election, or follows another peer).
+pub const ZKELECT_REASON_LEADER_LOOKING: i32 = 4;
+/// Loss reason: the leader no longer holds acknowledgements from a quorum.
+pub const ZKELECT_REASON_NO_QUORUM: i32 = 5;
+/// Loss reason: no quorum confirmed the new epoch within `initLimit` ticks.
+pub const ZKELECT_REASON_NOT_CONFIRMED: i32 = 6;
+/// Loss reason: the peer was stopped.
+pub const ZKELECT_REASON_STOPPED: i32 = 7;
+/// Loss reason: another leader is confirmed with a higher epoch.
+pub const ZKELECT_REASON_SUPERSEDED: i32 = 8;
+/// Loss reason (LEADERSHIP_LOST only): a follower had accepted a higher
+/// epoch; the leader proposes a higher one at once and emits LEADING again
+/// when a quorum confirms it, without a new election.
+pub const ZKELECT_REASON_EPOCH_RAISED: i32 = 9;
 
 /// Log level: every message.
 pub const ZKELECT_LOG_TRACE: i32 = 0;
@@ -123,7 +172,8 @@ pub struct zkelect_event {
     pub old_state: i32,
     /// STATE_CHANGED: the state now; LEADER_ELECTED: my role.
     pub new_state: i32,
-    /// LEADER_ELECTED / LEADER_LOST: the leader.
+    /// LEADER_ELECTED / LEADER_LOST / LEADING / FOLLOWING / OBSERVING: the
+    /// leader.
     pub leader: i64,
     /// LEADER_ELECTED: the leader's zxid.
     pub zxid: i64,
@@ -135,6 +185,14 @@ pub struct zkelect_event {
     pub elapsed_ms: u64,
     /// PEER_CONNECTED / PEER_DISCONNECTED: the other peer's sid.
     pub peer_sid: i64,
+    /// LEADING / LEADERSHIP_LOST / LEADERSHIP_FAILED / FOLLOWING / OBSERVING
+    /// / EPOCH_ACCEPTED: the epoch. Added after the first layout: read it
+    /// only when `struct_size` covers it.
+    pub epoch: i64,
+    /// LEADER_LOST / LEADERSHIP_LOST / LEADERSHIP_FAILED: one of
+    /// `ZKELECT_REASON_*`; `ZKELECT_REASON_NONE` for other kinds. Added
+    /// after the first layout: read it only when `struct_size` covers it.
+    pub reason: i32,
 }
 
 impl From<Vote> for zkelect_vote {
@@ -186,9 +244,10 @@ impl zkelect_event {
                 c.peer_epoch = l.peer_epoch;
                 c.elapsed_ms = l.elapsed.as_millis() as u64;
             }
-            Event::LeaderLost { leader } => {
+            Event::LeaderLost { leader, reason } => {
                 c.kind = ZKELECT_EVENT_LEADER_LOST;
                 c.leader = leader;
+                c.reason = reason_code(reason);
             }
             Event::PeerConnected(s) => {
                 c.kind = ZKELECT_EVENT_PEER_CONNECTED;
@@ -198,8 +257,52 @@ impl zkelect_event {
                 c.kind = ZKELECT_EVENT_PEER_DISCONNECTED;
                 c.peer_sid = s;
             }
+            Event::Leading { epoch } => {
+                c.kind = ZKELECT_EVENT_LEADING;
+                c.leader = my_sid;
+                c.epoch = epoch;
+            }
+            Event::LeadershipLost { epoch, reason } => {
+                c.kind = ZKELECT_EVENT_LEADERSHIP_LOST;
+                c.epoch = epoch;
+                c.reason = reason_code(reason);
+            }
+            Event::LeadershipFailed { epoch, reason } => {
+                c.kind = ZKELECT_EVENT_LEADERSHIP_FAILED;
+                c.epoch = epoch;
+                c.reason = reason_code(reason);
+            }
+            Event::Following { leader, epoch } => {
+                c.kind = ZKELECT_EVENT_FOLLOWING;
+                c.leader = leader;
+                c.epoch = epoch;
+            }
+            Event::Observing { leader, epoch } => {
+                c.kind = ZKELECT_EVENT_OBSERVING;
+                c.leader = leader;
+                c.epoch = epoch;
+            }
+            Event::EpochAccepted { epoch } => {
+                c.kind = ZKELECT_EVENT_EPOCH_ACCEPTED;
+                c.epoch = epoch;
+            }
         }
         c
+    }
+}
+
+/// The C constant of a loss reason.
+fn reason_code(r: LossReason) -> i32 {
+    match r {
+        LossReason::Restarted => ZKELECT_REASON_RESTARTED,
+        LossReason::Silent => ZKELECT_REASON_SILENT,
+        LossReason::Disconnected => ZKELECT_REASON_DISCONNECTED,
+        LossReason::LeaderLooking => ZKELECT_REASON_LEADER_LOOKING,
+        LossReason::NoQuorum => ZKELECT_REASON_NO_QUORUM,
+        LossReason::NotConfirmed => ZKELECT_REASON_NOT_CONFIRMED,
+        LossReason::Stopped => ZKELECT_REASON_STOPPED,
+        LossReason::Superseded => ZKELECT_REASON_SUPERSEDED,
+        LossReason::EpochRaised => ZKELECT_REASON_EPOCH_RAISED,
     }
 }
 
@@ -213,6 +316,45 @@ mod tests {
             format!("{ZKELECT_VERSION_MAJOR}.{ZKELECT_VERSION_MINOR}.{ZKELECT_VERSION_PATCH}"),
             env!("CARGO_PKG_VERSION")
         );
+    }
+
+    #[test]
+    fn reason_constants_are_the_rust_codes() {
+        use LossReason::*;
+        for r in [
+            Restarted,
+            Silent,
+            Disconnected,
+            LeaderLooking,
+            NoQuorum,
+            NotConfirmed,
+            Stopped,
+            Superseded,
+            EpochRaised,
+        ] {
+            assert_eq!(reason_code(r), r.code(), "{r}");
+        }
+    }
+
+    #[test]
+    fn new_fields_are_appended() {
+        // Hosts built against the first layout read `struct_size` bytes; the
+        // old fields keep their offsets.
+        assert_eq!(std::mem::offset_of!(zkelect_event, peer_sid), 64);
+        assert_eq!(std::mem::offset_of!(zkelect_event, epoch), 72);
+        assert_eq!(std::mem::offset_of!(zkelect_event, reason), 80);
+        let e = zkelect_event::from_event(
+            2,
+            &Event::LeadershipLost {
+                epoch: 7,
+                reason: LossReason::NoQuorum,
+            },
+        );
+        assert_eq!(
+            (e.kind, e.epoch, e.reason),
+            (ZKELECT_EVENT_LEADERSHIP_LOST, 7, ZKELECT_REASON_NO_QUORUM)
+        );
+        assert_eq!(e.struct_size as usize, std::mem::size_of::<zkelect_event>());
     }
 
     #[test]

@@ -1,15 +1,13 @@
-//! The election thread: drives the FastLeaderElection state machine with
-//! real time, messages and host commands.
+//! The election thread: drives the election and leadership state machine
+//! ([`Core`]) with real time, messages, connection events and host commands.
 
-use super::event::{Event, Leader};
-use super::messenger::Outgoing;
+use super::messenger::{Forwarded, Outgoing};
 use super::state::PeerState;
-use crate::cnx::CnxManager;
-use crate::election::{Action, Fle, Message};
-use crate::types::{ServerState, Sid};
+use crate::cnx::{CnxEvent, CnxManager};
+use crate::leadership::{Core, Event, Output};
 use crossbeam_channel::{after, never, select, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Commands from the host.
 pub(crate) enum Control {
@@ -19,11 +17,14 @@ pub(crate) enum Control {
 
 /// Everything the election thread works with.
 pub(crate) struct ElectionLoop {
-    pub fle: Fle,
+    pub core: Core,
     pub base: Instant,
     pub cnx: Arc<CnxManager>,
     pub state: Arc<PeerState>,
-    pub delivered: Receiver<(Sid, Message)>,
+    /// Notifications from the receive thread.
+    pub delivered: Receiver<Forwarded>,
+    /// Connection events, relayed by the notifier thread.
+    pub connections: Receiver<CnxEvent>,
     pub control: Receiver<Control>,
     pub stop: Receiver<()>,
     pub out: Sender<Outgoing>,
@@ -31,83 +32,90 @@ pub(crate) struct ElectionLoop {
 }
 
 impl ElectionLoop {
-    /// Runs until stopped.
+    fn now(&self) -> Duration {
+        self.base.elapsed()
+    }
+
+    /// Runs until stopped; the last events (reason `Stopped`) are queued
+    /// before the thread ends, so `stop()` delivers them before it returns.
     pub(crate) fn run(mut self) {
-        self.start_round();
+        self.sync_reported();
+        let outs = self.core.start(self.now());
+        self.apply(outs);
+        let mut connections_open = true;
         loop {
-            let wake = match self.fle.next_deadline() {
+            let wake = match self.core.next_deadline() {
                 Some(d) => after((self.base + d).saturating_duration_since(Instant::now())),
                 None => never(),
             };
+            let closed = never();
+            let connections = if connections_open {
+                &self.connections
+            } else {
+                &closed
+            };
             select! {
-                recv(self.stop) -> _ => return,
+                recv(self.stop) -> _ => break,
                 recv(self.control) -> c => match c {
-                    Ok(Control::Restart) => self.restart(),
-                    Err(_) => return,
+                    Ok(Control::Restart) => {
+                        self.sync_reported();
+                        let outs = self.core.restart(self.now());
+                        self.apply(outs);
+                    }
+                    Err(_) => break,
                 },
                 recv(self.delivered) -> m => {
-                    let Ok((sid, msg)) = m else { return };
-                    let now = self.base.elapsed();
-                    let actions = self.fle.on_notification(now, sid, &msg);
-                    self.apply(actions);
+                    let Ok((sid, msg, delivered)) = m else { break };
+                    self.sync_reported();
+                    let outs = self.core.on_message(self.now(), sid, &msg, delivered);
+                    self.apply(outs);
+                }
+                recv(connections) -> c => {
+                    let (sid, up) = match c {
+                        Ok(CnxEvent::Connected(s)) => (s, true),
+                        Ok(CnxEvent::Disconnected(s)) => (s, false),
+                        Ok(CnxEvent::ListenerFailed(_)) => continue,
+                        Err(_) => { connections_open = false; continue; }
+                    };
+                    self.sync_reported();
+                    let outs = self.core.on_connection(self.now(), sid, up);
+                    self.apply(outs);
                 }
                 recv(wake) -> _ => {
-                    let now = self.base.elapsed();
-                    let actions = self.fle.on_timeout(now, self.cnx.have_delivered());
-                    self.apply(actions);
+                    self.sync_reported();
+                    let outs = self.core.on_timeout(self.now(), self.cnx.have_delivered());
+                    self.apply(outs);
                 }
             }
         }
+        let outs = self.core.stop(self.now());
+        self.apply(outs);
     }
 
-    fn start_round(&mut self) {
+    /// The zxid and epoch the host set, for the next election start.
+    fn sync_reported(&mut self) {
         let (zxid, epoch) = self.state.reported();
-        let old = self.fle.state();
-        let actions = self.fle.start(self.base.elapsed(), zxid, epoch);
-        self.state.publish(&self.fle, None);
-        if old != ServerState::Looking || self.fle.logicalclock() == 1 {
-            let _ = self.events.send(Event::StateChanged {
-                old,
-                new: ServerState::Looking,
-            });
-        }
-        self.apply(actions);
+        self.core.set_reported(zxid, epoch);
     }
 
-    fn restart(&mut self) {
-        if self.fle.state() != ServerState::Looking {
-            let _ = self.events.send(Event::LeaderLost {
-                leader: self.fle.current_vote().leader,
-            });
-        }
-        self.start_round();
-    }
-
-    fn apply(&mut self, actions: Vec<Action>) {
-        for a in actions {
-            match a {
-                Action::Send { to, msg } => {
+    fn apply(&mut self, outs: Vec<Output>) {
+        for o in outs {
+            match o {
+                Output::Send { to, msg } => {
                     let _ = self.out.send((to, msg));
                 }
-                Action::ConnectAll => self.cnx.connect_all(),
-                Action::Decided(d) => {
-                    let leader = Leader {
-                        leader: d.vote.leader,
-                        zxid: d.vote.zxid,
-                        election_epoch: d.vote.election_epoch,
-                        peer_epoch: d.vote.peer_epoch,
-                        state: d.state,
-                        elapsed: d.elapsed,
-                    };
-                    self.state.publish(&self.fle, Some(leader));
-                    let _ = self.events.send(Event::StateChanged {
-                        old: ServerState::Looking,
-                        new: d.state,
-                    });
-                    let _ = self.events.send(Event::Elected(leader));
+                Output::ConnectAll => self.cnx.connect_all(),
+                Output::Event(e) => {
+                    // The view the receive thread answers from first, then
+                    // what the host reads: a host woken by a decision finds
+                    // the peer already answering with it.
+                    self.state.publish(self.core.fle());
+                    self.state.on_event(&e);
+                    let _ = self.events.send(e);
                 }
             }
         }
-        self.state.publish_view(&self.fle);
+        self.state.publish(self.core.fle());
+        self.state.set_accepted(self.core.accepted_epoch());
     }
 }

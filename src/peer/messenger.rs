@@ -3,7 +3,8 @@
 //! (spec 5.11, 5.12).
 
 use crate::cnx::{CnxManager, Received};
-use crate::election::{respond, Message, View};
+use crate::election::{Message, View};
+use crate::leadership::route;
 use crate::log;
 use crate::logging::Level;
 use crate::types::{ServerState, Sid};
@@ -16,16 +17,23 @@ use std::sync::Arc;
 /// A vote to send, and to whom.
 pub(crate) type Outgoing = (Sid, Message);
 
+/// A notification for the election thread: sender, message, and whether
+/// the reply rules deliver it to the election (else only the leadership
+/// layer reads it).
+pub(crate) type Forwarded = (Sid, Message, bool);
+
 /// The receive thread: every frame from the connection manager is decoded,
 /// answered according to the reply rules with the latest published view, and
-/// handed to the election thread when the rules say so.
+/// handed to the election thread when the rules deliver it to the election,
+/// or when it is a voter's notification that the leadership layer of a
+/// decided peer reads (heartbeats, reports, LOOKING notifications).
 pub(crate) fn receive_loop(
     frames: Receiver<Received>,
     stop: Receiver<()>,
     view: Arc<Mutex<View>>,
     voters: BTreeSet<Sid>,
     replies: Sender<Outgoing>,
-    deliver: Sender<(Sid, Message)>,
+    deliver: Sender<Forwarded>,
 ) {
     loop {
         let (sid, body) = select! {
@@ -58,12 +66,12 @@ pub(crate) fn receive_loop(
             n.state, n.leader, n.zxid, n.election_epoch, n.peer_epoch, n.version
         );
         let v = *view.lock();
-        let r = respond(&v, voters.contains(&sid), &msg);
+        let r = route(&v, voters.contains(&sid), &msg);
         if let Some(reply) = r.reply {
             let _ = replies.send((sid, reply));
         }
-        if r.deliver {
-            let _ = deliver.send((sid, msg));
+        if r.forward {
+            let _ = deliver.send((sid, msg, r.deliver));
         }
     }
 }

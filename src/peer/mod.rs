@@ -18,19 +18,20 @@
 
 mod election;
 mod error;
-mod event;
 mod messenger;
 mod notifier;
 mod state;
 
+pub use crate::leadership::{Event, Leader, LossReason};
 pub use error::Error;
-pub use event::{Event, Leader};
 pub use notifier::Callback;
+pub use state::Confirmed;
 
 use crate::cnx::threads::ThreadSet;
 use crate::cnx::{CnxManager, CnxSettings};
 use crate::config::{Config, QuorumServer};
 use crate::election::{Fle, Settings};
+use crate::leadership::{Core, Timing};
 use crate::types::{ServerState, Sid, Vote, Zxid};
 use crate::wire::{HostPort, ProtocolVersion};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -140,9 +141,20 @@ impl Peer {
     }
 
     /// Sets the current epoch this peer reports; read at the start of each
-    /// election.
+    /// election (the peer reports the larger of this and the epoch it
+    /// accepted). Give back the last [`Event::EpochAccepted`] here before
+    /// starting a new process, so that epochs stay unique across restarts.
     pub fn set_epoch(&self, epoch: i64) {
         self.inner.state.set_epoch(epoch);
+    }
+
+    /// The highest epoch this peer accepted (or proposed as leader) in this
+    /// process, or the epoch set with [`Peer::set_epoch`] if higher.
+    pub fn accepted_epoch(&self) -> i64 {
+        self.inner
+            .state
+            .accepted()
+            .max(self.inner.state.reported().1)
     }
 
     /// Registers an event callback. It runs on the notifier thread, in
@@ -189,8 +201,23 @@ impl Peer {
         self.inner.state.wait_for_leader(timeout)
     }
 
-    /// Starts a new election round: the host's way of saying the leader is
-    /// gone. Emits `LeaderLost` if a leader was known.
+    /// The confirmed leadership (the last `Leading`, `Following` or
+    /// `Observing` event, until it was lost), if any.
+    pub fn confirmed(&self) -> Option<Confirmed> {
+        self.inner.state.status().confirmed
+    }
+
+    /// Waits until a leadership is confirmed; `None` on timeout or when the
+    /// peer stops.
+    pub fn wait_for_confirmed(&self, timeout: Duration) -> Option<Confirmed> {
+        self.inner.state.wait_for_confirmed(timeout)
+    }
+
+    /// Starts a new election round. Not needed to recover from a dead or
+    /// cut-off leader (the peer notices and re-elects by itself), but still
+    /// the host's way of saying "the leader is gone". Emits `LeaderLost`
+    /// (reason `Restarted`) if a leader was known, and, on a leader,
+    /// `LeadershipLost` or `LeadershipFailed` before it.
     pub fn restart_election(&self) -> Result<(), Error> {
         match &*self.inner.life.lock() {
             Life::Running(rt) => {
@@ -219,9 +246,11 @@ impl Peer {
     }
 
     /// Stops the peer: closes every socket and joins every thread it
-    /// started. Events queued before the call are delivered first; none is
-    /// delivered after it returns. Idempotent. Called from an event callback
-    /// it returns without waiting for the callback's own thread.
+    /// started. Events queued before the call are delivered first, then the
+    /// last ones (`LeadershipLost` / `LeaderLost` with reason `Stopped` if it
+    /// led or followed); none is delivered after it returns. Idempotent.
+    /// Called from an event callback it returns without waiting for the
+    /// callback's own thread, and nothing more is delivered.
     pub fn stop(&self) {
         self.inner.stop();
     }
@@ -321,6 +350,14 @@ impl PeerInner {
         };
         let fle = Fle::new(settings, Arc::new(c.quorum.clone()));
         let voters = fle.voters().clone();
+        let timing = Timing::new(
+            Duration::from_millis(c.tick_time_ms),
+            c.init_limit,
+            c.sync_limit,
+        )
+        .with_finalize_wait(Duration::from_millis(c.finalize_wait_ms));
+        let core = Core::new(fle, timing, self.state.accepted());
+        let (relay_tx, relay_rx) = unbounded();
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
         let (out_tx, out_rx) = unbounded();
@@ -339,7 +376,7 @@ impl PeerInner {
             let (listeners, l) = (self.listeners.clone(), live.clone());
             notifier = spawn(
                 "zkelect-notify",
-                Box::new(move || notifier::run(events_rx, cnx_events_rx, listeners, l)),
+                Box::new(move || notifier::run(events_rx, cnx_events_rx, relay_tx, listeners, l)),
             )?;
             let (frames, stop, view) = (
                 cnx.receiver().clone(),
@@ -359,11 +396,12 @@ impl PeerInner {
                 Box::new(move || messenger::send_loop(out_rx, stop, c2, text)),
             )?;
             let el = ElectionLoop {
-                fle,
+                core,
                 base: Instant::now(),
                 cnx: cnx.clone(),
                 state: self.state.clone(),
                 delivered: deliver_rx,
+                connections: relay_rx,
                 control: control_rx,
                 stop: stop_rx,
                 out: out_tx,

@@ -1,8 +1,8 @@
 //! The notifier thread: delivers events to the host's callbacks and
 //! subscribers, one at a time and in order, never under an internal lock.
 
-use super::event::Event;
 use crate::cnx::CnxEvent;
+use crate::leadership::Event;
 use crossbeam_channel::{select, Receiver, Sender};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,9 +67,12 @@ impl Listeners {
 }
 
 /// Runs until both event sources are closed, delivering while `live` holds.
+/// Connection events are also relayed to the election thread (`relay`),
+/// whose leadership layer watches the connection to the leader.
 pub(crate) fn run(
     events: Receiver<Event>,
     cnx: Receiver<CnxEvent>,
+    relay: Sender<CnxEvent>,
     listeners: Arc<Listeners>,
     live: Arc<AtomicBool>,
 ) {
@@ -83,11 +86,15 @@ pub(crate) fn run(
                 Ok(e) => e,
                 Err(_) => { events_open = false; continue; }
             },
-            recv(if cnx_open { &cnx } else { &closed_cnx }) -> c => match c {
-                Ok(CnxEvent::Connected(s)) => Event::PeerConnected(s),
-                Ok(CnxEvent::Disconnected(s)) => Event::PeerDisconnected(s),
-                Ok(CnxEvent::ListenerFailed(_)) => continue,
-                Err(_) => { cnx_open = false; continue; }
+            recv(if cnx_open { &cnx } else { &closed_cnx }) -> c => {
+                let Ok(c) = c else { cnx_open = false; continue; };
+                // The election thread may be gone while stopping.
+                let _ = relay.send(c);
+                match c {
+                    CnxEvent::Connected(s) => Event::PeerConnected(s),
+                    CnxEvent::Disconnected(s) => Event::PeerDisconnected(s),
+                    CnxEvent::ListenerFailed(_) => continue,
+                }
             },
         };
         if !live.load(Ordering::Acquire) {

@@ -1,12 +1,24 @@
 //! State a peer's threads publish for the host and for each other.
 
-use super::event::Leader;
 use crate::election::{Fle, View};
-use crate::types::{ServerState, Vote, Zxid};
+use crate::leadership::{Event, Leader};
+use crate::types::{ServerState, Sid, Vote, Zxid};
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A confirmed leadership as this peer knows it: the last `Leading`,
+/// `Following` or `Observing` event, until it was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed {
+    /// My role: LEADING, FOLLOWING or OBSERVING.
+    pub state: ServerState,
+    /// The leader (my own sid when leading).
+    pub leader: Sid,
+    /// Its confirmed epoch: the fencing token.
+    pub epoch: i64,
+}
 
 /// What the host reads: my state, my vote, and the last decision.
 #[derive(Debug, Clone, Copy)]
@@ -14,13 +26,17 @@ pub(crate) struct Status {
     pub state: ServerState,
     pub vote: Vote,
     pub leader: Option<Leader>,
+    pub confirmed: Option<Confirmed>,
     pub running: bool,
 }
 
 /// Shared between the host's handle and the runtime threads.
 pub(crate) struct PeerState {
+    my_sid: Sid,
     zxid: AtomicI64,
     epoch: AtomicI64,
+    /// The highest epoch accepted in this process, kept across stop/start.
+    accepted: AtomicI64,
     status: Mutex<Status>,
     changed: Condvar,
     /// The view the receive thread answers from (spec 5.11).
@@ -30,12 +46,15 @@ pub(crate) struct PeerState {
 impl PeerState {
     pub(crate) fn new(my_vote: Vote) -> PeerState {
         PeerState {
+            my_sid: my_vote.leader,
             zxid: AtomicI64::new(0),
             epoch: AtomicI64::new(0),
+            accepted: AtomicI64::new(0),
             status: Mutex::new(Status {
                 state: ServerState::Looking,
                 vote: my_vote,
                 leader: None,
+                confirmed: None,
                 running: false,
             }),
             changed: Condvar::new(),
@@ -64,6 +83,15 @@ impl PeerState {
         self.epoch.store(e, Ordering::Release);
     }
 
+    /// The highest epoch accepted by this peer in this process.
+    pub(crate) fn accepted(&self) -> i64 {
+        self.accepted.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_accepted(&self, e: i64) {
+        self.accepted.fetch_max(e, Ordering::AcqRel);
+    }
+
     pub(crate) fn status(&self) -> Status {
         *self.status.lock()
     }
@@ -73,6 +101,7 @@ impl PeerState {
         s.running = running;
         if !running {
             s.leader = None;
+            s.confirmed = None;
         }
         self.changed.notify_all();
     }
@@ -81,12 +110,69 @@ impl PeerState {
     pub(crate) fn clear_leader(&self) {
         let mut s = self.status.lock();
         s.leader = None;
+        s.confirmed = None;
         s.state = ServerState::Looking;
     }
 
-    /// Publishes the machine's state; `leader` is set on a decision and
-    /// cleared when a new election starts.
-    pub(crate) fn publish(&self, fle: &Fle, leader: Option<Leader>) {
+    /// Folds an event into what the host reads: the decision is set by
+    /// `Elected` and cleared when a new election starts; the confirmed
+    /// leadership is set by `Leading`/`Following`/`Observing` and cleared by
+    /// any loss.
+    pub(crate) fn on_event(&self, e: &Event) {
+        let mut s = self.status.lock();
+        match *e {
+            // The state goes with the decision, so that a host woken by the
+            // decision reads a state that agrees with it.
+            Event::Elected(l) => {
+                s.leader = Some(l);
+                s.state = l.state;
+                s.vote = Vote {
+                    version: 0,
+                    leader: l.leader,
+                    zxid: l.zxid,
+                    election_epoch: l.election_epoch,
+                    peer_epoch: l.peer_epoch,
+                    state: l.state,
+                };
+            }
+            Event::StateChanged { new, .. } => {
+                s.state = new;
+                if new == ServerState::Looking {
+                    s.leader = None;
+                    s.confirmed = None;
+                }
+            }
+            Event::Leading { epoch } => {
+                s.confirmed = Some(Confirmed {
+                    state: ServerState::Leading,
+                    leader: self.my_sid,
+                    epoch,
+                })
+            }
+            Event::Following { leader, epoch } => {
+                s.confirmed = Some(Confirmed {
+                    state: ServerState::Following,
+                    leader,
+                    epoch,
+                })
+            }
+            Event::Observing { leader, epoch } => {
+                s.confirmed = Some(Confirmed {
+                    state: ServerState::Observing,
+                    leader,
+                    epoch,
+                })
+            }
+            Event::LeadershipLost { .. } | Event::LeaderLost { .. } => s.confirmed = None,
+            Event::EpochAccepted { epoch } => {
+                self.accepted.fetch_max(epoch, Ordering::AcqRel);
+            }
+            _ => {}
+        }
+    }
+
+    /// Publishes the machine's state and vote, and wakes waiters.
+    pub(crate) fn publish(&self, fle: &Fle) {
         {
             let mut s = self.status.lock();
             s.state = fle.state();
@@ -96,30 +182,37 @@ impl PeerState {
             } else {
                 fle.current_vote()
             };
-            s.leader = leader;
             self.changed.notify_all();
         }
-        self.publish_view(fle);
-    }
-
-    pub(crate) fn publish_view(&self, fle: &Fle) {
         *self.view.lock() = fle.view();
     }
 
-    /// Waits until a leader is known, the peer stops, or the timeout passes.
-    pub(crate) fn wait_for_leader(&self, timeout: Duration) -> Option<Leader> {
+    /// Waits until `pick` finds something in the status, the peer stops, or
+    /// the timeout passes.
+    fn wait_for<T>(&self, timeout: Duration, pick: impl Fn(&Status) -> Option<T>) -> Option<T> {
         let deadline = Instant::now() + timeout;
         let mut s = self.status.lock();
         loop {
-            if let Some(l) = s.leader {
-                return Some(l);
+            if let Some(v) = pick(&s) {
+                return Some(v);
             }
             if !s.running {
                 return None;
             }
             if self.changed.wait_until(&mut s, deadline).timed_out() {
-                return s.leader;
+                return pick(&s);
             }
         }
+    }
+
+    /// Waits until a leader is known, the peer stops, or the timeout passes.
+    pub(crate) fn wait_for_leader(&self, timeout: Duration) -> Option<Leader> {
+        self.wait_for(timeout, |s| s.leader)
+    }
+
+    /// Waits until a leadership is confirmed, the peer stops, or the
+    /// timeout passes.
+    pub(crate) fn wait_for_confirmed(&self, timeout: Duration) -> Option<Confirmed> {
+        self.wait_for(timeout, |s| s.confirmed)
     }
 }

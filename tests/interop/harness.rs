@@ -832,6 +832,13 @@ impl Ensemble {
             .map(|(i, _)| i)
     }
 
+    /// The time of record `idx` of the current run of `sid`, in ms since
+    /// the Unix epoch (the servers log UTC, see `-Duser.timezone=UTC`).
+    pub fn record_time_ms(&mut self, sid: Sid, idx: usize) -> Option<i64> {
+        let run = self.server(sid).runs.last()?;
+        run.records.get(idx).and_then(|r| log_time_ms(&r.time))
+    }
+
     /// The votes the current run of `sid` logged as received.
     pub fn notifications(&mut self, sid: Sid) -> Vec<Notif> {
         notifs_of(&self.server(sid).runs.last().unwrap().records)
@@ -1090,4 +1097,29 @@ pub fn first_elected(
             Err(e) => panic!("zkelect sid {sid}: no Elected event: {e}"),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch of a log4j `yyyy-MM-dd HH:mm:ss,SSS`
+/// UTC timestamp.
+pub fn log_time_ms(t: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    Some((((days * 24 + h) * 60 + mi) * 60 + s) * 1000 + ms)
+}
+
+/// Now, in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -1,0 +1,985 @@
+//! [`Core`]: one peer's FastLeaderElection and leadership layer together,
+//! as a sans-I/O machine.
+
+use super::event::{Event, Leader, LossReason};
+use super::follower::{FollowTerm, Promise};
+use super::leader::LeaderTerm;
+use super::signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed};
+use super::timing::Timing;
+use crate::election::{Action, Decision, Fle, Message};
+use crate::types::{ServerState, Sid, Zxid};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// What the machine asks its driver to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Send `msg` (with our config text) to `to`; `to` may be my own sid
+    /// (the driver loops it back, spec 5.3).
+    Send {
+        /// Destination sid.
+        to: Sid,
+        /// The notification's vote fields.
+        msg: Message,
+    },
+    /// (Re)connect to every known peer (ZooKeeper's `connectAll`).
+    ConnectAll,
+    /// Tell the host.
+    Event(Event),
+}
+
+/// My role as the host should see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An election runs (or the machine has not started).
+    Looking,
+    /// Elected leader; `confirmed` once `Leading { epoch }` fired.
+    Leading {
+        /// The proposed or confirmed epoch.
+        epoch: i64,
+        /// Whether a quorum confirmed it.
+        confirmed: bool,
+    },
+    /// Following `leader`; `epoch` once `Following` fired in this term.
+    Following {
+        /// The elected leader.
+        leader: Sid,
+        /// The confirmed epoch, once known.
+        epoch: Option<i64>,
+    },
+    /// Observing `leader`; `epoch` once `Observing` fired in this term.
+    Observing {
+        /// The elected leader.
+        leader: Sid,
+        /// The confirmed epoch, once known.
+        epoch: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Term {
+    Looking,
+    Leading(LeaderTerm),
+    Following(FollowTerm),
+}
+
+/// A peer's election and leadership: FLE ([`Fle`]) decides, then the
+/// leadership layer confirms the leader with a new epoch, keeps it alive
+/// with heartbeats, and goes back to LOOKING when it fails. See
+/// [`crate::leadership`] for the protocol and its guarantees.
+///
+/// Every input takes `now` (time since an arbitrary origin, the same for
+/// all inputs) and first runs the timers that are due, so that a peer that
+/// was paused gives up what expired before it acts on anything else.
+#[derive(Debug, Clone)]
+pub struct Core {
+    fle: Fle,
+    timing: Timing,
+    term: Term,
+    /// Where heartbeats go: every voter and observer but me.
+    targets: Vec<Sid>,
+    zxid: Zxid,
+    host_epoch: i64,
+    /// The highest epoch accepted; never decreases.
+    accepted: i64,
+    /// The (leader, epoch) I acknowledged under `accepted`.
+    acked: Option<(Sid, i64)>,
+    promise: Option<Promise>,
+    /// The highest epoch of a Leading/Following/Observing event I fired.
+    top_epoch: i64,
+    /// Peers whose own LEADING notification arrived during the current
+    /// election, even if FLE consumed it in its finalize wait: a decision
+    /// for one of them is backed by the leader's word.
+    leading_seen: BTreeSet<Sid>,
+    /// When I last sent my LOOKING notifications (see `nudge`).
+    looking_sent: Duration,
+    /// When I last answered each peer's hello while looking.
+    answered: BTreeMap<Sid, Duration>,
+    started: bool,
+}
+
+impl Core {
+    /// A machine around an unstarted [`Fle`]. `accepted` is an epoch this
+    /// peer accepted in an earlier run of the same process (0 if none); the
+    /// host's epoch is added with [`Core::set_reported`].
+    pub fn new(fle: Fle, timing: Timing, accepted: i64) -> Core {
+        let me = fle.my_sid();
+        let mut targets: Vec<Sid> = fle
+            .voters()
+            .iter()
+            .chain(fle.quorum().observers().iter())
+            .copied()
+            .filter(|&s| s != me)
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        Core {
+            fle,
+            timing,
+            term: Term::Looking,
+            targets,
+            zxid: 0,
+            host_epoch: 0,
+            accepted,
+            acked: None,
+            promise: None,
+            top_epoch: i64::MIN,
+            leading_seen: BTreeSet::new(),
+            looking_sent: Duration::ZERO,
+            answered: BTreeMap::new(),
+            started: false,
+        }
+    }
+
+    /// The election machine (read-only: its view feeds the reply rules).
+    pub fn fle(&self) -> &Fle {
+        &self.fle
+    }
+
+    /// The timers in use.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// The last zxid and the epoch the host reports; read at the start of
+    /// every election (the epoch FLE reports is the larger of this and the
+    /// accepted epoch).
+    pub fn set_reported(&mut self, zxid: Zxid, epoch: i64) {
+        self.zxid = zxid;
+        self.host_epoch = epoch;
+    }
+
+    /// The highest epoch this peer accepted (or proposed as leader).
+    pub fn accepted_epoch(&self) -> i64 {
+        self.accepted
+    }
+
+    /// My role.
+    pub fn role(&self) -> Role {
+        match &self.term {
+            Term::Looking => Role::Looking,
+            Term::Leading(t) => Role::Leading {
+                epoch: t.epoch,
+                confirmed: t.confirmed,
+            },
+            Term::Following(t) if t.observer => Role::Observing {
+                leader: t.leader,
+                epoch: t.fired,
+            },
+            Term::Following(t) => Role::Following {
+                leader: t.leader,
+                epoch: t.fired,
+            },
+        }
+    }
+
+    /// For a confirmed leader, until when its quorum of acknowledgements
+    /// holds if nothing new arrives: it steps down at that instant.
+    pub fn lease_until(&self) -> Option<Duration> {
+        match &self.term {
+            Term::Leading(t) if t.confirmed => Some(
+                t.quorum_until(
+                    self.fle.quorum(),
+                    self.fle.my_sid(),
+                    true,
+                    self.timing.leader_deadline(),
+                )
+                .unwrap_or(Duration::ZERO),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether I am the confirmed leader at `now` (confirmed and within
+    /// the lease), whatever inputs are still unprocessed.
+    pub fn leads_at(&self, now: Duration) -> bool {
+        self.lease_until().is_some_and(|u| now < u)
+    }
+
+    /// Until when an earlier acknowledgement (or the quarantine after a
+    /// start with an epoch) keeps me from acknowledging anyone else.
+    pub fn promise_until(&self) -> Option<Duration> {
+        self.promise.map(|p| p.until)
+    }
+
+    /// When the driver must call [`Core::on_timeout`] next.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        let role = self.role_deadline();
+        match (self.fle.next_deadline(), role) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Starts the first election. A peer that starts with an accepted epoch
+    /// above 0 may have acknowledged a leader in an earlier life: it
+    /// acknowledges nobody (itself included) for `syncLimit` ticks.
+    pub fn start(&mut self, now: Duration) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.started {
+            self.leave(now, LossReason::Restarted, &mut out);
+            return out;
+        }
+        self.started = true;
+        self.accepted = self.accepted.max(self.host_epoch);
+        if self.accepted > 0 {
+            self.promise = Some(Promise {
+                leader: None,
+                round: i64::MAX,
+                until: now + self.timing.follower_deadline(),
+            });
+        }
+        self.begin(now, &mut out);
+        out
+    }
+
+    /// The host restarts the election (`restart_election`).
+    pub fn restart(&mut self, now: Duration) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.advance(now, &mut out);
+        if matches!(self.term, Term::Looking) {
+            self.begin(now, &mut out);
+        } else {
+            self.leave(now, LossReason::Restarted, &mut out);
+        }
+        out
+    }
+
+    /// The host stops the peer: the last events (loss of leadership or of
+    /// the leader, reason `Stopped`); nothing is sent.
+    pub fn stop(&mut self, now: Duration) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.end_term(LossReason::Stopped, &mut out);
+        self.fle.stop();
+        let _ = now;
+        out
+    }
+
+    /// One notification from `from`, as ZooKeeper's receive thread and the
+    /// election thread together would handle it: the reply rules, the
+    /// election, and the leadership layer. For drivers without a separate
+    /// receive thread (simulations).
+    pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Output> {
+        let r = route(&self.fle.view(), self.fle.is_voter(from), msg);
+        let mut out = Vec::new();
+        if let Some(reply) = r.reply {
+            out.push(Output::Send {
+                to: from,
+                msg: reply,
+            });
+        }
+        if r.forward {
+            out.extend(self.on_message(now, from, msg, r.deliver));
+        }
+        out
+    }
+
+    /// A notification the receive thread forwarded ([`super::route`]);
+    /// `delivered` says whether the reply rules give it to the election.
+    pub fn on_message(
+        &mut self,
+        now: Duration,
+        from: Sid,
+        msg: &Message,
+        delivered: bool,
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.advance(now, &mut out);
+        let state = msg.server_state();
+        if state == Some(ServerState::Looking) {
+            self.maybe_release(now, from, msg, &mut out);
+        }
+        let was_decided = !matches!(self.term, Term::Looking);
+        match &self.term {
+            Term::Looking => {
+                if state == Some(ServerState::Leading) && msg.leader == from {
+                    self.leading_seen.insert(from);
+                    self.nudge(now, &mut out);
+                }
+                if state == Some(ServerState::Following)
+                    && msg.leader == self.me()
+                    && from != self.me()
+                {
+                    self.answer_hello(now, from, &mut out);
+                }
+            }
+            Term::Leading(_) => self.leader_message(now, from, msg, &mut out),
+            Term::Following(_) => self.follower_message(now, from, msg, &mut out),
+        }
+        // The LOOKING notification that ended my term (my leader's new
+        // round) also opens my new election: as if it had arrived just
+        // after I went LOOKING, instead of waiting for its sender's next
+        // re-send while the others decide without it.
+        let reopened = was_decided
+            && matches!(self.term, Term::Looking)
+            && state == Some(ServerState::Looking)
+            && self.fle.is_voter(from);
+        if delivered || reopened {
+            let backed = matches!(state, Some(ServerState::Following | ServerState::Leading));
+            let acts = self.fle.on_notification(now, from, msg);
+            self.apply_fle(now, acts, backed, &mut out);
+        }
+        out
+    }
+
+    /// The deadline ([`Core::next_deadline`]) passed. `have_delivered` is
+    /// the transport's "some send queue is empty" (spec 5.4 b).
+    pub fn on_timeout(&mut self, now: Duration, have_delivered: bool) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.advance(now, &mut out);
+        if self.fle.next_deadline().is_some_and(|d| d <= now) {
+            let acts = self.fle.on_timeout(now, have_delivered);
+            self.apply_fle(now, acts, false, &mut out);
+        }
+        out
+    }
+
+    /// The election connection to `sid` came up (`up`) or went down.
+    pub fn on_connection(&mut self, now: Duration, sid: Sid, up: bool) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.advance(now, &mut out);
+        match &mut self.term {
+            Term::Following(t) if t.leader == sid => {
+                if up {
+                    t.down_since = None;
+                } else if t.down_since.is_none() {
+                    t.down_since = Some(now);
+                }
+            }
+            Term::Leading(t) if !up => {
+                // A follower whose connection broke may give me up within
+                // a tick; stop counting it now rather than at its deadline.
+                let dropped = t.fresh.remove(&sid).is_some();
+                if dropped {
+                    self.check_lease(now, &mut out);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    // ------------------------------------------------------------ common
+
+    fn me(&self) -> Sid {
+        self.fle.my_sid()
+    }
+
+    fn emit(out: &mut Vec<Output>, e: Event) {
+        out.push(Output::Event(e));
+    }
+
+    /// A new election round, reporting the larger of the host's epoch and
+    /// the accepted one, so that a quorum's next leader proposes above it.
+    fn begin(&mut self, now: Duration, out: &mut Vec<Output>) {
+        self.accepted = self.accepted.max(self.host_epoch);
+        let old = self.fle.state();
+        let acts = self.fle.start(now, self.zxid, self.accepted);
+        self.term = Term::Looking;
+        self.leading_seen.clear();
+        if old != ServerState::Looking || self.fle.logicalclock() == 1 {
+            Self::emit(
+                out,
+                Event::StateChanged {
+                    old,
+                    new: ServerState::Looking,
+                },
+            );
+        }
+        self.apply_fle(now, acts, false, out);
+    }
+
+    /// The loss events for the current term; the term ends.
+    fn end_term(&mut self, reason: LossReason, out: &mut Vec<Output>) {
+        let me = self.me();
+        match std::mem::replace(&mut self.term, Term::Looking) {
+            Term::Looking => {}
+            Term::Leading(t) => {
+                let e = if t.confirmed {
+                    Event::LeadershipLost {
+                        epoch: t.epoch,
+                        reason,
+                    }
+                } else {
+                    Event::LeadershipFailed {
+                        epoch: t.epoch,
+                        reason,
+                    }
+                };
+                Self::emit(out, e);
+                Self::emit(out, Event::LeaderLost { leader: me, reason });
+            }
+            Term::Following(t) => Self::emit(
+                out,
+                Event::LeaderLost {
+                    leader: t.leader,
+                    reason,
+                },
+            ),
+        }
+    }
+
+    /// Ends the term and looks for a leader again.
+    fn leave(&mut self, now: Duration, reason: LossReason, out: &mut Vec<Output>) {
+        self.end_term(reason, out);
+        self.begin(now, out);
+    }
+
+    /// FLE re-sends its notifications only when its poll times out, and any
+    /// notification restarts that poll: a leader's heartbeats, every half tick,
+    /// would keep a LOOKING peer from ever asking again, and it needs the
+    /// followers' answers to join. So while heartbeats come in, I send my
+    /// current proposal myself, as FLE's timeout would, every two ticks; but
+    /// not to myself: my own copy could start a finalize wait on stale
+    /// votes, which would swallow the very answers I ask for.
+    fn nudge(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if now < self.looking_sent + self.timing.tick * 2 {
+            return;
+        }
+        let (leader, zxid, epoch) = self.fle.proposal();
+        let msg = Message::outgoing(
+            ServerState::Looking,
+            leader,
+            zxid,
+            self.fle.logicalclock(),
+            epoch,
+        );
+        let me = self.me();
+        for &to in self.fle.voters().iter().filter(|&&s| s != me) {
+            out.push(Output::Send { to, msg });
+        }
+        self.looking_sent = now;
+    }
+
+    /// A peer that takes me for its leader while I look: tell it so, with
+    /// my proposal, at most once a tick per peer. FLE would only answer a
+    /// LOOKING peer, and my own re-sends may be starved (see `nudge`).
+    fn answer_hello(&mut self, now: Duration, from: Sid, out: &mut Vec<Output>) {
+        let last = self.answered.get(&from).copied();
+        if last.is_some_and(|t| now < t + self.timing.tick) {
+            return;
+        }
+        self.answered.insert(from, now);
+        let (leader, zxid, epoch) = self.fle.proposal();
+        out.push(Output::Send {
+            to: from,
+            msg: Message::outgoing(
+                ServerState::Looking,
+                leader,
+                zxid,
+                self.fle.logicalclock(),
+                epoch,
+            ),
+        });
+    }
+
+    fn apply_fle(&mut self, now: Duration, acts: Vec<Action>, backed: bool, out: &mut Vec<Output>) {
+        for a in acts {
+            match a {
+                Action::Send { to, msg } => {
+                    if msg.state == ServerState::Looking.as_i32() {
+                        self.looking_sent = now;
+                    }
+                    out.push(Output::Send { to, msg })
+                }
+                Action::ConnectAll => out.push(Output::ConnectAll),
+                Action::Decided(d) => self.decided(now, d, backed, out),
+            }
+        }
+    }
+
+    fn decided(&mut self, now: Duration, d: Decision, backed: bool, out: &mut Vec<Output>) {
+        Self::emit(
+            out,
+            Event::StateChanged {
+                old: ServerState::Looking,
+                new: d.state,
+            },
+        );
+        Self::emit(
+            out,
+            Event::Elected(Leader {
+                leader: d.vote.leader,
+                zxid: d.vote.zxid,
+                election_epoch: d.vote.election_epoch,
+                peer_epoch: d.vote.peer_epoch,
+                state: d.state,
+                elapsed: d.elapsed,
+            }),
+        );
+        match d.state {
+            ServerState::Leading => {
+                let epoch = self
+                    .accepted
+                    .max(d.vote.peer_epoch)
+                    .max(self.top_epoch)
+                    .max(0)
+                    + 1;
+                self.propose(epoch, out);
+                // The first heartbeat waits one finalize wait (at most a
+                // heartbeat period): the peers that elected me are finishing
+                // theirs, and a heartbeat (its new peer epoch makes it a
+                // "better vote") would cut it short and delay them.
+                let wait = self
+                    .timing
+                    .finalize_wait
+                    .min(self.timing.heartbeat_period());
+                let first = now + wait;
+                self.term = Term::Leading(LeaderTerm::new(d.vote, epoch, now, first));
+                self.check_confirm(now, out);
+            }
+            ServerState::Following | ServerState::Observing => {
+                let observer = d.state == ServerState::Observing;
+                let backed = backed || self.leading_seen.contains(&d.vote.leader);
+                self.term = Term::Following(FollowTerm::new(d.vote, observer, backed, now));
+            }
+            ServerState::Looking => {}
+        }
+    }
+
+    /// The timers that are due, before anything else is handled.
+    fn advance(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if self.promise.is_some_and(|p| now >= p.until) {
+            self.promise = None;
+        }
+        match &self.term {
+            Term::Looking => {}
+            Term::Leading(_) => self.leader_timers(now, out),
+            Term::Following(_) => self.follower_timers(now, out),
+        }
+    }
+
+    fn role_deadline(&self) -> Option<Duration> {
+        let t = &self.timing;
+        match &self.term {
+            Term::Looking => None,
+            Term::Leading(l) => {
+                let end = if l.confirmed {
+                    self.lease_until().unwrap_or(Duration::ZERO)
+                } else {
+                    // An unexpired promise keeps me from counting myself:
+                    // look again when it ends (`advance` clears it then).
+                    let d = l.started + t.confirm_timeout();
+                    self.promise.map_or(d, |p| d.min(p.until))
+                };
+                Some(end.min(l.next_beat))
+            }
+            Term::Following(f) => {
+                let mut d = match f.last_hb {
+                    Some(h) => h + t.follower_deadline(),
+                    None if f.observer => Duration::MAX,
+                    None => f.last_hello.unwrap_or(f.decided_at) + t.follower_deadline(),
+                };
+                if f.last_hb.is_none() && !f.backed {
+                    d = d.min(f.decided_at + t.confirm_timeout());
+                }
+                if f.last_hb.is_none() && f.backed && !f.trusted_vote && !f.observer {
+                    d = d.min(f.decided_at + t.trust_wait());
+                }
+                if let Some(s) = f.down_since {
+                    d = d.min(s + t.reconnect_grace());
+                }
+                if f.pending.is_some() {
+                    if let Some(p) = self.promise {
+                        d = d.min(p.until);
+                    }
+                }
+                (d != Duration::MAX).then_some(d)
+            }
+        }
+    }
+
+    /// A LOOKING notification from the leader I promised to, of a round
+    /// after its heartbeats': it started a new election, so it no longer
+    /// leads that term and the promise has nothing left to protect.
+    fn maybe_release(&mut self, now: Duration, from: Sid, msg: &Message, out: &mut Vec<Output>) {
+        let Some(p) = self.promise else { return };
+        if p.leader == Some(from) && msg.election_epoch > p.round {
+            self.promise = None;
+            match &self.term {
+                Term::Leading(_) => self.check_confirm(now, out),
+                Term::Following(_) => self.flush_pending(now, out),
+                Term::Looking => {}
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ leader
+
+    /// I accept my own new epoch before anyone else may: a peer never
+    /// acknowledges an epoch it does not exceed.
+    fn propose(&mut self, epoch: i64, out: &mut Vec<Output>) {
+        self.accepted = epoch;
+        self.acked = Some((self.me(), epoch));
+        Self::emit(out, Event::EpochAccepted { epoch });
+    }
+
+    fn beat(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let me = self.me();
+        let (d_l, period) = (
+            self.timing.leader_deadline(),
+            self.timing.heartbeat_period(),
+        );
+        let Term::Leading(t) = &mut self.term else {
+            return;
+        };
+        let msg = heartbeat(me, t.epoch, t.confirmed, t.seq, t.vote.election_epoch);
+        let zxid = heartbeat_zxid(t.epoch, t.confirmed, t.seq);
+        for &to in &self.targets {
+            out.push(Output::Send { to, msg });
+        }
+        t.sent_beat(zxid, now, d_l, period);
+    }
+
+    /// Whether no promise keeps me from counting myself.
+    fn self_free(&self, now: Duration) -> bool {
+        !self.promise.is_some_and(|p| now < p.until)
+    }
+
+    fn check_confirm(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let me = self.me();
+        let me_counts = self.self_free(now);
+        let d_l = self.timing.leader_deadline();
+        let Term::Leading(t) = &mut self.term else {
+            return;
+        };
+        if t.confirmed {
+            return;
+        }
+        let mut acks = t.fresh_at(now, d_l);
+        if me_counts {
+            acks.insert(me);
+        }
+        if !self.fle.quorum().contains_quorum(&acks) {
+            return;
+        }
+        t.confirmed = true;
+        let epoch = t.epoch;
+        // ZooKeeper's updateElectionVote after sync (spec 4): joiners then
+        // find my vote and my followers' matching on peer epoch.
+        self.fle.update_peer_epoch(epoch);
+        self.top_epoch = self.top_epoch.max(epoch);
+        Self::emit(out, Event::Leading { epoch });
+        // Tell followers at once rather than at the next tick.
+        self.beat(now, out);
+    }
+
+    fn check_lease(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if self.lease_until().is_some_and(|u| now >= u) {
+            self.leave(now, LossReason::NoQuorum, out);
+        }
+    }
+
+    fn leader_timers(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let Term::Leading(t) = &self.term else {
+            return;
+        };
+        if t.confirmed {
+            if self.lease_until().is_some_and(|u| now >= u) {
+                self.leave(now, LossReason::NoQuorum, out);
+                return;
+            }
+        } else {
+            let gave_up = now >= t.started + self.timing.confirm_timeout();
+            self.check_confirm(now, out);
+            let confirmed = matches!(&self.term, Term::Leading(t) if t.confirmed);
+            if gave_up && !confirmed {
+                self.leave(now, LossReason::NotConfirmed, out);
+                return;
+            }
+        }
+        if matches!(&self.term, Term::Leading(t) if now >= t.next_beat) {
+            self.beat(now, out);
+        }
+    }
+
+    fn leader_message(&mut self, now: Duration, from: Sid, msg: &Message, out: &mut Vec<Output>) {
+        let me = self.me();
+        if from == me || !self.fle.is_voter(from) {
+            return;
+        }
+        let Term::Leading(t) = &mut self.term else {
+            return;
+        };
+        match msg.server_state() {
+            Some(ServerState::Looking) => {
+                // A follower looking again may follow someone else soon.
+                let dropped = t.fresh.remove(&from).is_some();
+                if dropped {
+                    self.check_lease(now, out);
+                }
+            }
+            Some(ServerState::Following) if msg.leader == me => {
+                if msg.peer_epoch == t.epoch {
+                    if t.ack(from, msg.zxid) {
+                        self.check_confirm(now, out);
+                    }
+                } else if msg.peer_epoch > t.epoch {
+                    // The follower accepted a higher epoch than mine and
+                    // cannot acknowledge it: propose above it now (rather
+                    // than fail at initLimit, or lead with a follower that
+                    // never counts). A confirmed epoch is given up first.
+                    let epoch = msg.peer_epoch.max(self.accepted) + 1;
+                    if t.confirmed {
+                        Self::emit(
+                            out,
+                            Event::LeadershipLost {
+                                epoch: t.epoch,
+                                reason: LossReason::EpochRaised,
+                            },
+                        );
+                        t.confirmed = false;
+                        t.started = now;
+                    }
+                    t.epoch = epoch;
+                    t.fresh.clear();
+                    t.sent.clear();
+                    self.propose(epoch, out);
+                    self.beat(now, out);
+                    self.check_confirm(now, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------ follower
+
+    fn follower_timers(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let t = self.timing;
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        if f.down_since.is_some_and(|s| now >= s + t.reconnect_grace()) {
+            self.leave(now, LossReason::Disconnected, out);
+            return;
+        }
+        match f.last_hb {
+            Some(h) => {
+                if now >= h + t.follower_deadline() {
+                    self.leave(now, LossReason::Silent, out);
+                    return;
+                }
+            }
+            None if !f.backed && now >= f.decided_at + t.confirm_timeout() => {
+                // Decided on LOOKING votes alone and no heartbeat within
+                // initLimit: nothing says this peer leads (FLE can decide
+                // a quorum on a peer that then decided otherwise). Behind a
+                // ZooKeeper leader this costs one extra election, which
+                // then finds the leader's own LEADING vote.
+                self.leave(now, LossReason::Silent, out);
+                return;
+            }
+            None => {
+                // Without any heartbeat there is no silence deadline: the
+                // connection, the leader's LOOKING notifications, an answer
+                // to my hello and other leaders' confirmed heartbeats end
+                // the term.
+                let last = f.last_hello.unwrap_or(f.decided_at);
+                let hello = !f.observer && now >= last + t.follower_deadline();
+                let trust = f.backed
+                    && !f.trusted_vote
+                    && !f.observer
+                    && now >= f.decided_at + t.trust_wait();
+                if trust {
+                    // No heartbeat although the leader said LEADING itself,
+                    // and no answer to my hello: a leader that sends none (a
+                    // real ZooKeeper server), whose LEADING vote stands for
+                    // its confirmation. I accept its epoch, so that a later
+                    // zkelect leader proposes above it.
+                    f.trusted_vote = true;
+                    let (leader, epoch) = (f.leader, f.vote.peer_epoch);
+                    if epoch > self.accepted {
+                        self.accepted = epoch;
+                        Self::emit(out, Event::EpochAccepted { epoch });
+                    }
+                    self.fire(leader, epoch, out);
+                }
+                if hello {
+                    self.hello(now, out);
+                }
+            }
+        }
+        self.flush_pending(now, out);
+    }
+
+    /// Fires `Following`/`Observing` for `epoch` once per term, never below
+    /// an epoch I reported before.
+    fn fire(&mut self, leader: Sid, epoch: i64, out: &mut Vec<Output>) -> bool {
+        let Term::Following(f) = &mut self.term else {
+            return false;
+        };
+        if f.fired == Some(epoch) || epoch < self.top_epoch {
+            return false;
+        }
+        f.fired = Some(epoch);
+        self.top_epoch = epoch;
+        let e = if f.observer {
+            Event::Observing { leader, epoch }
+        } else {
+            Event::Following { leader, epoch }
+        };
+        Self::emit(out, e);
+        true
+    }
+
+    fn follower_message(&mut self, now: Duration, from: Sid, msg: &Message, out: &mut Vec<Output>) {
+        let Term::Following(f) = &self.term else {
+            return;
+        };
+        let leader = f.leader;
+        match msg.server_state() {
+            Some(ServerState::Leading) if msg.leader == from => {
+                if from == leader && msg.zxid == f.vote.zxid {
+                    // The leader's election vote (its answer to a LOOKING
+                    // notification of mine), not a heartbeat: a heartbeat's
+                    // zxid carries its counter. A ZooKeeper leader only ever
+                    // sends this; it says LEADING itself.
+                    if let Term::Following(f) = &mut self.term {
+                        f.backed = true;
+                    }
+                } else if from == leader {
+                    self.heartbeat(now, msg, out);
+                } else if says_confirmed(msg) && msg.peer_epoch > self.accepted.max(self.top_epoch)
+                {
+                    // Another leader is confirmed above anything I know of:
+                    // mine cannot be confirmed any more.
+                    self.leave(now, LossReason::Superseded, out);
+                }
+            }
+            Some(ServerState::Looking) if from == leader => {
+                // After heartbeats, FIFO order makes any LOOKING notification
+                // newer than them: the leader looks again. Before, one from
+                // another round than the one I decided in means the leader
+                // is in another election (a restarted process starts again
+                // at round 1); one of that same round may be the tail of the
+                // election that just ended, but not two ticks later: a
+                // leader that decided would be sending heartbeats by then.
+                let late = now >= f.decided_at + self.timing.heartbeat_wait();
+                if msg.election_epoch != f.term_round() || f.last_hb.is_some() || late {
+                    self.leave(now, LossReason::LeaderLooking, out);
+                }
+            }
+            Some(ServerState::Following | ServerState::Observing)
+                if from == leader && msg.leader != from =>
+            {
+                // My leader says it follows someone else (its answer to my
+                // hello): it does not lead.
+                self.leave(now, LossReason::LeaderLooking, out);
+            }
+            Some(ServerState::Following) if msg.leader == self.me() => {
+                // A hello from a peer that takes me for its leader: tell it
+                // whom I follow, as ZooKeeper's reply rules would tell a
+                // LOOKING peer.
+                let v = self.fle.current_vote();
+                out.push(Output::Send {
+                    to: from,
+                    msg: Message::outgoing(
+                        self.fle.state(),
+                        v.leader,
+                        v.zxid,
+                        v.election_epoch,
+                        v.peer_epoch,
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// No heartbeat in this term for `syncLimit` ticks (and again every
+    /// `syncLimit` ticks): send my vote to the leader. A ZooKeeper leader
+    /// ignores it (decided peers ignore decided peers), a zkelect leader
+    /// heartbeats anyway, but a peer that does not lead (FLE can leave
+    /// peers decided on one that decided otherwise) answers with its own
+    /// vote, and I look again. Sent `syncLimit` ticks after the heartbeat
+    /// that may have decided me, so it cannot pass for an acknowledgement
+    /// of it (the leader counts those for one tick less).
+    fn hello(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        f.last_hello = Some(now);
+        let v = self.fle.current_vote();
+        out.push(Output::Send {
+            to: f.leader,
+            msg: Message::outgoing(
+                ServerState::Following,
+                v.leader,
+                v.zxid,
+                v.election_epoch,
+                v.peer_epoch,
+            ),
+        });
+    }
+
+    fn heartbeat(&mut self, now: Duration, msg: &Message, out: &mut Vec<Output>) {
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        f.last_hb = Some(now);
+        f.hb_round = Some(msg.election_epoch);
+        let (leader, observer) = (f.leader, f.observer);
+        let epoch = msg.peer_epoch;
+        let confirmed = says_confirmed(msg);
+        if !observer {
+            if epoch > self.accepted {
+                self.accepted = epoch;
+                self.acked = Some((leader, epoch));
+                Self::emit(out, Event::EpochAccepted { epoch });
+            }
+            if self.acked == Some((leader, epoch)) {
+                if self.promise.is_some_and(|p| p.forbids(leader, now)) {
+                    if let Term::Following(f) = &mut self.term {
+                        f.pending = Some(*msg);
+                    }
+                } else {
+                    self.ack(now, msg, out);
+                }
+            } else if self.accepted > epoch {
+                let round = self.fle.current_vote().election_epoch;
+                out.push(Output::Send {
+                    to: leader,
+                    msg: report(leader, msg.zxid, round, self.accepted),
+                });
+            }
+        }
+        if confirmed && self.fire(leader, epoch, out) {
+            // As a ZooKeeper follower after UPTODATE (spec 4).
+            self.fle.update_peer_epoch(epoch);
+        }
+    }
+
+    /// Acknowledges heartbeat `hb` of my leader, and promises not to
+    /// acknowledge anyone else for `syncLimit` ticks from now: the leader
+    /// counts it for `syncLimit − 1` ticks from the heartbeat's sending,
+    /// which is earlier.
+    fn ack(&mut self, now: Duration, hb: &Message, out: &mut Vec<Output>) {
+        let d_f = self.timing.follower_deadline();
+        let round = self.fle.current_vote().election_epoch;
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        f.pending = None;
+        let leader = f.leader;
+        out.push(Output::Send {
+            to: leader,
+            msg: report(leader, hb.zxid, round, hb.peer_epoch),
+        });
+        self.promise = Some(Promise {
+            leader: Some(leader),
+            round: hb.election_epoch,
+            until: now + d_f,
+        });
+    }
+
+    fn flush_pending(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let Term::Following(f) = &self.term else {
+            return;
+        };
+        let Some(hb) = f.pending else { return };
+        if !self.promise.is_some_and(|p| p.forbids(f.leader, now)) {
+            self.ack(now, &hb, out);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! A follower's (or observer's) term, and the promise an acknowledgement
+//! makes.
+
+use crate::election::Message;
+use crate::types::{Sid, Vote};
+use std::time::Duration;
+
+/// What an acknowledgement promises: not to acknowledge any other leader,
+/// nor to count myself for my own leadership, before `until`. The same
+/// leader may move to a higher epoch: it counts acknowledgements of one
+/// epoch at a time, and a new epoch of its own means the old one is over.
+/// `leader: None` is the quarantine after a start with an epoch (an earlier
+/// process may have acknowledged someone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Promise {
+    pub leader: Option<Sid>,
+    /// The round of the leader's heartbeats: a LOOKING notification from it
+    /// with a later round proves it stepped down, which releases the promise.
+    pub round: i64,
+    pub until: Duration,
+}
+
+impl Promise {
+    /// Whether this promise forbids acknowledging `leader` now.
+    pub(crate) fn forbids(&self, leader: Sid, now: Duration) -> bool {
+        now < self.until && self.leader != Some(leader)
+    }
+}
+
+/// One decided period as follower or observer.
+#[derive(Debug, Clone)]
+pub(crate) struct FollowTerm {
+    /// The elected leader.
+    pub leader: Sid,
+    /// The vote that won.
+    pub vote: Vote,
+    /// Observer: never acknowledges.
+    pub observer: bool,
+    /// The leader's own LEADING vote came in during the election that
+    /// decided (FLE's checkLeader saw it, or it arrived during the finalize
+    /// wait), not LOOKING votes alone.
+    pub backed: bool,
+    pub decided_at: Duration,
+    /// The round the leader's heartbeats carry.
+    pub hb_round: Option<i64>,
+    /// When the last heartbeat from the leader arrived; arms the silence
+    /// deadline.
+    pub last_hb: Option<Duration>,
+    /// No heartbeat came within the wait after a backed decision: the
+    /// leader is taken for one that sends none (a real ZooKeeper server) and
+    /// its vote for confirmation.
+    pub trusted_vote: bool,
+    /// The epoch of the `Following`/`Observing` event fired in this term.
+    pub fired: Option<i64>,
+    /// Since when the connection to the leader is down.
+    pub down_since: Option<Duration>,
+    /// A heartbeat I accepted but may not acknowledge yet (an earlier
+    /// promise still runs); answered when it ends.
+    pub pending: Option<Message>,
+    /// When I last sent my vote to a leader that sends no heartbeats.
+    pub last_hello: Option<Duration>,
+}
+
+impl FollowTerm {
+    pub(crate) fn new(vote: Vote, observer: bool, backed: bool, now: Duration) -> FollowTerm {
+        FollowTerm {
+            leader: vote.leader,
+            vote,
+            observer,
+            backed,
+            decided_at: now,
+            hb_round: None,
+            last_hb: None,
+            trusted_vote: false,
+            fired: None,
+            down_since: None,
+            pending: None,
+            last_hello: None,
+        }
+    }
+
+    /// The round that identifies the leader's term.
+    pub(crate) fn term_round(&self) -> i64 {
+        self.hb_round.unwrap_or(self.vote.election_epoch)
+    }
+}

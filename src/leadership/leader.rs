@@ -1,0 +1,109 @@
+//! A leader's term: the proposed epoch, the heartbeats sent, and which
+//! followers acknowledged which of them.
+
+use crate::quorum::QuorumVerifier;
+use crate::types::{Sid, Vote, Zxid};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+/// One term of leadership, from the decision to the step-down.
+#[derive(Debug, Clone)]
+pub(crate) struct LeaderTerm {
+    /// The vote that won (its round goes into every heartbeat).
+    pub vote: Vote,
+    /// The proposed (later: confirmed) epoch.
+    pub epoch: i64,
+    /// Whether a quorum confirmed `epoch` and `Leading` fired.
+    pub confirmed: bool,
+    /// When the term (or the current epoch proposal) began.
+    pub started: Duration,
+    /// Counter of the next heartbeat.
+    pub seq: u32,
+    /// When the next heartbeat is due.
+    pub next_beat: Duration,
+    /// Recent heartbeats: zxid and when it was sent. An acknowledgement
+    /// counts from the send time of the heartbeat it echoes, never from its
+    /// own arrival, so a late or replayed one cannot stretch the lease.
+    pub sent: VecDeque<(Zxid, Duration)>,
+    /// Per follower, the send time of the newest heartbeat it acknowledged.
+    pub fresh: BTreeMap<Sid, Duration>,
+}
+
+impl LeaderTerm {
+    pub(crate) fn new(vote: Vote, epoch: i64, now: Duration, first_beat: Duration) -> LeaderTerm {
+        LeaderTerm {
+            vote,
+            epoch,
+            confirmed: false,
+            started: now,
+            // From 1: heartbeat 0 of epoch 1 would have zxid 0, the zxid
+            // every fresh peer votes with, and followers tell heartbeats
+            // from the leader's election vote by the zxid.
+            seq: 1,
+            next_beat: first_beat,
+            sent: VecDeque::new(),
+            fresh: BTreeMap::new(),
+        }
+    }
+
+    /// Records a heartbeat sent now, forgetting those too old to count.
+    pub(crate) fn sent_beat(&mut self, zxid: Zxid, now: Duration, d_l: Duration, period: Duration) {
+        self.sent.push_back((zxid, now));
+        while self.sent.front().is_some_and(|(_, t)| *t + d_l <= now) {
+            self.sent.pop_front();
+        }
+        self.seq = self.seq.wrapping_add(1);
+        self.next_beat = now + period;
+    }
+
+    /// An acknowledgement of `epoch` echoing `zxid` from `from`; true if it
+    /// named a heartbeat of mine that still counts.
+    pub(crate) fn ack(&mut self, from: Sid, zxid: Zxid) -> bool {
+        let Some(&(_, at)) = self.sent.iter().find(|(z, _)| *z == zxid) else {
+            return false;
+        };
+        let e = self.fresh.entry(from).or_insert(at);
+        *e = (*e).max(at);
+        true
+    }
+
+    /// The sids whose acknowledgement still counts at `now`.
+    pub(crate) fn fresh_at(&self, now: Duration, d_l: Duration) -> BTreeSet<Sid> {
+        self.fresh
+            .iter()
+            .filter(|(_, at)| **at + d_l > now)
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    /// Until when the acknowledgements I hold keep a quorum, with me counted
+    /// when `me_counts` ([`Duration::MAX`] if I am a quorum alone). At or
+    /// after the returned instant I must not lead on them.
+    pub(crate) fn quorum_until(
+        &self,
+        qv: &QuorumVerifier,
+        me: Sid,
+        me_counts: bool,
+        d_l: Duration,
+    ) -> Option<Duration> {
+        let mut set = BTreeSet::new();
+        if me_counts {
+            set.insert(me);
+            if qv.contains_quorum(&set) {
+                return Some(Duration::MAX);
+            }
+        }
+        // Adding followers by latest expiry first: the quorum formed by the
+        // longest-lasting acknowledgements decides (quorums are monotone).
+        let mut by_expiry: Vec<(Duration, Sid)> =
+            self.fresh.iter().map(|(s, at)| (*at + d_l, *s)).collect();
+        by_expiry.sort_unstable_by(|a, b| b.cmp(a));
+        for (until, sid) in by_expiry {
+            set.insert(sid);
+            if qv.contains_quorum(&set) {
+                return Some(until);
+            }
+        }
+        None
+    }
+}

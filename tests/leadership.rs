@@ -1,0 +1,759 @@
+//! Deterministic simulations of the leadership layer (FastLeaderElection
+//! plus confirmation, heartbeats, step-down and automatic re-election):
+//! scenarios, then random schedules with every fault the simulator knows.
+//!
+//! `LEADERSHIP_SEEDS=n` sets how many seeds `random_schedules` runs
+//! (default 10,000); `SIM_SEED=s` runs seed `s` only (a failure names its
+//! seed); `SIM_TRACE=n` keeps more trace for the failure message.
+//!
+//! Checked on every event of every run (see `leadership_sim`): the event
+//! order guarantees per peer; no two leaders confirmed with the same epoch;
+//! confirmed epochs strictly increasing in time; no peer confirmed while
+//! another still leads (lease not expired), so never two leaders at once.
+//!
+//! Network model for the safety properties: any delay (even above a tick
+//! during faults), loss, FIFO per link, black-holed links, resets, pauses of
+//! any length; clocks all run at the same rate. Liveness is asserted once
+//! the faults are over: delays below a fifth of a tick (a round trip plus
+//! the half-tick heartbeat period must fit in the leader's deadline, one
+//! tick when `syncLimit` is 2), no loss, every peer running.
+//!
+//! **Liveness bound**: after the faults end, a leader is confirmed, every
+//! running peer follows it with that epoch, and it stays so for
+//! `2 × syncLimit` ticks, within
+//! `syncLimit + 2 × initLimit + 3 × ⌈maxNotificationInterval / tick⌉ + 8`
+//! ticks (asserted per seed; the slowest seed and the one closest to its
+//! bound are printed). Where it comes from: within `syncLimit` ticks every
+//! promise to an old leader has expired and every old lease has lapsed; an
+//! election among LOOKING peers waits at most a notification timeout (FLE
+//! caps it at `maxNotificationInterval`) to restart, plus a finalize wait;
+//! FLE may still decide on stale votes (a leader whose followers decided
+//! otherwise), and such a leader gives up after `initLimit` ticks, which
+//! happened at most twice in a row in 100,000 seeds; the rest is round
+//! trips and heartbeat periods. FLE itself has no proven convergence bound,
+//! so this one is measured, not proven.
+
+mod leadership_sim;
+
+use leadership_sim::*;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use zkelect::leadership::{Event, LossReason, Role};
+use zkelect::types::Sid;
+
+fn seeds(n: u64) -> Vec<u64> {
+    match std::env::var("SIM_SEED") {
+        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a number")],
+        Err(_) => (0..n).collect(),
+    }
+}
+
+fn voters(n: i64) -> Vec<Spec> {
+    (1..=n).map(Spec::voter).collect()
+}
+
+fn ticks(p: &Params, k: u32) -> Duration {
+    p.tick * k
+}
+
+/// Runs until every running peer follows one confirmed leader.
+fn settle(sim: &mut Sim, within: Duration) -> (Sid, i64) {
+    let deadline = sim.now + within;
+    if sim
+        .run_until_pred(deadline, |s| s.settled().is_some())
+        .is_none()
+    {
+        sim.fail(&format!("not settled within {within:?}"));
+    }
+    sim.settled().unwrap()
+}
+
+/// The first event of `sid` at or after `t` that is not a connection event.
+fn first_event_after(sim: &Sim, sid: Sid, t: Duration) -> Option<Event> {
+    sim.events_of(sid)
+        .into_iter()
+        .find(|(at, _)| *at >= t)
+        .map(|(_, e)| e)
+}
+
+#[test]
+fn fresh_ensembles_confirm_the_elected_leader_with_epoch_1() {
+    for n in [1, 3, 5, 7] {
+        for seed in seeds(20) {
+            let p = Params::new();
+            let mut sim = Sim::new(seed, voters(n), p.clone());
+            let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+            sim.check(leader == n, "the highest sid leads a fresh ensemble");
+            sim.check(epoch == 1, "the first epoch is 1");
+            for s in 1..=n {
+                let want = if s == leader {
+                    Event::Leading { epoch: 1 }
+                } else {
+                    Event::Following { leader, epoch: 1 }
+                };
+                sim.check(
+                    sim.events_of(s).iter().any(|(_, e)| *e == want),
+                    &format!("sid {s} reported {want:?}"),
+                );
+            }
+            // Quiet and stable afterwards: no loss for many leases.
+            let t = sim.now;
+            sim.run_until(t + ticks(&p, 60));
+            sim.check(sim.settled() == Some((leader, epoch)), "stays settled");
+            for s in 1..=n {
+                sim.check(
+                    !sim.events_of(s).iter().any(|(_, e)| is_loss(e)),
+                    "no loss in a healthy ensemble",
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn observers_observe_the_confirmed_leader() {
+    for seed in seeds(20) {
+        let p = Params::new();
+        let mut specs = voters(3);
+        specs.push(Spec {
+            observer: true,
+            ..Spec::voter(9)
+        });
+        let mut sim = Sim::new(seed, specs, p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        sim.check(leader == 3 && epoch == 1, "sid 3 leads epoch 1");
+        sim.check(
+            sim.events_of(9)
+                .iter()
+                .any(|(_, e)| *e == Event::Observing { leader, epoch }),
+            "the observer reports Observing",
+        );
+    }
+}
+
+/// kill -9 of the leader: the followers see the connection close, give the
+/// leader up within a tick, elect a successor, and it is confirmed once
+/// their promises to the dead leader end (about syncLimit ticks after their
+/// last acknowledgement).
+#[test]
+fn leader_crash_elects_and_confirms_a_successor() {
+    for n in [3, 5] {
+        let mut worst = Duration::ZERO;
+        for seed in seeds(50) {
+            let p = Params::new();
+            let mut sim = Sim::new(seed, voters(n), p.clone());
+            let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+            let t = sim.now + ticks(&p, 3);
+            sim.run_until(t);
+            sim.crash(leader);
+            let (next, e2) = settle(&mut sim, ticks(&p, 30));
+            let took = sim.now - t;
+            worst = worst.max(took);
+            sim.check(next != leader && e2 > epoch, "a new leader, a higher epoch");
+            for s in (1..=n).filter(|&s| s != leader) {
+                let lost = sim
+                    .events_of(s)
+                    .into_iter()
+                    .find(|(at, e)| *at >= t && is_loss(e));
+                sim.check(
+                    matches!(
+                        lost,
+                        Some((
+                            _,
+                            Event::LeaderLost {
+                                reason: LossReason::Disconnected,
+                                ..
+                            }
+                        ))
+                    ),
+                    &format!("sid {s} lost the leader by disconnection: {lost:?}"),
+                );
+            }
+            // Not before the promises could end.
+            sim.check(
+                took >= p.timing().follower_deadline() - p.tick * 2,
+                "confirmed only after the promises end",
+            );
+        }
+        println!("{n} peers: leader crash to confirmed successor, worst {worst:?} (tick 100 ms, syncLimit 5)");
+    }
+}
+
+/// SIGSTOP of the leader for longer than syncLimit ticks, then SIGCONT:
+/// the others confirm a successor with a higher epoch, and the old leader's
+/// first event on resuming is LeadershipLost.
+#[test]
+fn paused_leader_is_replaced_and_steps_down_first_on_resume() {
+    for seed in seeds(50) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(5), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let t = sim.now;
+        sim.schedule(t, Control::Pause(leader));
+        sim.run_until(t);
+        let pause = ticks(&p, 5 + (seed % 10) as u32);
+        let (next, e2) = settle(&mut sim, ticks(&p, 30));
+        sim.check(
+            next != leader && e2 > epoch,
+            "successor with a higher epoch",
+        );
+        let resume = (t + pause).max(sim.now);
+        sim.schedule(resume, Control::Resume(leader));
+        sim.run_until(resume);
+        let first = first_event_after(&sim, leader, resume);
+        sim.check(
+            matches!(first, Some(Event::LeadershipLost { epoch: e, .. }) if e == epoch),
+            &format!("first event after resuming: {first:?}"),
+        );
+        let (l3, _) = settle(&mut sim, ticks(&p, 30));
+        sim.check(l3 == next, "the old leader rejoins the new one");
+    }
+}
+
+/// The lease counts from the heartbeat an acknowledgement answers, not
+/// from when the leader reads it: a leader that resumes from a pause
+/// shorter than its deadline, now cut off, reads the acknowledgements that
+/// queued up meanwhile, and must not lead on them past the followers'
+/// promises (they elect and confirm a successor meanwhile).
+#[test]
+fn stale_acknowledgements_do_not_stretch_the_lease() {
+    for seed in seeds(50) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(5), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let t0 = sim.now;
+        sim.schedule(t0, Control::Pause(leader));
+        let resume = t0 + p.tick * 5 / 2;
+        // Cut both ways: the followers' LOOKING notifications, which would
+        // end the leader's count of them at once, do not reach it either.
+        let cut: BTreeSet<(Sid, Sid)> = (1..=5)
+            .filter(|&o| o != leader)
+            .flat_map(|o| [(leader, o), (o, leader)])
+            .collect();
+        sim.schedule(resume, Control::Cut(cut));
+        sim.schedule(resume, Control::Resume(leader));
+        let got = sim.run_until_pred(t0 + ticks(&p, 30), |s| {
+            s.confirmations.iter().any(|c| c.at > t0)
+        });
+        sim.check(got.is_some(), "a successor is confirmed");
+        let succ = *sim.confirmations.last().unwrap();
+        sim.check(succ.epoch > epoch && succ.sid != leader, "successor");
+    }
+}
+
+/// A follower's acknowledgement is a promise: with the leader cut off (no
+/// connection event: a black hole) and told by their hosts to elect again,
+/// a majority of followers elect a new leader at once, but may confirm it
+/// only when the old leader can no longer count their last
+/// acknowledgements.
+#[test]
+fn restarted_followers_keep_their_promise() {
+    for seed in seeds(50) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(5), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let others: Vec<Sid> = (1..=5).filter(|&s| s != leader).collect();
+        let movers = &others[..3];
+        let cut: BTreeSet<(Sid, Sid)> = others
+            .iter()
+            .flat_map(|&m| [(leader, m), (m, leader)])
+            .collect();
+        let t0 = sim.now;
+        sim.schedule(t0, Control::Cut(cut));
+        for &m in movers {
+            sim.schedule(t0, Control::Restart(m));
+        }
+        let got = sim.run_until_pred(t0 + ticks(&p, 30), |s| {
+            s.confirmations.iter().any(|c| c.at > t0)
+        });
+        sim.check(got.is_some(), "the movers confirm one of them");
+        let succ = *sim.confirmations.last().unwrap();
+        sim.check(
+            movers.contains(&succ.sid) && succ.epoch > epoch,
+            "a mover leads",
+        );
+        sim.check(
+            succ.at >= t0 + p.timing().follower_deadline() - p.tick,
+            "not before the promises end",
+        );
+    }
+}
+
+/// A follower cut off from everyone (black hole, no connection events)
+/// stops following after syncLimit ticks of silence, and rejoins after the
+/// partition heals; the leader keeps its quorum meanwhile.
+#[test]
+fn isolated_follower_stops_following_then_rejoins() {
+    for seed in seeds(50) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(5), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let f = if leader == 1 { 2 } else { 1 };
+        let cut: BTreeSet<(Sid, Sid)> = (1..=5)
+            .filter(|&o| o != f)
+            .flat_map(|o| [(o, f), (f, o)])
+            .collect();
+        let t = sim.now;
+        sim.schedule(t, Control::Cut(cut));
+        sim.run_until(t + ticks(&p, 20));
+        let lost = sim
+            .events_of(f)
+            .into_iter()
+            .find(|(at, e)| *at >= t && is_loss(e));
+        sim.check(
+            matches!(
+                lost,
+                Some((
+                    _,
+                    Event::LeaderLost {
+                        reason: LossReason::Silent,
+                        ..
+                    }
+                ))
+            ),
+            &format!("isolated follower lost its leader by silence: {lost:?}"),
+        );
+        sim.check(
+            sim.nodes[&leader].role()
+                == Some(Role::Leading {
+                    epoch,
+                    confirmed: true,
+                }),
+            "the leader keeps its quorum",
+        );
+        let t2 = sim.now;
+        sim.schedule(t2, Control::Cut(BTreeSet::new()));
+        let (l2, e2) = settle(&mut sim, ticks(&p, 30));
+        sim.check(
+            (l2, e2) == (leader, epoch),
+            "the follower rejoins the same term",
+        );
+    }
+}
+
+/// The leader and one follower are cut from the other three: the leader
+/// steps down (no quorum) before the majority side confirms a successor;
+/// after healing everyone follows the successor.
+#[test]
+fn minority_leader_steps_down_before_the_majority_confirms() {
+    for seed in seeds(50) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(5), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let buddy = if leader == 1 { 2 } else { 1 };
+        let minority = [leader, buddy];
+        let cut: BTreeSet<(Sid, Sid)> = (1..=5)
+            .filter(|s| !minority.contains(s))
+            .flat_map(|o| minority.iter().flat_map(move |&m| [(o, m), (m, o)]))
+            .collect();
+        let t = sim.now;
+        sim.schedule(t, Control::Cut(cut));
+        sim.run_until(t);
+        let others: Vec<Sid> = (1..=5).filter(|s| !minority.contains(s)).collect();
+        let got = sim.run_until_pred(t + ticks(&p, 40), |s| {
+            s.confirmations
+                .iter()
+                .any(|c| c.at > t && others.contains(&c.sid))
+        });
+        sim.check(got.is_some(), "the majority confirms a successor");
+        let succ = *sim.confirmations.last().unwrap();
+        sim.check(succ.epoch > epoch, "higher epoch");
+        let stepped = sim
+            .events_of(leader)
+            .into_iter()
+            .find(|(at, e)| *at >= t && matches!(e, Event::LeadershipLost { .. }));
+        sim.check(
+            stepped.is_some_and(|(at, _)| at <= succ.at),
+            &format!(
+                "old leader stepped down first: {stepped:?}, successor at {:?}",
+                succ.at
+            ),
+        );
+        let t2 = sim.now;
+        sim.schedule(t2, Control::Cut(BTreeSet::new()));
+        let (l2, _) = settle(&mut sim, ticks(&p, 40));
+        sim.check(l2 == succ.sid, "all follow the successor after healing");
+    }
+}
+
+/// Heartbeats cannot reach the followers, their reports could reach the
+/// leader: the followers go silent, the leader loses its acknowledgements.
+#[test]
+fn one_way_partition_from_the_leader() {
+    for seed in seeds(50) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(3), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let cut: BTreeSet<(Sid, Sid)> = (1..=3)
+            .filter(|&o| o != leader)
+            .map(|o| (leader, o))
+            .collect();
+        let t = sim.now;
+        sim.schedule(t, Control::Cut(cut));
+        let got = sim.run_until_pred(t + ticks(&p, 60), |s| {
+            s.confirmations.iter().any(|c| c.at > t)
+        });
+        sim.check(got.is_some(), "the two others confirm one of them");
+        let succ = *sim.confirmations.last().unwrap();
+        sim.check(succ.sid != leader && succ.epoch > epoch, "a successor");
+        sim.check(
+            sim.events_of(leader).iter().any(|(at, e)| {
+                *at >= t
+                    && *at <= succ.at
+                    && matches!(
+                        e,
+                        Event::LeadershipLost {
+                            reason: LossReason::NoQuorum,
+                            ..
+                        }
+                    )
+            }),
+            "the old leader lost its quorum first",
+        );
+        let t2 = sim.now;
+        sim.schedule(t2, Control::Cut(BTreeSet::new()));
+        settle(&mut sim, ticks(&p, 40));
+    }
+}
+
+/// Behind a leader that sends no heartbeats (a real ZooKeeper server, here
+/// with two ZooKeeper followers, its Zab quorum), the zkelect peers do not
+/// flap: one that joins later decides on the leader's own LEADING vote and
+/// takes it for the confirmation; one decided on LOOKING votes alone looks
+/// again once after initLimit ticks and then does the same. Both notice the
+/// leader's crash by the connection.
+#[test]
+fn legacy_leader_is_followed_without_flapping() {
+    for seed in seeds(30) {
+        let p = Params::new();
+        let mut specs = voters(5);
+        for s in &mut specs[2..] {
+            s.legacy = true;
+        }
+        specs[1].boot_at = Some(ticks(&p, 20));
+        let mut sim = Sim::new(seed, specs, p.clone());
+        let t = ticks(&p, 3 * p.init_limit);
+        sim.run_until(t);
+        for s in [1, 2] {
+            sim.check(
+                sim.nodes[&s].role()
+                    == Some(Role::Following {
+                        leader: 5,
+                        epoch: Some(0),
+                    }),
+                &format!(
+                    "sid {s} trusts the leader's vote: {:?}",
+                    sim.nodes[&s].role()
+                ),
+            );
+        }
+        let late = sim.events_of(2);
+        sim.check(
+            !late.iter().any(|(_, e)| is_loss(e)),
+            &format!("the late joiner never looked again: {late:?}"),
+        );
+        let early = sim.events_of(1);
+        sim.check(
+            early.iter().filter(|(_, e)| is_loss(e)).count() <= 1,
+            &format!("sid 1 looked again at most once: {early:?}"),
+        );
+        let before: Vec<usize> = [1, 2].iter().map(|s| sim.events_of(*s).len()).collect();
+        sim.run_until(t + ticks(&p, 100));
+        let after: Vec<usize> = [1, 2].iter().map(|s| sim.events_of(*s).len()).collect();
+        sim.check(
+            before == after,
+            "nothing happens while the leader is healthy",
+        );
+        let t2 = sim.now;
+        sim.crash(5);
+        sim.run_until(t2 + ticks(&p, 3));
+        for s in [1, 2] {
+            sim.check(
+                sim.events_of(s).iter().any(|(at, e)| {
+                    *at > t2
+                        && matches!(
+                            e,
+                            Event::LeaderLost {
+                                leader: 5,
+                                reason: LossReason::Disconnected
+                            }
+                        )
+                }),
+                "the crash is seen through the connection",
+            );
+        }
+    }
+}
+
+/// A follower that accepted a higher epoch than the new leader proposes
+/// refuses it; the leader proposes above it at once.
+#[test]
+fn leader_proposes_above_a_followers_accepted_epoch() {
+    for seed in seeds(20) {
+        let p = Params::new();
+        // sid 1 accepted epoch 9 long ago and starts late; 2 and 3 elect.
+        let mut specs = voters(3);
+        specs[0].epoch = 9;
+        specs[0].boot_at = None;
+        let mut sim = Sim::new(seed, specs, p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        sim.check(leader == 3 && epoch == 1, "3 leads epoch 1");
+        // 3 crashes; 1 boots (quarantined for syncLimit ticks) and joins 2.
+        let t = sim.now;
+        sim.crash(3);
+        sim.boot(1);
+        let (l2, e2) = settle(&mut sim, ticks(&p, 40));
+        sim.check(e2 > 9, &format!("epoch above 9, got {e2} (leader {l2})"));
+        sim.boot(3);
+        let (l3, e3) = settle(&mut sim, ticks(&p, 40));
+        sim.check((l3, e3) == (l2, e2), "the rebooted peer joins");
+        let _ = t;
+    }
+}
+
+/// The host restarts the election on the leader: it leaves its term (and
+/// says so) and the ensemble confirms a leader again, with a new epoch.
+#[test]
+fn host_restart_on_the_leader() {
+    for seed in seeds(30) {
+        let p = Params::new();
+        let mut sim = Sim::new(seed, voters(3), p.clone());
+        let (leader, epoch) = settle(&mut sim, ticks(&p, 20));
+        let t = sim.now;
+        sim.schedule(t, Control::Restart(leader));
+        sim.run_until(t);
+        let first = first_event_after(&sim, leader, t);
+        sim.check(
+            first
+                == Some(Event::LeadershipLost {
+                    epoch,
+                    reason: LossReason::Restarted,
+                }),
+            &format!("{first:?}"),
+        );
+        let (_, e2) = settle(&mut sim, ticks(&p, 40));
+        sim.check(e2 > epoch, "a new epoch");
+    }
+}
+
+// ---------------------------------------------------------------- random
+
+/// The bound of the module docs, in ticks.
+fn bound_ticks(p: &Params) -> u32 {
+    let notif = p.max_notification.as_micros().div_ceil(p.tick.as_micros()) as u32;
+    p.sync_limit + 2 * p.init_limit + 3 * notif + 8
+}
+
+struct Outcome {
+    /// The bound for this seed's parameters, in ticks.
+    bound: u32,
+    events: u64,
+    /// Time from the end of the faults to settled, in ticks.
+    settle_ticks: f64,
+    confirmations: usize,
+}
+
+fn run_random(seed: u64) -> Outcome {
+    let mut r = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED);
+    let n = r.pick(&[3i64, 3, 3, 4, 5, 5, 5, 7]);
+    let observer = r.chance(0.2);
+    let tick = ms(r.pick(&[50, 100, 200]));
+    let mut p = Params::new();
+    p.tick = tick;
+    p.sync_limit = r.range(2, 5) as u32;
+    p.init_limit = r.range(2, 10) as u32;
+    p.finalize = ms(r.range(5, 100));
+    p.min_notification = ms(r.range(20, 100));
+    p.max_notification = (tick * r.range(1, 6) as u32).max(p.min_notification);
+    let max_delay = Duration::from_micros(r.range(500, tick.as_micros() as u64 / 5));
+    p.delay = (Duration::from_micros(100), max_delay);
+    p.fault_delay = if r.chance(0.3) {
+        (Duration::from_micros(100), tick * 2)
+    } else {
+        p.delay
+    };
+    p.drop_p = r.pick(&[0.0, 0.0, 0.01, 0.05, 0.2]);
+    p.cnx_skew = Duration::from_micros(r.range(0, tick.as_micros() as u64 / 4));
+    let faults_end = tick * r.range(20, 60) as u32;
+    p.faults_until = faults_end;
+
+    let mut specs: Vec<Spec> = (1..=n)
+        .map(|s| Spec {
+            zxid: r.range(0, 3) as i64,
+            epoch: if r.chance(0.2) {
+                r.range(1, 3) as i64
+            } else {
+                0
+            },
+            boot_at: Some(if r.chance(0.5) {
+                Duration::ZERO
+            } else {
+                r.dur(Duration::ZERO, tick * 10)
+            }),
+            ..Spec::voter(s)
+        })
+        .collect();
+    if observer {
+        specs.push(Spec {
+            observer: true,
+            ..Spec::voter(n + 1)
+        });
+    }
+    let all: Vec<Sid> = specs.iter().map(|s| s.sid).collect();
+    let mut sim = Sim::new(seed, specs, p.clone());
+
+    // The fault schedule.
+    let mut t = Duration::ZERO;
+    loop {
+        t += r.dur(tick, tick * 10);
+        if t >= faults_end {
+            break;
+        }
+        let a = r.pick(&all);
+        let b = r.pick(&all);
+        match r.below(10) {
+            0 | 1 => {
+                sim.schedule(t, Control::Crash(a));
+                let back = t + r.dur(tick, tick * 20);
+                sim.schedule(back.min(faults_end), Control::Boot(a));
+            }
+            2 => sim.schedule(t, Control::Restart(a)),
+            3 | 4 => {
+                sim.schedule(t, Control::Pause(a));
+                let len = r.dur(tick, tick * (3 * p.sync_limit));
+                sim.schedule((t + len).min(faults_end), Control::Resume(a));
+            }
+            5 => {
+                // A clean partition into two sides.
+                let side: BTreeSet<Sid> = all.iter().copied().filter(|_| r.chance(0.5)).collect();
+                let cut = all
+                    .iter()
+                    .flat_map(|&x| all.iter().map(move |&y| (x, y)))
+                    .filter(|(x, y)| x != y && side.contains(x) != side.contains(y))
+                    .collect();
+                sim.schedule(t, Control::Cut(cut));
+            }
+            6 => {
+                // Partial: some links both ways.
+                let mut cut = BTreeSet::new();
+                for &x in &all {
+                    for &y in &all {
+                        if x < y && r.chance(0.3) {
+                            cut.insert((x, y));
+                            cut.insert((y, x));
+                        }
+                    }
+                }
+                sim.schedule(t, Control::Cut(cut));
+            }
+            7 => {
+                // One-way links.
+                let cut = all
+                    .iter()
+                    .flat_map(|&x| all.iter().map(move |&y| (x, y)))
+                    .filter(|(x, y)| x != y)
+                    .filter(|_| r.chance(0.25))
+                    .collect();
+                sim.schedule(t, Control::Cut(cut));
+            }
+            8 => sim.schedule(t, Control::Cut(BTreeSet::new())),
+            _ => sim.schedule(t, Control::Reset(a, b)),
+        }
+    }
+    // The end of the faults: heal, resume, reboot.
+    sim.schedule(faults_end, Control::Cut(BTreeSet::new()));
+    for &s in &all {
+        sim.schedule(faults_end, Control::Resume(s));
+        sim.schedule(faults_end, Control::Boot(s));
+    }
+    sim.run_until(faults_end);
+    // Settled means: one confirmed leader followed by every peer, and still
+    // so (same leader, same epoch, no other confirmation) 2 × syncLimit
+    // ticks later, so that a lease or promise left over from the faults
+    // cannot be mistaken for the outcome.
+    let bound = tick * bound_ticks(&p);
+    let hold = p.timing().follower_deadline() * 2;
+    let settled_at = loop {
+        let Some(at) = sim.run_until_pred(faults_end + bound, |s| s.settled().is_some()) else {
+            sim.fail(&format!(
+                "no confirmed leader followed by all within {} ticks of healing",
+                bound_ticks(&p)
+            ))
+        };
+        let (leader, epoch) = sim.settled().unwrap();
+        let before = sim.confirmations.len();
+        sim.run_until_pred(at + hold, |s| {
+            s.settled() != Some((leader, epoch)) || s.confirmations.len() != before
+        });
+        if sim.now >= at + hold {
+            break at;
+        }
+    };
+    Outcome {
+        bound: bound_ticks(&p),
+        events: sim.events,
+        settle_ticks: (settled_at - faults_end).as_secs_f64() / tick.as_secs_f64(),
+        confirmations: sim.confirmations.len(),
+    }
+}
+
+/// Random ensembles (3 to 7 voters, sometimes an observer, random timers
+/// and stored epochs), random faults (crashes and reboots, host restarts,
+/// pauses up to 3 × syncLimit ticks, clean, partial and one-way partitions,
+/// connection resets, loss up to 20 %, delays up to 2 ticks), then healing.
+#[test]
+fn random_schedules() {
+    let list: Vec<u64> = match std::env::var("SIM_SEED") {
+        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a number")],
+        Err(_) => {
+            let n: u64 = std::env::var("LEADERSHIP_SEEDS")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(10_000);
+            (0..n).collect()
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let started = Instant::now();
+    let results: Vec<(u64, Outcome)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let list = &list;
+                s.spawn(move || {
+                    list.iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|&seed| (seed, run_random(seed)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let events: u64 = results.iter().map(|r| r.1.events).sum();
+    let confirmations: usize = results.iter().map(|r| r.1.confirmations).sum();
+    let slowest = results
+        .iter()
+        .max_by(|a, b| a.1.settle_ticks.total_cmp(&b.1.settle_ticks))
+        .map(|r| (r.0, r.1.settle_ticks, r.1.bound));
+    let tightest = results
+        .iter()
+        .max_by(|a, b| {
+            let ra = a.1.settle_ticks / f64::from(a.1.bound);
+            let rb = b.1.settle_ticks / f64::from(b.1.bound);
+            ra.total_cmp(&rb)
+        })
+        .map(|r| (r.0, r.1.settle_ticks, r.1.bound));
+    println!(
+        "leadership random_schedules: {} seeds, {events} events, {confirmations} confirmations, \
+         settled after healing: slowest {slowest:?}, closest to its bound {tightest:?} \
+         (seed, ticks, bound), {:?} wall",
+        list.len(),
+        started.elapsed()
+    );
+}

@@ -1,0 +1,1204 @@
+//! A deterministic discrete-event simulator for `zkelect`'s leadership layer:
+//! whole ensembles of [`Core`] machines (FastLeaderElection plus
+//! confirmation, heartbeats, step-down and re-election) driven through their
+//! public sans-I/O API, the same code the runtime runs.
+//!
+//! The simulator plays:
+//! - **the network**, modelled on the election transport: per directed link
+//!   FIFO (TCP) with a random delay per message; while faults last, random
+//!   loss (the transport's queues drop messages) and longer delays. A cut
+//!   link is a black hole that produces no connection event; it keeps the
+//!   newest message (the send queue of one) and delivers it when the link
+//!   heals. A link *reset* drops what is in flight and raises
+//!   `Disconnected` at both ends (each within `cnx_skew`), then `Connected`
+//!   after a random time. A crash closes the crashed peer's sockets:
+//!   `Disconnected` at every peer its FIN reaches (links not cut).
+//! - **the hosts**: they store every `EpochAccepted` at once and pass it
+//!   back on reboot (the durable epoch), and sometimes call
+//!   `restart_election`.
+//! - **the fault injector**: crashes and reboots (a new [`Core`]), pauses
+//!   (SIGSTOP: everything for the peer waits, then is handled at once on
+//!   resume, timers first), clean, partial and one-way partitions, resets,
+//!   loss.
+//! - **legacy peers**: a plain [`Fle`] with ZooKeeper's reply rules and
+//!   nothing else, standing for a real ZooKeeper server (no heartbeats).
+//!
+//! Checked on every event: the event order guarantees of each peer, that no
+//! two leaders are ever confirmed with the same epoch, that confirmed epochs
+//! strictly increase in time, and that after any input that leaves a peer
+//! [leading](Core::leads_at) no other peer leads at that instant (a lease
+//! starts at a confirmation and only grows when its leader handles an
+//! input, so no two peers ever lead at once).
+//!
+//! Everything is a function of the seed: events are ordered by (time,
+//! sequence number) and all randomness comes from one splitmix64 stream.
+
+#![allow(dead_code)]
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+use zkelect::election::{Action, Fle, Message, Settings};
+use zkelect::leadership::{Core, Event, LossReason, Output, Role, Timing};
+use zkelect::quorum::{Majority, QuorumVerifier};
+use zkelect::types::{LearnerType, ServerState, Sid, Zxid};
+
+/// `n` milliseconds.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A splitmix64 stream (the FLE simulator's).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A stream for `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x1EAD_E125_41B0_0C4D)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi.max(lo) - lo + 1)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && ((self.next_u64() >> 11) as f64) / ((1u64 << 53) as f64) < p
+    }
+
+    /// Uniform in `lo..=hi`, to the microsecond.
+    pub fn dur(&mut self, lo: Duration, hi: Duration) -> Duration {
+        let (a, b) = (lo.as_micros() as u64, hi.as_micros() as u64);
+        Duration::from_micros(self.range(a, b.max(a)))
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// One simulated server.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Its sid.
+    pub sid: Sid,
+    /// An observer (never a voter).
+    pub observer: bool,
+    /// A legacy peer: FLE only, no leadership layer (a real ZooKeeper).
+    pub legacy: bool,
+    /// Last logged zxid.
+    pub zxid: Zxid,
+    /// Epoch at first boot (the host's stored epoch).
+    pub epoch: i64,
+    /// When it first boots; `None` leaves it to the test.
+    pub boot_at: Option<Duration>,
+}
+
+impl Spec {
+    /// A zkelect participant with zxid 0 and epoch 0, booting at 0.
+    pub fn voter(sid: Sid) -> Spec {
+        Spec {
+            sid,
+            observer: false,
+            legacy: false,
+            zxid: 0,
+            epoch: 0,
+            boot_at: Some(Duration::ZERO),
+        }
+    }
+}
+
+/// Timers and network.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// tickTime.
+    pub tick: Duration,
+    /// initLimit.
+    pub init_limit: u32,
+    /// syncLimit.
+    pub sync_limit: u32,
+    /// finalizeWait.
+    pub finalize: Duration,
+    /// minNotificationInterval.
+    pub min_notification: Duration,
+    /// maxNotificationInterval.
+    pub max_notification: Duration,
+    /// Delay range of a message on a healthy network.
+    pub delay: (Duration, Duration),
+    /// Delay range while faults last.
+    pub fault_delay: (Duration, Duration),
+    /// Loss probability per message while faults last.
+    pub drop_p: f64,
+    /// How late each end sees a connection event.
+    pub cnx_skew: Duration,
+    /// Faults (loss, long delays) stop here; the test heals the rest.
+    pub faults_until: Duration,
+    /// A run with more events fails (a storm or a livelock).
+    pub max_events: u64,
+}
+
+impl Params {
+    /// Tick 100 ms, initLimit 10, syncLimit 5, finalize 50 ms, 1..10 ms
+    /// delays, no faults.
+    pub fn new() -> Params {
+        Params {
+            tick: ms(100),
+            init_limit: 10,
+            sync_limit: 5,
+            finalize: ms(50),
+            min_notification: ms(50),
+            max_notification: ms(400),
+            delay: (ms(1), ms(10)),
+            fault_delay: (ms(1), ms(10)),
+            drop_p: 0.0,
+            cnx_skew: ms(5),
+            faults_until: Duration::ZERO,
+            max_events: 3_000_000,
+        }
+    }
+
+    /// The leadership timers these parameters give.
+    pub fn timing(&self) -> Timing {
+        Timing::new(self.tick, Some(self.init_limit), Some(self.sync_limit))
+            .with_finalize_wait(self.finalize)
+    }
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params::new()
+    }
+}
+
+/// What tests and the fault injector schedule.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// Boot with a new machine (ignored if running).
+    Boot(Sid),
+    /// Crash: the machine is gone, the stored epoch stays.
+    Crash(Sid),
+    /// SIGSTOP.
+    Pause(Sid),
+    /// SIGCONT.
+    Resume(Sid),
+    /// The host calls `restart_election`.
+    Restart(Sid),
+    /// Replace the set of cut directed links.
+    Cut(BTreeSet<(Sid, Sid)>),
+    /// Reset the connection between two peers.
+    Reset(Sid, Sid),
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Deliver {
+        from: Sid,
+        to: Sid,
+        msg: Message,
+        inc: u64,
+        gen: u64,
+    },
+    Timer {
+        sid: Sid,
+        inc: u64,
+        at: Duration,
+    },
+    Cnx {
+        sid: Sid,
+        peer: Sid,
+        up: bool,
+        inc: u64,
+    },
+    Control(Control),
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: Duration,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    // Reversed: BinaryHeap is a max-heap and the earliest comes first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A running machine: zkelect or legacy.
+#[derive(Debug, Clone)]
+pub enum Machine {
+    /// FLE and the leadership layer.
+    Zk(Box<Core>),
+    /// FLE only (a real ZooKeeper server's election).
+    Legacy(Box<Fle>),
+}
+
+/// Per-incarnation bookkeeping of the event order guarantees.
+#[derive(Debug, Clone, Default)]
+struct Order {
+    elected_open: bool,
+    leading: Option<i64>,
+    top_epoch: Option<i64>,
+}
+
+/// One simulated server.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// How it was configured.
+    pub spec: Spec,
+    /// Its machine while it runs.
+    pub machine: Option<Machine>,
+    /// Bumped on boot and crash: stale deliveries and timers are dropped.
+    pub inc: u64,
+    /// Paused (SIGSTOP).
+    pub paused: bool,
+    backlog: VecDeque<Ev>,
+    /// The host's stored epoch (the highest `EpochAccepted`).
+    pub durable_epoch: i64,
+    timer_at: Option<Duration>,
+    order: Order,
+    /// Every event it emitted: (time, incarnation, event).
+    pub events: Vec<(Duration, u64, Event)>,
+}
+
+impl Node {
+    /// Its leadership machine, if it is a running zkelect peer.
+    pub fn core(&self) -> Option<&Core> {
+        match &self.machine {
+            Some(Machine::Zk(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Its election machine, if it runs.
+    pub fn fle(&self) -> Option<&Fle> {
+        match &self.machine {
+            Some(Machine::Zk(c)) => Some(c.fle()),
+            Some(Machine::Legacy(f)) => Some(f),
+            None => None,
+        }
+    }
+
+    /// Whether it runs (paused counts as running).
+    pub fn live(&self) -> bool {
+        self.machine.is_some()
+    }
+
+    /// Its role, for zkelect peers.
+    pub fn role(&self) -> Option<Role> {
+        self.core().map(|c| c.role())
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Trace {
+    Send {
+        from: Sid,
+        to: Sid,
+        msg: Message,
+        fate: &'static str,
+    },
+    Recv {
+        from: Sid,
+        to: Sid,
+        msg: Message,
+    },
+    Cnx {
+        sid: Sid,
+        peer: Sid,
+        up: bool,
+    },
+    Event(Sid, Event),
+    Control(Control),
+}
+
+/// A confirmed leadership, as recorded at its `Leading` event.
+#[derive(Debug, Clone, Copy)]
+pub struct Confirmation {
+    /// When.
+    pub at: Duration,
+    /// Who.
+    pub sid: Sid,
+    /// Its epoch.
+    pub epoch: i64,
+}
+
+/// The simulator.
+pub struct Sim {
+    /// The seed everything derives from.
+    pub seed: u64,
+    /// The random stream.
+    pub rng: Rng,
+    /// Simulated time.
+    pub now: Duration,
+    /// The committed config.
+    pub qv: Arc<QuorumVerifier>,
+    /// The servers.
+    pub nodes: BTreeMap<Sid, Node>,
+    /// Parameters.
+    pub params: Params,
+    /// Every confirmation, in time order.
+    pub confirmations: Vec<Confirmation>,
+    /// Events processed.
+    pub events: u64,
+    /// Messages sent.
+    pub messages: u64,
+    seq: u64,
+    queue: BinaryHeap<Queued>,
+    cut: BTreeSet<(Sid, Sid)>,
+    held: BTreeMap<(Sid, Sid), Message>,
+    link_clock: BTreeMap<(Sid, Sid), Duration>,
+    link_gen: BTreeMap<(Sid, Sid), u64>,
+    trace: VecDeque<(Duration, Trace)>,
+    trace_keep: usize,
+}
+
+fn trace_len() -> usize {
+    std::env::var("SIM_TRACE")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(200)
+}
+
+impl Sim {
+    /// An ensemble of `specs` (observers among them) with majority quorums.
+    pub fn new(seed: u64, specs: Vec<Spec>, params: Params) -> Sim {
+        let voters: Vec<Sid> = specs
+            .iter()
+            .filter(|s| !s.observer)
+            .map(|s| s.sid)
+            .collect();
+        let observers: Vec<Sid> = specs.iter().filter(|s| s.observer).map(|s| s.sid).collect();
+        let qv = Arc::new(QuorumVerifier::Majority(Majority::new(
+            voters, observers, 0,
+        )));
+        let mut sim = Sim {
+            seed,
+            rng: Rng::new(seed),
+            now: Duration::ZERO,
+            qv,
+            nodes: BTreeMap::new(),
+            params,
+            confirmations: Vec::new(),
+            events: 0,
+            messages: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            cut: BTreeSet::new(),
+            held: BTreeMap::new(),
+            link_clock: BTreeMap::new(),
+            link_gen: BTreeMap::new(),
+            trace: VecDeque::new(),
+            trace_keep: trace_len(),
+        };
+        for spec in specs {
+            if let Some(at) = spec.boot_at {
+                sim.schedule(at, Control::Boot(spec.sid));
+            }
+            let node = Node {
+                durable_epoch: spec.epoch,
+                spec,
+                machine: None,
+                inc: 0,
+                paused: false,
+                backlog: VecDeque::new(),
+                timer_at: None,
+                order: Order::default(),
+                events: Vec::new(),
+            };
+            sim.nodes.insert(node.spec.sid, node);
+        }
+        sim
+    }
+
+    // ------------------------------------------------------------ running
+
+    /// Schedules a control event.
+    pub fn schedule(&mut self, at: Duration, c: Control) {
+        self.push(at.max(self.now), Ev::Control(c));
+    }
+
+    /// Runs every event up to and including `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Duration) {
+        while self.queue.peek().is_some_and(|q| q.at <= t) {
+            self.step();
+        }
+        self.now = self.now.max(t);
+    }
+
+    /// Runs until `pred` holds (checked after every event) or `deadline`;
+    /// returns the time it first held.
+    pub fn run_until_pred(
+        &mut self,
+        deadline: Duration,
+        mut pred: impl FnMut(&Sim) -> bool,
+    ) -> Option<Duration> {
+        if pred(self) {
+            return Some(self.now);
+        }
+        while self.queue.peek().is_some_and(|q| q.at <= deadline) {
+            self.step();
+            if pred(self) {
+                return Some(self.now);
+            }
+        }
+        self.now = self.now.max(deadline);
+        None
+    }
+
+    fn step(&mut self) {
+        let Some(q) = self.queue.pop() else { return };
+        self.now = q.at;
+        self.events += 1;
+        if self.events > self.params.max_events {
+            self.fail("too many events: a message storm or a livelock");
+        }
+        match q.ev {
+            Ev::Control(c) => self.control(c),
+            ev => {
+                let sid = match &ev {
+                    Ev::Deliver { to, .. } => *to,
+                    Ev::Timer { sid, .. } | Ev::Cnx { sid, .. } => *sid,
+                    Ev::Control(_) => unreachable!(),
+                };
+                let Some(node) = self.nodes.get_mut(&sid) else {
+                    return;
+                };
+                if node.paused {
+                    // A stopped process: the kernel keeps what arrives.
+                    if !matches!(ev, Ev::Timer { .. }) {
+                        node.backlog.push_back(ev);
+                    }
+                    return;
+                }
+                self.handle(ev);
+            }
+        }
+    }
+
+    fn push(&mut self, at: Duration, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Queued {
+            at,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        let now = self.now;
+        match ev {
+            Ev::Deliver {
+                from,
+                to,
+                msg,
+                inc,
+                gen,
+            } => {
+                if self.nodes[&to].inc != inc || self.gen(from, to) != gen {
+                    return;
+                }
+                self.record(Trace::Recv { from, to, msg });
+                let outs = match self.nodes.get_mut(&to).and_then(|n| n.machine.as_mut()) {
+                    Some(Machine::Zk(c)) => c.receive(now, from, &msg),
+                    Some(Machine::Legacy(f)) => legacy(f.receive(now, from, &msg)),
+                    None => return,
+                };
+                self.process(to, outs);
+            }
+            Ev::Timer { sid, inc, at } => {
+                let hd = self.have_delivered(sid);
+                let node = self.nodes.get_mut(&sid).expect("node");
+                if node.inc != inc || node.timer_at != Some(at) {
+                    return;
+                }
+                node.timer_at = None;
+                let outs = match node.machine.as_mut() {
+                    Some(Machine::Zk(c)) => c.on_timeout(now, hd),
+                    Some(Machine::Legacy(f)) => legacy(f.on_timeout(now, hd)),
+                    None => return,
+                };
+                self.process(sid, outs);
+            }
+            Ev::Cnx { sid, peer, up, inc } => {
+                let node = self.nodes.get_mut(&sid).expect("node");
+                if node.inc != inc {
+                    return;
+                }
+                let outs = match node.machine.as_mut() {
+                    Some(Machine::Zk(c)) => c.on_connection(now, peer, up),
+                    _ => return,
+                };
+                self.record(Trace::Cnx { sid, peer, up });
+                self.process(sid, outs);
+            }
+            Ev::Control(_) => unreachable!(),
+        }
+    }
+
+    fn control(&mut self, c: Control) {
+        self.record(Trace::Control(c.clone()));
+        match c {
+            Control::Boot(sid) => self.boot(sid),
+            Control::Crash(sid) => self.crash(sid),
+            Control::Pause(sid) => {
+                if let Some(n) = self.nodes.get_mut(&sid).filter(|n| n.live()) {
+                    n.paused = true;
+                }
+            }
+            Control::Resume(sid) => self.resume(sid),
+            Control::Restart(sid) => {
+                let now = self.now;
+                let node = self.nodes.get_mut(&sid).expect("node");
+                if node.paused {
+                    return;
+                }
+                let outs = match node.machine.as_mut() {
+                    Some(Machine::Zk(c)) => c.restart(now),
+                    Some(Machine::Legacy(f)) => {
+                        let (z, e) = (node.spec.zxid, node.durable_epoch);
+                        legacy(f.start(now, z, e))
+                    }
+                    None => return,
+                };
+                self.process(sid, outs);
+            }
+            Control::Cut(links) => self.set_cut(links),
+            Control::Reset(a, b) => self.reset(a, b),
+        }
+    }
+
+    /// Boots `sid` with a new machine and its stored epoch.
+    pub fn boot(&mut self, sid: Sid) {
+        let now = self.now;
+        let p = self.params.clone();
+        let qv = self.qv.clone();
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        if node.live() {
+            return;
+        }
+        node.inc += 1;
+        node.paused = false;
+        node.backlog.clear();
+        node.order = Order::default();
+        let fle = Fle::new(
+            Settings {
+                my_sid: sid,
+                learner_type: if node.spec.observer {
+                    LearnerType::Observer
+                } else {
+                    LearnerType::Participant
+                },
+                min_notification_interval: p.min_notification,
+                max_notification_interval: p.max_notification,
+                finalize_wait: p.finalize,
+            },
+            qv,
+        );
+        let (zxid, epoch) = (node.spec.zxid, node.durable_epoch);
+        let outs = if node.spec.legacy {
+            let mut f = Box::new(fle);
+            let outs = legacy(f.start(now, zxid, epoch));
+            node.machine = Some(Machine::Legacy(f));
+            outs
+        } else {
+            let mut c = Box::new(Core::new(fle, p.timing(), 0));
+            c.set_reported(zxid, epoch);
+            let outs = c.start(now);
+            node.machine = Some(Machine::Zk(c));
+            outs
+        };
+        // The transport connects to the new process and sends what the
+        // others' queues hold for it; both ends see the connection.
+        let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
+        for o in others {
+            if !self.nodes[&o].live() {
+                continue;
+            }
+            if let Some(m) = self.held.remove(&(o, sid)) {
+                if !self.cut.contains(&(o, sid)) {
+                    self.transmit(o, sid, m);
+                } else {
+                    self.held.insert((o, sid), m);
+                }
+            }
+            if !self.cut.contains(&(o, sid)) && !self.cut.contains(&(sid, o)) {
+                self.connection(sid, o, true);
+                self.connection(o, sid, true);
+            }
+        }
+        self.process(sid, outs);
+    }
+
+    /// Crashes `sid`: its machine is gone, its stored epoch stays, and its
+    /// closed sockets reach the peers whose link from it is not cut.
+    pub fn crash(&mut self, sid: Sid) {
+        let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        if !node.live() {
+            return;
+        }
+        node.machine = None;
+        node.inc += 1;
+        node.paused = false;
+        node.backlog.clear();
+        node.timer_at = None;
+        self.held.retain(|(a, _), _| *a != sid);
+        let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
+        for o in others {
+            if self.nodes[&o].live() && !self.cut.contains(&(sid, o)) {
+                // The FIN comes after what the kernel already sent.
+                let sent = self.link_clock.get(&(sid, o)).copied().unwrap_or_default();
+                let skew = self.rng.dur(Duration::ZERO, self.params.cnx_skew);
+                let inc = self.nodes[&o].inc;
+                let at = sent.max(self.now) + skew;
+                self.push(
+                    at,
+                    Ev::Cnx {
+                        sid: o,
+                        peer: sid,
+                        up: false,
+                        inc,
+                    },
+                );
+            }
+        }
+    }
+
+    fn resume(&mut self, sid: Sid) {
+        let now = self.now;
+        let hd = self.have_delivered(sid);
+        let node = self.nodes.get_mut(&sid).expect("node");
+        if !node.paused {
+            return;
+        }
+        node.paused = false;
+        node.timer_at = None;
+        let backlog: Vec<Ev> = node.backlog.drain(..).collect();
+        // Timers first, as the runtime's machine does on any input.
+        let outs = match node.machine.as_mut() {
+            Some(Machine::Zk(c)) => c.on_timeout(now, hd),
+            Some(Machine::Legacy(f)) => legacy(f.on_timeout(now, hd)),
+            None => return,
+        };
+        self.process(sid, outs);
+        for ev in backlog {
+            if self.nodes[&sid].paused {
+                break;
+            }
+            self.handle(ev);
+        }
+        self.arm(sid);
+    }
+
+    fn set_cut(&mut self, links: BTreeSet<(Sid, Sid)>) {
+        let restored: Vec<(Sid, Sid)> = self.cut.difference(&links).copied().collect();
+        self.cut = links;
+        for (a, b) in restored {
+            if let Some(m) = self.held.remove(&(a, b)) {
+                if self.nodes[&a].live() && self.nodes[&b].live() {
+                    self.transmit(a, b, m);
+                }
+            }
+        }
+    }
+
+    fn reset(&mut self, a: Sid, b: Sid) {
+        if a == b || !self.nodes[&a].live() || !self.nodes[&b].live() {
+            return;
+        }
+        *self.link_gen.entry((a, b)).or_default() += 1;
+        *self.link_gen.entry((b, a)).or_default() += 1;
+        self.connection(a, b, false);
+        self.connection(b, a, false);
+        let back = self.rng.dur(Duration::ZERO, self.params.tick * 3);
+        let at = self.now + back;
+        for (x, y) in [(a, b), (b, a)] {
+            let inc = self.nodes[&x].inc;
+            self.push(
+                at,
+                Ev::Cnx {
+                    sid: x,
+                    peer: y,
+                    up: true,
+                    inc,
+                },
+            );
+        }
+    }
+
+    /// `sid` sees the connection to `peer` go up or down, a little later.
+    fn connection(&mut self, sid: Sid, peer: Sid, up: bool) {
+        let skew = self.rng.dur(Duration::ZERO, self.params.cnx_skew);
+        let inc = self.nodes[&sid].inc;
+        self.push(self.now + skew, Ev::Cnx { sid, peer, up, inc });
+    }
+
+    // ------------------------------------------------------------ network
+
+    fn faulty(&self) -> bool {
+        self.now < self.params.faults_until
+    }
+
+    fn gen(&self, a: Sid, b: Sid) -> u64 {
+        self.link_gen.get(&(a, b)).copied().unwrap_or(0)
+    }
+
+    /// Whether `a` reaches `b` now.
+    pub fn link_up(&self, a: Sid, b: Sid) -> bool {
+        !self.cut.contains(&(a, b)) && self.nodes[&a].live() && self.nodes[&b].live()
+    }
+
+    fn have_delivered(&self, sid: Sid) -> bool {
+        self.nodes.keys().any(|&o| o != sid && self.link_up(sid, o))
+    }
+
+    fn send(&mut self, from: Sid, to: Sid, msg: Message) {
+        self.messages += 1;
+        if from == to {
+            let inc = self.nodes[&to].inc;
+            let gen = self.gen(from, to);
+            self.push(
+                self.now + Duration::from_micros(10),
+                Ev::Deliver {
+                    from,
+                    to,
+                    msg,
+                    inc,
+                    gen,
+                },
+            );
+            return;
+        }
+        let fate = match self.nodes.get(&to) {
+            None => "nowhere",
+            Some(n) if !n.live() => {
+                self.held.insert((from, to), msg);
+                "held"
+            }
+            Some(_) if self.cut.contains(&(from, to)) => {
+                self.held.insert((from, to), msg);
+                "held"
+            }
+            Some(_) => {
+                if self.faulty() && self.rng.chance(self.params.drop_p) {
+                    "dropped"
+                } else {
+                    self.transmit(from, to, msg);
+                    "sent"
+                }
+            }
+        };
+        self.record(Trace::Send {
+            from,
+            to,
+            msg,
+            fate,
+        });
+    }
+
+    fn transmit(&mut self, from: Sid, to: Sid, msg: Message) {
+        let (lo, hi) = if self.faulty() {
+            self.params.fault_delay
+        } else {
+            self.params.delay
+        };
+        let mut at = self.now + self.rng.dur(lo, hi);
+        let clock = self.link_clock.entry((from, to)).or_default();
+        at = at.max(*clock);
+        *clock = at;
+        let inc = self.nodes[&to].inc;
+        let gen = self.gen(from, to);
+        self.push(
+            at,
+            Ev::Deliver {
+                from,
+                to,
+                msg,
+                inc,
+                gen,
+            },
+        );
+    }
+
+    // ------------------------------------------------------------ outputs
+
+    fn process(&mut self, sid: Sid, outs: Vec<Output>) {
+        for o in outs {
+            match o {
+                Output::Send { to, msg } => self.send(sid, to, msg),
+                Output::ConnectAll => {}
+                Output::Event(e) => self.on_event(sid, e),
+            }
+        }
+        self.check_single_leader(sid);
+        self.arm(sid);
+    }
+
+    /// A lease starts at a confirmation and grows with acknowledgements:
+    /// after any input that leaves `sid` leading, nobody else may lead.
+    fn check_single_leader(&self, sid: Sid) {
+        let now = self.now;
+        if !self.nodes[&sid].core().is_some_and(|c| c.leads_at(now)) {
+            return;
+        }
+        for (&o, n) in &self.nodes {
+            if o != sid && n.core().is_some_and(|c| c.leads_at(now)) {
+                let mine = self.nodes[&sid].core().and_then(|c| c.lease_until());
+                let theirs = n.core().and_then(|c| c.lease_until());
+                self.fail(&format!(
+                    "sids {sid} (lease until {mine:?}) and {o} (lease until {theirs:?}, paused {}) both lead",
+                    n.paused
+                ));
+            }
+        }
+    }
+
+    fn arm(&mut self, sid: Sid) {
+        let node = self.nodes.get_mut(&sid).expect("node");
+        if node.paused {
+            return;
+        }
+        let next = match &node.machine {
+            Some(Machine::Zk(c)) => c.next_deadline(),
+            Some(Machine::Legacy(f)) => f.next_deadline(),
+            None => None,
+        };
+        if let Some(at) = next {
+            let at = at.max(self.now);
+            if node.timer_at != Some(at) {
+                node.timer_at = Some(at);
+                let inc = node.inc;
+                self.push(at, Ev::Timer { sid, inc, at });
+            }
+        } else {
+            node.timer_at = None;
+        }
+    }
+
+    fn on_event(&mut self, sid: Sid, e: Event) {
+        let now = self.now;
+        self.record(Trace::Event(sid, e));
+        let node = self.nodes.get_mut(&sid).expect("node");
+        node.events.push((now, node.inc, e));
+        let o = &mut node.order;
+        let observer = node.spec.observer;
+        let mut problems: Vec<String> = Vec::new();
+        match e {
+            Event::Elected(_) => {
+                if o.elected_open {
+                    problems.push("Elected twice without LeaderLost".into());
+                }
+                o.elected_open = true;
+            }
+            Event::LeaderLost { .. } => {
+                if !o.elected_open {
+                    problems.push("LeaderLost without Elected".into());
+                }
+                if o.leading.is_some() {
+                    problems.push("LeaderLost while Leading is open".into());
+                }
+                o.elected_open = false;
+            }
+            Event::Leading { epoch } => {
+                if o.leading.is_some() {
+                    problems.push("Leading while leading".into());
+                }
+                if !o.elected_open {
+                    problems.push("Leading without Elected".into());
+                }
+                if o.top_epoch.is_some_and(|t| epoch <= t) {
+                    problems.push(format!("Leading epoch {epoch} not above {:?}", o.top_epoch));
+                }
+                if observer {
+                    problems.push("an observer leads".into());
+                }
+                o.leading = Some(epoch);
+                o.top_epoch = Some(epoch);
+            }
+            Event::LeadershipLost { epoch, .. } => {
+                if o.leading != Some(epoch) {
+                    problems.push(format!(
+                        "LeadershipLost({epoch}) without Leading (open {:?})",
+                        o.leading
+                    ));
+                }
+                o.leading = None;
+            }
+            Event::LeadershipFailed { .. } if o.leading.is_some() => {
+                problems.push("LeadershipFailed while leading".into());
+            }
+            Event::Following { epoch, .. } | Event::Observing { epoch, .. } => {
+                if !o.elected_open {
+                    problems.push("Following without Elected".into());
+                }
+                if o.top_epoch.is_some_and(|t| epoch < t) {
+                    problems.push(format!("epoch {epoch} below {:?}", o.top_epoch));
+                }
+                o.top_epoch = Some(epoch);
+            }
+            Event::EpochAccepted { epoch } => {
+                if observer {
+                    problems.push("an observer accepted an epoch".into());
+                }
+                node.durable_epoch = node.durable_epoch.max(epoch);
+            }
+            _ => {}
+        }
+        if let Some(p) = problems.first() {
+            self.fail(&format!("sid {sid}: {p}"));
+        }
+        if let Event::Leading { epoch } = e {
+            self.on_confirmed(sid, epoch);
+        }
+    }
+
+    fn on_confirmed(&mut self, sid: Sid, epoch: i64) {
+        let now = self.now;
+        if let Some(c) = self.confirmations.iter().find(|c| c.epoch == epoch) {
+            let c = *c;
+            self.fail(&format!(
+                "epoch {epoch} confirmed twice: sid {} at {:?} and sid {sid}",
+                c.sid, c.at
+            ));
+        }
+        if let Some(last) = self.confirmations.last().copied() {
+            if epoch <= last.epoch {
+                self.fail(&format!(
+                    "confirmed epochs do not increase: {} (sid {} at {:?}) then {epoch} (sid {sid})",
+                    last.epoch, last.sid, last.at
+                ));
+            }
+        }
+        for (&o, n) in &self.nodes {
+            if o != sid && n.core().is_some_and(|c| c.leads_at(now)) {
+                let until = n.core().and_then(|c| c.lease_until());
+                self.fail(&format!(
+                    "sid {sid} confirmed (epoch {epoch}) while sid {o} still leads (lease until {until:?}, paused {})",
+                    n.paused
+                ));
+            }
+        }
+        self.confirmations.push(Confirmation {
+            at: now,
+            sid,
+            epoch,
+        });
+    }
+
+    // ------------------------------------------------------------ queries
+
+    /// The confirmed leader and its epoch, if every running peer agrees: the
+    /// leader leads now, every running (not paused) zkelect voter follows it
+    /// with that epoch confirmed, and every such observer observes it.
+    pub fn settled(&self) -> Option<(Sid, i64)> {
+        let now = self.now;
+        let (leader, epoch) = self.nodes.iter().find_map(|(&s, n)| match n.role() {
+            Some(Role::Leading {
+                epoch,
+                confirmed: true,
+            }) if n.core().is_some_and(|c| c.leads_at(now)) && !n.paused => Some((s, epoch)),
+            _ => None,
+        })?;
+        for (&s, n) in &self.nodes {
+            if s == leader || !n.live() || n.paused || n.spec.legacy {
+                continue;
+            }
+            let ok = match n.role() {
+                Some(Role::Following {
+                    leader: l,
+                    epoch: Some(e),
+                })
+                | Some(Role::Observing {
+                    leader: l,
+                    epoch: Some(e),
+                }) => l == leader && e == epoch,
+                _ => false,
+            };
+            if !ok {
+                return None;
+            }
+        }
+        Some((leader, epoch))
+    }
+
+    /// The events of `sid`, in order.
+    pub fn events_of(&self, sid: Sid) -> Vec<(Duration, Event)> {
+        self.nodes[&sid]
+            .events
+            .iter()
+            .map(|(t, _, e)| (*t, *e))
+            .collect()
+    }
+
+    /// Sids of running peers.
+    pub fn live(&self) -> Vec<Sid> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.live())
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    /// Voters' sids.
+    pub fn voters(&self) -> Vec<Sid> {
+        self.qv.voters().iter().copied().collect()
+    }
+
+    /// A one-line-per-peer summary.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for (sid, n) in &self.nodes {
+            let _ = write!(s, "  sid {sid}: ");
+            match &n.machine {
+                None => s.push_str("down"),
+                Some(Machine::Legacy(f)) => {
+                    let _ = write!(s, "legacy {} {}", f.state(), f.current_vote());
+                }
+                Some(Machine::Zk(c)) => {
+                    let _ = write!(
+                        s,
+                        "{:?} fle {} round {} accepted {} promise {:?} lease {:?}{}",
+                        c.role(),
+                        c.fle().state(),
+                        c.fle().logicalclock(),
+                        c.accepted_epoch(),
+                        c.promise_until(),
+                        c.lease_until(),
+                        if n.paused { " PAUSED" } else { "" }
+                    );
+                }
+            }
+            s.push('\n');
+        }
+        let _ = writeln!(s, "  cut: {:?}", self.cut);
+        s
+    }
+
+    /// Fails the test with the seed, the state and the recent trace.
+    pub fn fail(&self, msg: &str) -> ! {
+        let mut s = format!(
+            "seed {} at {:?}: {msg}\n(replay: SIM_SEED={} ; more trace: SIM_TRACE=n)\n{}recent trace:\n",
+            self.seed,
+            self.now,
+            self.seed,
+            self.describe()
+        );
+        for (at, t) in &self.trace {
+            let _ = writeln!(
+                s,
+                "  {:>10.3}ms {}",
+                at.as_secs_f64() * 1000.0,
+                fmt_trace(t)
+            );
+        }
+        panic!("{s}");
+    }
+
+    /// Fails unless `cond`.
+    pub fn check(&self, cond: bool, msg: &str) {
+        if !cond {
+            self.fail(msg);
+        }
+    }
+
+    fn record(&mut self, t: Trace) {
+        if self.trace_keep == 0 {
+            return;
+        }
+        if self.trace.len() >= self.trace_keep {
+            self.trace.pop_front();
+        }
+        self.trace.push_back((self.now, t));
+    }
+}
+
+fn legacy(acts: Vec<Action>) -> Vec<Output> {
+    acts.into_iter()
+        .filter_map(|a| match a {
+            Action::Send { to, msg } => Some(Output::Send { to, msg }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fmt_msg(m: &Message) -> String {
+    let st = ServerState::from_i32(m.state).map_or("?", |s| s.name());
+    format!(
+        "{st} L={} zxid={:#x} round={} pe={}",
+        m.leader, m.zxid, m.election_epoch, m.peer_epoch
+    )
+}
+
+fn fmt_trace(t: &Trace) -> String {
+    match t {
+        Trace::Send {
+            from,
+            to,
+            msg,
+            fate,
+        } => format!("{from} -> {to} {} [{fate}]", fmt_msg(msg)),
+        Trace::Recv { from, to, msg } => format!("{to} <- {from} {}", fmt_msg(msg)),
+        Trace::Cnx { sid, peer, up } => {
+            format!(
+                "{sid}: connection to {peer} {}",
+                if *up { "up" } else { "down" }
+            )
+        }
+        Trace::Event(sid, e) => format!("{sid}: EVENT {e:?}"),
+        Trace::Control(c) => format!("CONTROL {c:?}"),
+    }
+}
+
+/// Whether `e` is a leadership loss of any kind (for event-order checks).
+pub fn is_loss(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::LeaderLost { .. } | Event::LeadershipLost { .. } | Event::LeadershipFailed { .. }
+    )
+}
+
+/// The reason of a loss event.
+pub fn reason(e: &Event) -> Option<LossReason> {
+    match e {
+        Event::LeaderLost { reason, .. }
+        | Event::LeadershipLost { reason, .. }
+        | Event::LeadershipFailed { reason, .. } => Some(*reason),
+        _ => None,
+    }
+}
