@@ -20,8 +20,13 @@ pub fn free_ports(n: usize) -> Result<Vec<u16>, String> {
 /// zoo.cfg text for `n` servers on loopback with extra settings; returns the
 /// text and each server's election port.
 pub fn config(n: usize, extra: &str) -> Result<(String, Vec<u16>), String> {
+    config_with_tick(n, 2000, extra)
+}
+
+/// As [`config`], with the given `tickTime` in ms.
+pub fn config_with_tick(n: usize, tick: u64, extra: &str) -> Result<(String, Vec<u16>), String> {
     let ports = free_ports(2 * n)?;
-    let mut cfg = format!("tickTime=2000\ninitLimit=10\nsyncLimit=5\n{extra}\n");
+    let mut cfg = format!("tickTime={tick}\ninitLimit=10\nsyncLimit=5\n{extra}\n");
     let mut election = Vec::with_capacity(n);
     for i in 0..n {
         cfg.push_str(&format!(

@@ -4,10 +4,10 @@
 //! successor by themselves, with timings.
 
 use super::args::Args;
+use super::cluster;
 use crossbeam_channel::{Receiver, Select};
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use zkelect::{Confirmed, Event, Leader, Peer, ServerState};
+use zkelect::{Confirmed, Event, Peer, ServerState};
 
 const HELP: &str = "\
 usage: zkelect demo [--peers N] [--tick MS] [--finalize-wait MS] [--rounds R]
@@ -19,7 +19,9 @@ close, as with kill -9), and shows the others giving it up, electing and
 confirming a successor by themselves (no restart_election), with timings.
 
   --peers N           ensemble size, 1 to 51 (default 5)
-  --tick MS           tickTime (default 2000); initLimit is 10, syncLimit 5
+  --tick MS           tickTime (default 200, a tenth of ZooKeeper's sample
+                      config, so the fail-over lease is short); initLimit
+                      is 10, syncLimit 5
   --finalize-wait MS  ZooKeeper's wait for a better vote (default 200)
   --rounds R          repeat the fresh election R times and print min,
                       median and max (default 1)
@@ -28,48 +30,12 @@ confirming a successor by themselves (no restart_election), with timings.
                       time to a confirmed successor (default 1)
 ";
 
-/// Ports that are free right now (bound together, then released).
-fn free_ports(n: usize) -> Result<Vec<u16>, String> {
-    let socks: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot find free ports: {e}"))?;
-    socks
-        .iter()
-        .map(|s| s.local_addr().map(|a| a.port()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())
-}
-
 fn config(n: usize, tick: u64, finalize_wait: u64) -> Result<String, String> {
-    let ports = free_ports(2 * n)?;
-    let mut cfg =
-        format!("tickTime={tick}\ninitLimit=10\nsyncLimit=5\nfinalizeWait={finalize_wait}\n");
-    for i in 0..n {
-        cfg.push_str(&format!(
-            "server.{}=127.0.0.1:{}:{}\n",
-            i + 1,
-            ports[2 * i],
-            ports[2 * i + 1]
-        ));
-    }
-    Ok(cfg)
+    cluster::config_with_tick(n, tick, &format!("finalizeWait={finalize_wait}")).map(|(c, _)| c)
 }
 
 fn peer(cfg: &str, sid: i64) -> Result<Peer, String> {
     Peer::from_config_text(cfg, Some(sid)).map_err(|e| e.to_string())
-}
-
-/// Waits until every running peer has decided; returns the decisions.
-fn await_all(peers: &[&Peer], timeout: Duration) -> Result<Vec<Leader>, String> {
-    let deadline = Instant::now() + timeout;
-    peers
-        .iter()
-        .map(|p| {
-            p.wait_for_leader(deadline.saturating_duration_since(Instant::now()))
-                .ok_or_else(|| format!("sid {} did not decide within {timeout:?}", p.my_sid()))
-        })
-        .collect()
 }
 
 /// Waits until every peer reports the same confirmed leader with an epoch
@@ -173,7 +139,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     if !(1..=51).contains(&n) {
         return Err("--peers must be between 1 and 51".into());
     }
-    let tick: u64 = a.value("tick")?.unwrap_or(2000).max(1);
+    let tick: u64 = a.value("tick")?.unwrap_or(200).max(1);
     let fw: u64 = a.value("finalize-wait")?.unwrap_or(200);
     let rounds: usize = a.value("rounds")?.unwrap_or(1).max(1);
     let failovers: usize = a.value("failovers")?.unwrap_or(1).max(1);
@@ -193,7 +159,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
                 p.start().map_err(|e| e.to_string())?;
             }
             let refs: Vec<&Peer> = peers.iter().collect();
-            await_all(&refs, timeout)?;
+            cluster::await_all(&refs, timeout)?;
             times.push(t0.elapsed());
             for p in &peers {
                 p.stop();
@@ -220,7 +186,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         p.start().map_err(|e| e.to_string())?;
     }
     let refs: Vec<&Peer> = peers.iter().collect();
-    let decided = await_all(&refs, timeout)?;
+    let decided = cluster::await_all(&refs, timeout)?;
     let took = t0.elapsed();
     let pairs: Vec<(&Peer, &Receiver<Event>)> = peers.iter().zip(rxs.iter()).collect();
     let (leader, epoch, at) = await_confirmed(&pairs, 0, timeout, t0, |_, _, _| {})?;
