@@ -169,7 +169,10 @@ impl Peer {
         self.inner.listeners.remove(id)
     }
 
-    /// A channel that receives every event from now on.
+    /// A channel that receives every event the notifier delivers from now
+    /// on. Events are delivered asynchronously, so one raised just before
+    /// the call (e.g. the decision a `wait_for_leader` just returned) may
+    /// still arrive on it; subscribe before `start` to see every event.
     pub fn subscribe(&self) -> Receiver<Event> {
         let (tx, rx) = unbounded();
         self.inner.listeners.subscribe(tx);
