@@ -27,22 +27,14 @@ impl Listeners {
     }
 
     pub(crate) fn remove(&self, id: u64) -> bool {
-        let removed = {
+        let taken = {
             let mut list = self.callbacks.lock();
-            let before = list.len();
-            let mut taken = Vec::new();
-            list.retain(|(i, cb)| {
-                if *i == id {
-                    taken.push(cb.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            (before != list.len(), taken)
+            let pos = list.iter().position(|(i, _)| *i == id);
+            pos.map(|p| list.remove(p))
         };
-        // The callback (and whatever it owns) is dropped outside the lock.
-        removed.0
+        // Dropped here, outside the lock: a C finalizer may call back into
+        // the API.
+        taken.is_some()
     }
 
     pub(crate) fn subscribe(&self, tx: Sender<Event>) {
