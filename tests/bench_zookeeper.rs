@@ -1,6 +1,7 @@
-//! Side-by-side benchmark: zkelect and real ZooKeeper 3.8 on the same
-//! machine, in the same run. Fresh election and fail-over (kill -9 of the
-//! leader), for N = 3 and 5. Prints a table and writes JSON.
+//! Every benchmark from one command: zkelect and real ZooKeeper 3.8 side by
+//! side on the same machine, in the same run (fresh election and fail-over
+//! by kill -9 of the leader, for N = 3 and 5), then `zkelect bench`'s
+//! in-process scenarios. Prints tables and writes JSON.
 //!
 //! Quick version (what `cargo test` runs: 1 run, N = 3, nothing asserted
 //! about times):
@@ -277,4 +278,20 @@ fn zkelect_and_zookeeper_side_by_side() {
     });
     std::fs::write(&out, format!("[\n{}\n]\n", json.join(",\n"))).unwrap();
     println!("  JSON: {out}");
+
+    // The in-process scenarios too, so that one command runs every benchmark.
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_zkelect"));
+    bench.arg("bench");
+    if runs > 1 {
+        bench.args(["--runs", &runs.to_string()]);
+    } else {
+        bench.args(["--quick", "--idle-secs", "1"]);
+    }
+    let result = bench.output().expect("zkelect bench");
+    println!("\n{}", String::from_utf8_lossy(&result.stdout));
+    assert!(
+        result.status.success(),
+        "zkelect bench failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
