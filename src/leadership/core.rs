@@ -625,8 +625,19 @@ impl Core {
         };
         let msg = heartbeat(me, t.epoch, t.confirmed, t.seq, t.vote.election_epoch);
         let zxid = heartbeat_zxid(t.epoch, t.confirmed, t.seq);
+        // Peers looking to elect someone else get a heartbeat only now and
+        // then: it cannot help them (they do not follow me), and as a
+        // "better vote" it would cut their finalize waits short, which can
+        // keep a straggler from ever deciding. Now and then is enough for
+        // one that meanwhile decided to follow me to hear from me.
+        let wide = now >= t.wide_next;
+        if wide {
+            t.wide_next = now + self.timing.wide_heartbeat_period();
+        }
         for &to in &self.targets {
-            out.push(Output::Send { to, msg });
+            if wide || !t.elsewhere.contains(&to) {
+                out.push(Output::Send { to, msg });
+            }
         }
         t.sent_beat(zxid, now, d_l, period);
     }
@@ -703,6 +714,11 @@ impl Core {
         };
         match msg.server_state() {
             Some(ServerState::Looking) => {
+                if msg.leader == me {
+                    t.elsewhere.remove(&from);
+                } else {
+                    t.elsewhere.insert(from);
+                }
                 // A follower looking again may follow someone else soon.
                 let dropped = t.fresh.remove(&from).is_some();
                 if dropped {
@@ -710,6 +726,7 @@ impl Core {
                 }
             }
             Some(ServerState::Following) if msg.leader == me => {
+                t.elsewhere.remove(&from);
                 if msg.peer_epoch == t.epoch {
                     if t.ack(from, msg.zxid) {
                         self.check_confirm(now, out);
@@ -791,6 +808,7 @@ impl Core {
                     let (leader, epoch) = (f.leader, f.vote.peer_epoch);
                     if epoch > self.accepted {
                         self.accepted = epoch;
+                        self.acked = Some((leader, epoch));
                         Self::emit(out, Event::EpochAccepted { epoch });
                     }
                     self.fire(leader, epoch, out);
@@ -937,6 +955,11 @@ impl Core {
                     self.ack(now, msg, out);
                 }
             } else if self.accepted > epoch {
+                // Refused: I accepted a higher epoch. The refusal names it,
+                // so the leader proposes above it; it cannot pass for an
+                // acknowledgement. (This very epoch accepted for another
+                // leader, or in an earlier life, gets no answer: the
+                // leader's next epoch will be above it.)
                 let round = self.fle.current_vote().election_epoch;
                 out.push(Output::Send {
                     to: leader,

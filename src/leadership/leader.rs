@@ -27,6 +27,10 @@ pub(crate) struct LeaderTerm {
     pub sent: VecDeque<(Zxid, Duration)>,
     /// Per follower, the send time of the newest heartbeat it acknowledged.
     pub fresh: BTreeMap<Sid, Duration>,
+    /// Voters whose last notification was a LOOKING one for another leader.
+    pub elsewhere: BTreeSet<Sid>,
+    /// When heartbeats next go to those too.
+    pub wide_next: Duration,
 }
 
 impl LeaderTerm {
@@ -43,6 +47,8 @@ impl LeaderTerm {
             next_beat: first_beat,
             sent: VecDeque::new(),
             fresh: BTreeMap::new(),
+            elsewhere: BTreeSet::new(),
+            wide_next: now,
         }
     }
 

@@ -16,7 +16,11 @@
 //! - **Heartbeat** (leader → every voter and observer, every half tick as
 //!   a ZooKeeper leader pings; the first one a finalize wait after the
 //!   election, at most half a tick, so as not to cut short the finalize
-//!   waits of the peers that elected it; one at once on confirmation):
+//!   waits of the peers that elected it; one at once on confirmation; to a
+//!   voter whose last notification was a LOOKING one for another leader
+//!   only every two ticks (at most `syncLimit − 1`), as a heartbeat's new
+//!   peer epoch makes it a "better vote" that would cut its finalize waits
+//!   short):
 //!   `(LEADING, me, zxid, round, peerEpoch = E)`, where `round` is the
 //!   round I was elected in and
 //!   `zxid = ((E − 1) << 32) | seq` before confirmation, `(E << 32) | seq`
@@ -35,9 +39,11 @@
 //! - **Report** (follower → its leader, only in reaction to a heartbeat, at
 //!   once): `(FOLLOWING, leader, zxid = the heartbeat's, round, peerEpoch)`.
 //!   `peerEpoch = E` acknowledges E; a higher value is a refusal carrying
-//!   the epoch the follower accepted, and an unconfirmed leader then
-//!   proposes above it at once. No report at all when the follower may not
-//!   acknowledge yet (its promise, below) or accepted E for another leader.
+//!   the epoch the follower accepted, and the leader then proposes above it
+//!   at once. No report while the follower may not acknowledge yet (its
+//!   promise, below; it answers when that ends), nor when it accepted E
+//!   itself for another leader or in an earlier life (the leader's next
+//!   epoch will be above it).
 //! - **Confirmation**: when the acknowledgements that still count (below)
 //!   plus myself form a quorum of the verifier. The leader then rewrites
 //!   its FLE vote's peerEpoch to E

@@ -188,6 +188,29 @@ fn a_refusal_raises_the_epoch_even_after_confirmation() {
 }
 
 #[test]
+fn a_follower_never_acknowledges_an_epoch_it_accepted_before() {
+    let mut c = follower();
+    c.set_reported(0, 5);
+    // In an earlier life it accepted 5 for someone: 5 from 3 gets no
+    // acknowledgement (and no refusal: 3's next epoch will be above 5).
+    c.restart(ms(10));
+    c.receive(ms(11), 1, &looking(1, 2));
+    let v3 = Message::outgoing(ServerState::Looking, 3, 0, 2, 5);
+    c.receive(ms(12), 3, &v3);
+    c.receive(ms(12), 1, &v3);
+    c.receive(ms(13), 2, &v3);
+    c.on_timeout(ms(30), true);
+    assert!(matches!(c.role(), Role::Following { leader: 3, .. }));
+    let hb = heartbeat(3, 5, false, 1, 2);
+    let outs = c.receive(ms(40), 3, &hb);
+    assert!(sent_to(&outs, 3).is_empty());
+    let outs = c.receive(ms(41), 3, &heartbeat(3, 5, false, 2, 2));
+    assert!(sent_to(&outs, 3).is_empty());
+    let outs = c.receive(ms(42), 3, &heartbeat(3, 6, false, 1, 2));
+    assert_eq!(sent_to(&outs, 3).len(), 1, "6 is new: acknowledged");
+}
+
+#[test]
 fn follower_accepts_acknowledges_and_follows_a_confirmed_leader() {
     let mut c = follower();
     // The leader's election vote is not a heartbeat.

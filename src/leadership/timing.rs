@@ -72,6 +72,17 @@ impl Timing {
         (self.tick / 2).max(Duration::from_micros(500))
     }
 
+    /// How often a leader also heartbeats peers that are looking to elect
+    /// someone else: every two ticks, or four finalize waits if longer, so
+    /// that such a peer's finalize wait is rarely cut short; but within the
+    /// leader's deadline, below the follower's, so that one that meanwhile
+    /// follows and cannot acknowledge yet does not time out.
+    pub fn wide_heartbeat_period(&self) -> Duration {
+        (self.tick * 2)
+            .max(self.finalize_wait * 4)
+            .min(self.leader_deadline())
+    }
+
     /// How long a broken connection to the leader may stay down before a
     /// follower gives the leader up: one tick.
     pub fn reconnect_grace(&self) -> Duration {
