@@ -330,6 +330,37 @@ fn failover_after_real_leader_is_killed() {
     ens.finish();
 }
 
+/// The same kill -9 with no help from the host: the zkelect followers
+/// notice the loss of the real leader by themselves (its connection breaks
+/// and cannot be re-made) and follow the new one.
+#[test]
+fn failover_after_real_leader_is_killed_without_host_help() {
+    let Some(_serial) = begin() else { return };
+    let mut ens = Ensemble::new(Layout {
+        slots: 5,
+        real: &[3, 4, 5],
+        ..Layout::default()
+    });
+    let peers = [ens.peer(1), ens.peer(2)];
+    start_together(&mut ens, &[3, 4, 5], &[&peers[0], &peers[1]]);
+    let first = ens.wait_first_decisions(&[3, 4, 5]);
+    assert!(first.values().all(|d| d.leader == 5), "{first:?}");
+    ens.wait_synced(&[3, 4, 5]);
+
+    ens.kill_real(5);
+    for r in [3, 4] {
+        let d = ens.wait_decision(r, 2);
+        assert_eq!(d.leader, 4, "server {r}: {d:?}");
+    }
+    for p in &peers {
+        let l = wait_for(format!("zkelect sid {} following 4", p.my_sid()), || {
+            p.leader().filter(|l| l.leader == 4)
+        });
+        assert_eq!(l.state, ServerState::Following);
+    }
+    ens.finish();
+}
+
 /// A zkelect peer in an `:observer` slot learns the real leader and
 /// reports OBSERVING.
 #[test]
