@@ -19,6 +19,7 @@
 //!
 #![doc = concat!("```rust\n", include_str!("../examples/rust/ensemble.rs"), "\n```")]
 
+pub mod clock;
 pub mod cnx;
 pub mod config;
 pub mod election;

@@ -97,6 +97,7 @@ fn describe(e: &Event) -> Option<String> {
         Event::LeaderLost { leader, reason } => format!("gave leader {leader} up ({reason})"),
         Event::Elected(l) => format!("elected leader {} ({})", l.leader, l.state),
         Event::EpochAccepted { epoch } => format!("accepted epoch {epoch}"),
+        Event::EpochStoreFailed { epoch } => format!("could not store epoch {epoch}"),
         Event::Leading { epoch } => format!("LEADING, confirmed with epoch {epoch}"),
         Event::Following { leader, epoch } => {
             format!("following {leader}, confirmed with epoch {epoch}")

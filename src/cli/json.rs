@@ -61,6 +61,9 @@ pub fn event(sid: i64, e: &Event) -> String {
         Event::EpochAccepted { epoch } => {
             format!(r#"{{"event":"epoch_accepted","sid":{sid},"epoch":{epoch}}}"#)
         }
+        Event::EpochStoreFailed { epoch } => {
+            format!(r#"{{"event":"epoch_store_failed","sid":{sid},"epoch":{epoch}}}"#)
+        }
     }
 }
 

@@ -89,6 +89,8 @@ pub struct Fle {
     /// (spec 5.4).
     init: (Sid, Zxid, i64),
     round: Option<Round>,
+    /// Whether [`Fle::start`] ran once (the first start sets the initial vote).
+    started: bool,
 }
 
 impl Fle {
@@ -108,6 +110,18 @@ impl Fle {
             proposal: (-1, -1, -1),
             init: (-1, -1, -1),
             round: None,
+            started: false,
+        }
+    }
+
+    /// Before the first start: the first election's round will be above
+    /// `round` (a round high-water mark kept across restarts), so that
+    /// answers to an earlier incarnation of this peer, which name earlier
+    /// rounds, are not taken for answers to this one (spec 5.9's
+    /// `logicalclock == E` check for my own leadership then rejects them).
+    pub fn resume_round(&mut self, round: i64) {
+        if !self.started {
+            self.logicalclock = self.logicalclock.max(round);
         }
     }
 
@@ -193,11 +207,12 @@ impl Fle {
     /// vote until the next one, as ZooKeeper does.
     pub fn start(&mut self, now: Duration, last_zxid: Zxid, current_epoch: i64) -> Vec<Action> {
         let my = self.settings.my_sid;
-        if self.logicalclock == 0 {
+        if !self.started {
+            self.started = true;
             self.current_vote = Vote::looking(my, last_zxid, -1, current_epoch);
         }
         self.state = ServerState::Looking;
-        self.logicalclock += 1;
+        self.logicalclock = self.logicalclock.saturating_add(1);
         let participant = self.settings.learner_type == LearnerType::Participant;
         self.init = (
             if self.qv.is_voter(my) { my } else { NO_VOTE },

@@ -13,7 +13,7 @@ mod reply;
 mod tracker;
 
 pub use fle::{Action, Decision, Fle, Settings};
-pub use message::Message;
+pub use message::{check_range, Message, RangeError, MAX_EPOCH, MAX_ROUND};
 pub use order::total_order;
 pub use reply::{respond, Response, View};
 pub use tracker::{check_leader, has_all_quorums};

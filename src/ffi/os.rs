@@ -42,3 +42,20 @@ fn termination_set() -> libc::sigset_t {
     }
     set
 }
+
+/// The time since boot on CLOCK_BOOTTIME, which, unlike CLOCK_MONOTONIC
+/// (what `std::time::Instant` reads on Linux), keeps counting while the
+/// system is suspended. `None` only if the kernel refuses the clock.
+pub fn boottime() -> Option<std::time::Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec owned by this frame, and
+    // CLOCK_BOOTTIME is a clock id the call accepts (Linux 2.6.39 and later).
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    if rc != 0 || ts.tv_sec < 0 || ts.tv_nsec < 0 {
+        return None;
+    }
+    Some(std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}

@@ -74,6 +74,9 @@ pub const ZKELECT_EVENT_OBSERVING: i32 = 10;
 /// `zkelect_peer_set_epoch` before the next start of this peer, so epochs
 /// stay unique across process restarts.
 pub const ZKELECT_EVENT_EPOCH_ACCEPTED: i32 = 11;
+/// The durable store could not keep an accepted epoch (`epoch`); nothing
+/// that depends on it was sent.
+pub const ZKELECT_EVENT_EPOCH_STORE_FAILED: i32 = 12;
 
 /// Loss reason: none (the event kind has no reason).
 pub const ZKELECT_REASON_NONE: i32 = 0;
@@ -284,6 +287,10 @@ impl zkelect_event {
             }
             Event::EpochAccepted { epoch } => {
                 c.kind = ZKELECT_EVENT_EPOCH_ACCEPTED;
+                c.epoch = epoch;
+            }
+            Event::EpochStoreFailed { epoch } => {
+                c.kind = ZKELECT_EVENT_EPOCH_STORE_FAILED;
                 c.epoch = epoch;
             }
         }

@@ -1,12 +1,13 @@
 //! [`Core`]: one peer's FastLeaderElection and leadership layer together,
 //! as a sans-I/O machine.
 
+use super::durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 use super::event::{Event, Leader, LossReason};
 use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
 use super::signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed};
 use super::timing::Timing;
-use crate::election::{Action, Decision, Fle, Message};
+use crate::election::{check_range, Action, Decision, Fle, Message, MAX_EPOCH};
 use crate::types::{ServerState, Sid, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -26,6 +27,14 @@ pub enum Output {
     ConnectAll,
     /// Tell the host.
     Event(Event),
+    /// Store this durably (fsync) and then call [`Core::on_persisted`].
+    /// Nothing that depends on it (an acknowledgement of the epoch, my own
+    /// count for it as leader) leaves the machine before that call.
+    Persist(Durable),
+    /// A notification was not used because it would move an epoch further
+    /// than one sender may (see [`crate::leadership`], "Hostile input"); the
+    /// driver logs it.
+    Refused(Refusal),
 }
 
 /// My role as the host should see it.
@@ -87,6 +96,16 @@ pub struct Core {
     promise: Option<Promise>,
     /// The highest epoch of a Leading/Following/Observing event I fired.
     top_epoch: i64,
+    /// The leader of that event (my own sid for `Leading`).
+    top_leader: Option<Sid>,
+    /// No election began yet (the first reports LOOKING → LOOKING).
+    first_begin: bool,
+    /// Whether a durable store keeps `accepted` across restarts.
+    durable: bool,
+    /// What the store holds (known written and fsynced).
+    stored: Durable,
+    /// The newest state asked to be persisted.
+    requested: Durable,
     /// Peers whose own LEADING notification arrived during the current
     /// election, even if FLE consumed it in its finalize wait: a decision
     /// for one of them is backed by the leader's word.
@@ -102,7 +121,29 @@ impl Core {
     /// A machine around an unstarted [`Fle`]. `accepted` is an epoch this
     /// peer accepted in an earlier run of the same process (0 if none); the
     /// host's epoch is added with [`Core::set_reported`].
+    ///
+    /// Without a durable store the restart quarantine always applies: the
+    /// peer acknowledges nobody, itself included, for `syncLimit` ticks after
+    /// [`Core::start`], as it cannot know whether an earlier process
+    /// acknowledged someone just before it died. See [`Core::durable`].
     pub fn new(fle: Fle, timing: Timing, accepted: i64) -> Core {
+        Core::build(fle, timing, accepted, None)
+    }
+
+    /// A machine whose accepted epoch and round high-water mark are kept in
+    /// a durable store that held `stored` at start. Every new accepted epoch
+    /// is sent out as [`Output::Persist`] and only acknowledged (or counted
+    /// for myself) after [`Core::on_persisted`] says it is stored, as
+    /// ZooKeeper writes `acceptedEpoch` before it sends ACKEPOCH. The first
+    /// election's round is above `stored.round`. A peer that starts with a
+    /// stored epoch above 0 is quarantined as in [`Core::new`]; one with 0
+    /// never acknowledged anything and is not.
+    pub fn durable(mut fle: Fle, timing: Timing, stored: Durable) -> Core {
+        fle.resume_round(stored.round.clamp(0, crate::election::MAX_ROUND));
+        Core::build(fle, timing, stored.epoch, Some(stored))
+    }
+
+    fn build(fle: Fle, timing: Timing, accepted: i64, stored: Option<Durable>) -> Core {
         let me = fle.my_sid();
         let mut targets: Vec<Sid> = fle
             .voters()
@@ -124,6 +165,11 @@ impl Core {
             acked: None,
             promise: None,
             top_epoch: i64::MIN,
+            top_leader: None,
+            first_begin: true,
+            durable: stored.is_some(),
+            stored: stored.unwrap_or_default(),
+            requested: stored.unwrap_or_default(),
             leading_seen: BTreeSet::new(),
             looking_sent: Duration::ZERO,
             answered: BTreeMap::new(),
@@ -152,6 +198,17 @@ impl Core {
     /// The highest epoch this peer accepted (or proposed as leader).
     pub fn accepted_epoch(&self) -> i64 {
         self.accepted
+    }
+
+    /// What the durable store is known to hold (the default when there is
+    /// no store).
+    pub fn stored(&self) -> Durable {
+        self.stored
+    }
+
+    /// Whether a durable store keeps the accepted epoch.
+    pub fn is_durable(&self) -> bool {
+        self.durable
     }
 
     /// My role.
@@ -222,7 +279,7 @@ impl Core {
         }
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
-        if self.accepted > 0 {
+        if !self.durable || self.accepted > 0 {
             self.promise = Some(Promise {
                 leader: None,
                 round: i64::MAX,
@@ -255,11 +312,38 @@ impl Core {
         out
     }
 
+    /// The store finished the [`Output::Persist`] of `d`: `ok` if it is
+    /// written and fsynced. Acknowledgements and my own count that waited
+    /// for it go out now. A failed store (disk full, read-only) is reported
+    /// with [`Event::EpochStoreFailed`] and acknowledges nothing; the next
+    /// heartbeat tries again.
+    pub fn on_persisted(&mut self, now: Duration, d: Durable, ok: bool) -> Vec<Output> {
+        let mut out = Vec::new();
+        if ok {
+            self.stored.epoch = self.stored.epoch.max(d.epoch);
+            self.stored.round = self.stored.round.max(d.round);
+        } else {
+            // Ask again at the next occasion.
+            self.requested = self.stored;
+            Self::emit(&mut out, Event::EpochStoreFailed { epoch: d.epoch });
+        }
+        self.advance(now, &mut out);
+        match &self.term {
+            Term::Leading(_) => self.check_confirm(now, &mut out),
+            Term::Following(_) => self.flush_pending(now, &mut out),
+            Term::Looking => {}
+        }
+        out
+    }
+
     /// One notification from `from`, as ZooKeeper's receive thread and the
     /// election thread together would handle it: the reply rules, the
     /// election, and the leadership layer. For drivers without a separate
     /// receive thread (simulations).
     pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Output> {
+        if check_range(msg).is_err() {
+            return Vec::new();
+        }
         let r = route(&self.fle.view(), self.fle.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = r.reply {
@@ -284,6 +368,10 @@ impl Core {
         delivered: bool,
     ) -> Vec<Output> {
         let mut out = Vec::new();
+        if check_range(msg).is_err() {
+            // The receive thread drops these with a log line; never use one.
+            return out;
+        }
         self.advance(now, &mut out);
         let state = msg.server_state();
         if state == Some(ServerState::Looking) {
@@ -319,6 +407,7 @@ impl Core {
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
         }
+        self.want_persist(&mut out);
         out
     }
 
@@ -331,6 +420,7 @@ impl Core {
             let acts = self.fle.on_timeout(now, have_delivered);
             self.apply_fle(now, acts, false, &mut out);
         }
+        self.want_persist(&mut out);
         out
     }
 
@@ -377,7 +467,8 @@ impl Core {
         let acts = self.fle.start(now, self.zxid, self.accepted);
         self.term = Term::Looking;
         self.leading_seen.clear();
-        if old != ServerState::Looking || self.fle.logicalclock() == 1 {
+        let first = std::mem::replace(&mut self.first_begin, false);
+        if old != ServerState::Looking || first {
             Self::emit(
                 out,
                 Event::StateChanged {
@@ -387,6 +478,50 @@ impl Core {
             );
         }
         self.apply_fle(now, acts, false, out);
+        self.want_persist(out);
+    }
+
+    /// Asks the store to keep the accepted epoch once it rose, and a round
+    /// reservation once the election's round reached the last one, so that
+    /// a restarted process starts above every round it used before.
+    fn want_persist(&mut self, out: &mut Vec<Output>) {
+        if !self.durable {
+            return;
+        }
+        let round = self.fle.logicalclock();
+        let epoch_due = self.accepted > self.requested.epoch;
+        let round_due = round >= self.requested.round;
+        if !epoch_due && !round_due {
+            return;
+        }
+        let reserve = if round_due {
+            round.saturating_add(ROUND_RESERVE)
+        } else {
+            self.requested.round
+        };
+        self.requested = Durable {
+            epoch: self.accepted.max(self.requested.epoch),
+            round: reserve,
+        };
+        out.push(Output::Persist(self.requested));
+    }
+
+    /// Whether epoch `e` is as durable as it must be before anything
+    /// depends on it.
+    fn is_stored(&self, e: i64) -> bool {
+        !self.durable || self.stored.epoch >= e
+    }
+
+    /// The highest epoch a notification from my leader may move me to: a
+    /// bounded step above what I know, where what I know includes the
+    /// decided vote's peer epoch (a quorum agreed on that vote).
+    fn epoch_limit(&self, vote_epoch: i64) -> i64 {
+        self.accepted
+            .max(self.top_epoch)
+            .max(vote_epoch)
+            .max(0)
+            .saturating_add(EPOCH_STEP)
+            .min(MAX_EPOCH)
     }
 
     /// The loss events for the current term; the term ends.
@@ -509,12 +644,32 @@ impl Core {
         );
         match d.state {
             ServerState::Leading => {
-                let epoch = self
+                let Some(epoch) = self
                     .accepted
                     .max(d.vote.peer_epoch)
                     .max(self.top_epoch)
                     .max(0)
-                    + 1;
+                    .checked_add(1)
+                    .filter(|&e| e <= MAX_EPOCH)
+                else {
+                    // Epochs are used up (2^31 − 1): I cannot lead.
+                    Self::emit(
+                        out,
+                        Event::LeadershipFailed {
+                            epoch: MAX_EPOCH,
+                            reason: LossReason::NotConfirmed,
+                        },
+                    );
+                    Self::emit(
+                        out,
+                        Event::LeaderLost {
+                            leader: self.me(),
+                            reason: LossReason::NotConfirmed,
+                        },
+                    );
+                    self.begin(now, out);
+                    return;
+                };
                 self.propose(epoch, out);
                 // The first heartbeat waits one finalize wait (at most a
                 // heartbeat period): the peers that elected me are finishing
@@ -578,6 +733,11 @@ impl Core {
                 }
                 if let Some(s) = f.down_since {
                     d = d.min(s + t.reconnect_grace());
+                }
+                if f.trusted_vote && f.fired.is_none() && !f.observer {
+                    if let Some(p) = f.last_probe {
+                        d = d.min(p + t.tick);
+                    }
                 }
                 if f.pending.is_some() {
                     if let Some(p) = self.promise {
@@ -649,7 +809,13 @@ impl Core {
 
     fn check_confirm(&mut self, now: Duration, out: &mut Vec<Output>) {
         let me = self.me();
-        let me_counts = self.self_free(now);
+        let mine = match &self.term {
+            Term::Leading(t) => t.epoch,
+            _ => return,
+        };
+        // I count for myself only once my epoch is stored: a restart must
+        // not find an older epoch than one I was confirmed with.
+        let me_counts = self.self_free(now) && self.is_stored(mine);
         let d_l = self.timing.leader_deadline();
         let Term::Leading(t) = &mut self.term else {
             return;
@@ -670,6 +836,7 @@ impl Core {
         // find my vote and my followers' matching on peer epoch.
         self.fle.update_peer_epoch(epoch);
         self.top_epoch = self.top_epoch.max(epoch);
+        self.top_leader = Some(me);
         Self::emit(out, Event::Leading { epoch });
         // Tell followers at once rather than at the next tick.
         self.beat(now, out);
@@ -736,7 +903,23 @@ impl Core {
                     // cannot acknowledge it: propose above it now (rather
                     // than fail at initLimit, or lead with a follower that
                     // never counts). A confirmed epoch is given up first.
-                    let epoch = msg.peer_epoch.max(self.accepted) + 1;
+                    // One message moves my epoch by a bounded step only, so
+                    // a forged refusal cannot push it anywhere it likes; a
+                    // follower that is further ahead refuses again, and
+                    // every refusal takes me another step.
+                    let limit = self.accepted.max(t.epoch).saturating_add(EPOCH_STEP);
+                    let wanted = msg.peer_epoch.max(self.accepted).saturating_add(1);
+                    let epoch = wanted.min(limit).min(MAX_EPOCH);
+                    if wanted > limit {
+                        out.push(Output::Refused(Refusal {
+                            from,
+                            epoch: msg.peer_epoch,
+                            limit,
+                        }));
+                    }
+                    if epoch <= t.epoch {
+                        return;
+                    }
                     if t.confirmed {
                         Self::emit(
                             out,
@@ -802,16 +985,11 @@ impl Core {
                     // No heartbeat although the leader said LEADING itself,
                     // and no answer to my hello: a leader that sends none (a
                     // real ZooKeeper server), whose LEADING vote stands for
-                    // its confirmation. I accept its epoch, so that a later
-                    // zkelect leader proposes above it.
+                    // its confirmation.
                     f.trusted_vote = true;
-                    let (leader, epoch) = (f.leader, f.vote.peer_epoch);
-                    if epoch > self.accepted {
-                        self.accepted = epoch;
-                        self.acked = Some((leader, epoch));
-                        Self::emit(out, Event::EpochAccepted { epoch });
-                    }
-                    self.fire(leader, epoch, out);
+                }
+                if f.trusted_vote && f.fired.is_none() {
+                    self.trust_vote(now, out);
                 }
                 if hello {
                     self.hello(now, out);
@@ -821,17 +999,75 @@ impl Core {
         self.flush_pending(now, out);
     }
 
-    /// Fires `Following`/`Observing` for `epoch` once per term, never below
-    /// an epoch I reported before.
+    /// The leader's own LEADING vote stands for its confirmation (a leader
+    /// that sends no heartbeats: a real ZooKeeper server). I accept its
+    /// epoch, so that a later zkelect leader proposes above it, and fire
+    /// `Following` with it, but only if that epoch is a fencing token: above
+    /// every epoch I reported for another leader. A ZooKeeper leader's vote
+    /// from its election carries its epoch from before its sync (ZooKeeper
+    /// rewrites it only after, spec 4), so a vote gathered during the
+    /// election can show the previous leader's epoch again. Then I ask the
+    /// leader for its current vote with a LOOKING notification (a decided
+    /// ZooKeeper server answers it with its vote, whose peer epoch is the
+    /// new one after its sync), once a tick, until its epoch is above.
+    fn trust_vote(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let tick = self.timing.tick;
+        let (leader, epoch) = match &self.term {
+            Term::Following(f) => (f.leader, f.vote_epoch),
+            _ => return,
+        };
+        let allowed = self.may_fire(leader, epoch);
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        if !allowed {
+            if f.last_probe.is_none_or(|p| now >= p + tick) {
+                f.last_probe = Some(now);
+                let v = f.vote;
+                out.push(Output::Send {
+                    to: leader,
+                    msg: Message::outgoing(
+                        ServerState::Looking,
+                        v.leader,
+                        v.zxid,
+                        v.election_epoch,
+                        v.peer_epoch,
+                    ),
+                });
+            }
+            return;
+        }
+        if epoch > self.accepted {
+            self.accepted = epoch;
+            self.acked = Some((leader, epoch));
+            Self::emit(out, Event::EpochAccepted { epoch });
+            self.want_persist(out);
+        }
+        self.fire(leader, epoch, out);
+    }
+
+    /// Whether `Following`/`Observing` may fire for `leader` with `epoch`:
+    /// never below an epoch I reported before, and equal only for the same
+    /// leader, so that the epoch is a fencing token.
+    fn may_fire(&self, leader: Sid, epoch: i64) -> bool {
+        epoch > self.top_epoch || (epoch == self.top_epoch && self.top_leader == Some(leader))
+    }
+
+    /// Fires `Following`/`Observing` for `epoch` once per term, if
+    /// [`Core::may_fire`].
     fn fire(&mut self, leader: Sid, epoch: i64, out: &mut Vec<Output>) -> bool {
+        if !self.may_fire(leader, epoch) {
+            return false;
+        }
         let Term::Following(f) = &mut self.term else {
             return false;
         };
-        if f.fired == Some(epoch) || epoch < self.top_epoch {
+        if f.fired == Some(epoch) {
             return false;
         }
         f.fired = Some(epoch);
         self.top_epoch = epoch;
+        self.top_leader = Some(leader);
         let e = if f.observer {
             Event::Observing { leader, epoch }
         } else {
@@ -853,12 +1089,24 @@ impl Core {
                     // notification of mine), not a heartbeat: a heartbeat's
                     // zxid carries its counter. A ZooKeeper leader only ever
                     // sends this; it says LEADING itself.
+                    let limit = self.epoch_limit(f.vote.peer_epoch);
+                    let mut retry = false;
                     if let Term::Following(f) = &mut self.term {
                         f.backed = true;
+                        if msg.peer_epoch > f.vote_epoch && msg.peer_epoch <= limit {
+                            // Its vote after its sync: the epoch it leads.
+                            f.vote_epoch = msg.peer_epoch;
+                        }
+                        retry = f.trusted_vote && f.fired.is_none() && !f.observer;
+                    }
+                    if retry {
+                        self.trust_vote(now, out);
                     }
                 } else if from == leader {
                     self.heartbeat(now, msg, out);
-                } else if says_confirmed(msg) && msg.peer_epoch > self.accepted.max(self.top_epoch)
+                } else if says_confirmed(msg)
+                    && msg.peer_epoch > self.accepted.max(self.top_epoch)
+                    && msg.peer_epoch <= self.epoch_limit(f.vote.peer_epoch)
                 {
                     // Another leader is confirmed above anything I know of:
                     // mine cannot be confirmed any more.
@@ -932,13 +1180,29 @@ impl Core {
     }
 
     fn heartbeat(&mut self, now: Duration, msg: &Message, out: &mut Vec<Output>) {
+        let Term::Following(f) = &self.term else {
+            return;
+        };
+        let (leader, observer) = (f.leader, f.observer);
+        let epoch = msg.peer_epoch;
+        let limit = self.epoch_limit(f.vote.peer_epoch);
+        if epoch > limit {
+            // Not my leader's next epoch but a jump no leader makes (its
+            // epoch is one above what the quorum that elected it knew):
+            // forged, or from a leader that I should not follow. Not even
+            // a sign of life.
+            out.push(Output::Refused(Refusal {
+                from: leader,
+                epoch,
+                limit,
+            }));
+            return;
+        }
         let Term::Following(f) = &mut self.term else {
             return;
         };
         f.last_hb = Some(now);
         f.hb_round = Some(msg.election_epoch);
-        let (leader, observer) = (f.leader, f.observer);
-        let epoch = msg.peer_epoch;
         let confirmed = says_confirmed(msg);
         if !observer {
             if epoch > self.accepted {
@@ -947,7 +1211,8 @@ impl Core {
                 Self::emit(out, Event::EpochAccepted { epoch });
             }
             if self.acked == Some((leader, epoch)) {
-                if self.promise.is_some_and(|p| p.forbids(leader, now)) {
+                self.want_persist(out);
+                if self.promise.is_some_and(|p| p.forbids(leader, now)) || !self.is_stored(epoch) {
                     if let Term::Following(f) = &mut self.term {
                         f.pending = Some(*msg);
                     }
@@ -1001,7 +1266,8 @@ impl Core {
             return;
         };
         let Some(hb) = f.pending else { return };
-        if !self.promise.is_some_and(|p| p.forbids(f.leader, now)) {
+        if !self.promise.is_some_and(|p| p.forbids(f.leader, now)) && self.is_stored(hb.peer_epoch)
+        {
             self.ack(now, &hb, out);
         }
     }

@@ -168,4 +168,12 @@ pub enum Event {
         /// The accepted epoch.
         epoch: i64,
     },
+    /// The durable store (the file in `dataDir`, or the host's store hook)
+    /// could not keep this accepted epoch: nothing that depends on it was
+    /// sent (no acknowledgement, no count of myself as leader); the next
+    /// heartbeat tries again.
+    EpochStoreFailed {
+        /// The epoch that was not stored.
+        epoch: i64,
+    },
 }

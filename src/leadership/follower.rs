@@ -59,6 +59,12 @@ pub(crate) struct FollowTerm {
     pub pending: Option<Message>,
     /// When I last sent my vote to a leader that sends no heartbeats.
     pub last_hello: Option<Duration>,
+    /// The highest peer epoch of the leader's own LEADING votes in this
+    /// term (from the decided vote on): a ZooKeeper leader's vote carries
+    /// its new epoch only after its sync.
+    pub vote_epoch: i64,
+    /// When I last asked a trusted leader for its current vote.
+    pub last_probe: Option<Duration>,
 }
 
 impl FollowTerm {
@@ -76,6 +82,8 @@ impl FollowTerm {
             down_since: None,
             pending: None,
             last_hello: None,
+            vote_epoch: vote.peer_epoch,
+            last_probe: None,
         }
     }
 

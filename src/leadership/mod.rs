@@ -167,6 +167,7 @@
 //! - `stop()` emits nothing after it returns.
 
 mod core;
+mod durable;
 mod event;
 mod follower;
 mod leader;
@@ -174,6 +175,7 @@ mod signal;
 mod timing;
 
 pub use self::core::{Core, Output, Role};
+pub use durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 pub use event::{Event, Leader, LossReason};
 pub use signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed, Route};
 pub use timing::{Timing, DEFAULT_INIT_LIMIT, DEFAULT_SYNC_LIMIT};

@@ -3,11 +3,16 @@
 
 use super::messenger::{Forwarded, Outgoing};
 use super::state::PeerState;
+use super::store::Store;
+use crate::clock;
 use crate::cnx::{CnxEvent, CnxManager};
-use crate::leadership::{Core, Event, Output};
+use crate::leadership::{Core, Durable, Event, Output};
+use crate::log;
+use crate::logging::Level;
 use crossbeam_channel::{after, never, select, Receiver, Sender};
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Commands from the host.
 pub(crate) enum Control {
@@ -18,7 +23,9 @@ pub(crate) enum Control {
 /// Everything the election thread works with.
 pub(crate) struct ElectionLoop {
     pub core: Core,
-    pub base: Instant,
+    /// The durable store; `None` keeps nothing (the restart quarantine
+    /// then always applies).
+    pub store: Option<Store>,
     pub cnx: Arc<CnxManager>,
     pub state: Arc<PeerState>,
     /// Notifications from the receive thread.
@@ -32,8 +39,10 @@ pub(crate) struct ElectionLoop {
 }
 
 impl ElectionLoop {
+    /// The clock every timer of the machine runs on: CLOCK_BOOTTIME,
+    /// which counts suspend ([`crate::clock`]).
     fn now(&self) -> Duration {
-        self.base.elapsed()
+        clock::now()
     }
 
     /// Runs until stopped; the last events (reason `Stopped`) are queued
@@ -44,9 +53,11 @@ impl ElectionLoop {
         self.apply(outs);
         let mut connections_open = true;
         loop {
+            // Sleep in slices: the monotonic timer does not count suspend,
+            // the machine's clock does.
             let wake = match self.core.next_deadline() {
-                Some(d) => after((self.base + d).saturating_duration_since(Instant::now())),
-                None => never(),
+                Some(d) => after(clock::sleep_slice(d)),
+                None => after(clock::MAX_SLEEP),
             };
             let closed = never();
             let connections = if connections_open {
@@ -82,9 +93,12 @@ impl ElectionLoop {
                     self.apply(outs);
                 }
                 recv(wake) -> _ => {
-                    self.sync_reported();
-                    let outs = self.core.on_timeout(self.now(), self.cnx.have_delivered());
-                    self.apply(outs);
+                    let now = self.now();
+                    if self.core.next_deadline().is_some_and(|d| d <= now) {
+                        self.sync_reported();
+                        let outs = self.core.on_timeout(now, self.cnx.have_delivered());
+                        self.apply(outs);
+                    }
                 }
             }
         }
@@ -99,23 +113,63 @@ impl ElectionLoop {
     }
 
     fn apply(&mut self, outs: Vec<Output>) {
-        for o in outs {
+        let mut queue: VecDeque<Output> = outs.into();
+        while let Some(o) = queue.pop_front() {
             match o {
                 Output::Send { to, msg } => {
                     let _ = self.out.send((to, msg));
                 }
                 Output::ConnectAll => self.cnx.connect_all(),
                 Output::Event(e) => {
-                    // The view the receive thread answers from first, then
-                    // what the host reads: a host woken by a decision finds
-                    // the peer already answering with it.
+                    // The lease and the view the receive thread answers
+                    // from first, then what the host reads: a host woken by
+                    // a decision finds the peer already answering with it.
+                    self.state.publish_lease(self.core.lease_until());
                     self.state.publish(self.core.fle());
                     self.state.on_event(&e);
+                    if let Event::EpochStoreFailed { epoch } = e {
+                        log!(
+                            Level::Error,
+                            "sid {}: epoch {epoch} not stored; not acknowledging it",
+                            self.core.fle().my_sid()
+                        );
+                    }
                     let _ = self.events.send(e);
                 }
+                Output::Persist(d) => {
+                    // Outputs that depend on it come from on_persisted,
+                    // after the store returned.
+                    let ok = self.persist(d);
+                    let more = self.core.on_persisted(self.now(), d, ok);
+                    for m in more.into_iter().rev() {
+                        queue.push_front(m);
+                    }
+                }
+                Output::Refused(r) => log!(Level::Warn, "{r}"),
             }
         }
+        self.state.publish_lease(self.core.lease_until());
         self.state.publish(self.core.fle());
         self.state.set_accepted(self.core.accepted_epoch());
+    }
+
+    /// Stores `d` durably; false (with a log line) if the store failed.
+    fn persist(&self, d: Durable) -> bool {
+        let Some(store) = &self.store else {
+            return true;
+        };
+        match store.save(d) {
+            Ok(()) => true,
+            Err(why) => {
+                log!(
+                    Level::Error,
+                    "sid {}: cannot store acceptedEpoch={} round={}: {why}",
+                    self.core.fle().my_sid(),
+                    d.epoch,
+                    d.round
+                );
+                false
+            }
+        }
     }
 }

@@ -21,11 +21,13 @@ mod error;
 mod messenger;
 mod notifier;
 mod state;
+mod store;
 
-pub use crate::leadership::{Event, Leader, LossReason};
+pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use error::Error;
 pub use notifier::Callback;
 pub use state::Confirmed;
+pub use store::{FileStore, StoreHook};
 
 use crate::cnx::threads::ThreadSet;
 use crate::cnx::{CnxManager, CnxSettings};
@@ -45,7 +47,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::ThreadId;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One member of an election ensemble. All methods take `&self` and are
 /// safe to call from any thread, including from an event callback.
@@ -62,6 +64,8 @@ struct PeerInner {
     listeners: Arc<Listeners>,
     life: Mutex<Life>,
     life_changed: Condvar,
+    /// The host's store hook and what its store held when it was set.
+    hook: Mutex<Option<(Durable, StoreHook)>>,
 }
 
 enum Life {
@@ -98,6 +102,7 @@ impl Peer {
                 listeners: Arc::new(Listeners::default()),
                 life: Mutex::new(Life::Idle),
                 life_changed: Condvar::new(),
+                hook: Mutex::new(None),
             }),
         })
     }
@@ -205,9 +210,66 @@ impl Peer {
     }
 
     /// The confirmed leadership (the last `Leading`, `Following` or
-    /// `Observing` event, until it was lost), if any.
+    /// `Observing` event, until it was lost), if any. A leader's own is
+    /// returned only within its lease ([`Peer::leads_now`]), even when the
+    /// election thread has not yet stepped down.
     pub fn confirmed(&self) -> Option<Confirmed> {
-        self.inner.state.status().confirmed
+        let s = self.inner.state.status();
+        self.inner.state.confirmed(&s)
+    }
+
+    /// Whether I am the confirmed leader at the moment of the call: a
+    /// `Leading` event holds and its lease ([`Peer::lease_deadline`]) has not
+    /// run out on the clock read now. Check it right before acting as
+    /// leader; events arrive asynchronously and may be late. The lease
+    /// bounds who *believes* it leads; it does not make writes safe by
+    /// itself: tag every write with the epoch and have the resource refuse
+    /// older epochs (see the README's fencing section).
+    pub fn leads_now(&self) -> bool {
+        self.inner.state.leads_now()
+    }
+
+    /// Until when I lead confirmed if no new acknowledgement arrives, on the
+    /// clock of [`crate::clock::now`] (CLOCK_BOOTTIME: counts suspend, is
+    /// comparable between processes of one machine); `None` unless I lead
+    /// confirmed. Before this instant no other peer can be confirmed as
+    /// leader. It moves forward as followers acknowledge heartbeats.
+    pub fn lease_deadline(&self) -> Option<Duration> {
+        self.inner.state.lease_deadline()
+    }
+
+    /// How long the lease still holds from now (zero when it ran out),
+    /// `None` unless I lead confirmed.
+    pub fn lease_remaining(&self) -> Option<Duration> {
+        self.lease_deadline()
+            .map(|u| u.saturating_sub(crate::clock::now()))
+    }
+
+    /// Keeps the durable state ([`Durable`]: the accepted epoch and a round
+    /// high-water mark) through `store` instead of the file in `dataDir`.
+    /// `held` is what the host's store holds now (its last successful
+    /// write, or the default if none). `store` runs on the election thread
+    /// and must return only once the state is durable; nothing that depends
+    /// on it is sent before it returns `Ok`, and an `Err` emits
+    /// [`Event::EpochStoreFailed`]. Takes effect at the next [`Peer::start`].
+    pub fn set_epoch_store(
+        &self,
+        held: Durable,
+        store: impl Fn(Durable) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        *self.inner.hook.lock() = Some((held, Arc::new(store)));
+    }
+
+    /// The file that keeps this peer's durable state when no store hook is
+    /// set: `zkelect.<sid>.state` in `dataDir`; `None` without `dataDir`
+    /// (then nothing is kept, and every start is quarantined for
+    /// `syncLimit` ticks).
+    pub fn state_file(&self) -> Option<std::path::PathBuf> {
+        self.inner
+            .config
+            .data_dir
+            .as_ref()
+            .map(|d| FileStore::new(d, self.inner.my_sid).path().to_path_buf())
     }
 
     /// Waits until a leadership is confirmed; `None` on timeout or when the
@@ -337,8 +399,22 @@ impl PeerInner {
         })
     }
 
+    /// The durable store and what it holds: the host's hook, else the file
+    /// in `dataDir`, else none.
+    fn durable_store(&self) -> Result<Option<(Durable, store::Store)>, Error> {
+        if let Some((held, h)) = self.hook.lock().clone() {
+            return Ok(Some((held, store::Store::Hook(h))));
+        }
+        let Some(dir) = &self.config.data_dir else {
+            return Ok(None);
+        };
+        let file = FileStore::new(dir, self.my_sid);
+        Ok(Some((file.load()?, store::Store::File(file))))
+    }
+
     fn launch(&self) -> Result<Runtime, Error> {
         let c = &self.config;
+        let durable = self.durable_store()?;
         let (cnx_events_tx, cnx_events_rx) = unbounded();
         let cnx = Arc::new(
             CnxManager::start(self.cnx_settings()?, cnx_events_tx)
@@ -359,7 +435,14 @@ impl PeerInner {
             c.sync_limit,
         )
         .with_finalize_wait(Duration::from_millis(c.finalize_wait_ms));
-        let core = Core::new(fle, timing, self.state.accepted());
+        let (core, store) = match durable {
+            Some((mut held, store)) => {
+                // An epoch accepted earlier in this process counts too.
+                held.epoch = held.epoch.max(self.state.accepted());
+                (Core::durable(fle, timing, held), Some(store))
+            }
+            None => (Core::new(fle, timing, self.state.accepted()), None),
+        };
         let (relay_tx, relay_rx) = unbounded();
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
@@ -400,7 +483,7 @@ impl PeerInner {
             )?;
             let el = ElectionLoop {
                 core,
-                base: Instant::now(),
+                store,
                 cnx: cnx.clone(),
                 state: self.state.clone(),
                 delivered: deliver_rx,

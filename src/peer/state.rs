@@ -39,6 +39,12 @@ pub(crate) struct PeerState {
     accepted: AtomicI64,
     status: Mutex<Status>,
     changed: Condvar,
+    /// Until when (on [`crate::clock::now`]) I lead confirmed, as the
+    /// election thread last computed it: nanoseconds, 0 for none. The lease
+    /// only shrinks between two updates, so a host that compares it with
+    /// the clock at the call never sees leadership the election thread has
+    /// not yet had time to give up (a paused process, a busy thread).
+    lease_nanos: std::sync::atomic::AtomicU64,
     /// The view the receive thread answers from (spec 5.11).
     pub view: Arc<Mutex<View>>,
 }
@@ -58,6 +64,7 @@ impl PeerState {
                 running: false,
             }),
             changed: Condvar::new(),
+            lease_nanos: std::sync::atomic::AtomicU64::new(0),
             view: Arc::new(Mutex::new(View {
                 state: ServerState::Looking,
                 current_vote: my_vote,
@@ -96,10 +103,40 @@ impl PeerState {
         *self.status.lock()
     }
 
+    /// Publishes the lease of the machine ([`crate::leadership::Core::lease_until`]).
+    pub(crate) fn publish_lease(&self, until: Option<Duration>) {
+        let n = until.map_or(0, |u| u64::try_from(u.as_nanos()).unwrap_or(u64::MAX).max(1));
+        self.lease_nanos.store(n, Ordering::Release);
+    }
+
+    /// Until when I lead confirmed, on [`crate::clock::now`]'s clock.
+    pub(crate) fn lease_deadline(&self) -> Option<Duration> {
+        match self.lease_nanos.load(Ordering::Acquire) {
+            0 => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+
+    /// Whether the lease holds at the moment of the call.
+    pub(crate) fn leads_now(&self) -> bool {
+        self.lease_deadline()
+            .is_some_and(|u| crate::clock::now() < u)
+    }
+
+    /// The confirmed leadership, with a leader's own past its lease removed.
+    pub(crate) fn confirmed(&self, s: &Status) -> Option<Confirmed> {
+        let c = s.confirmed?;
+        if c.state == ServerState::Leading && !self.leads_now() {
+            return None;
+        }
+        Some(c)
+    }
+
     pub(crate) fn set_running(&self, running: bool) {
         let mut s = self.status.lock();
         s.running = running;
         if !running {
+            self.publish_lease(None);
             s.leader = None;
             s.confirmed = None;
         }
@@ -112,6 +149,8 @@ impl PeerState {
         s.leader = None;
         s.confirmed = None;
         s.state = ServerState::Looking;
+        // Giving leadership up early is always safe.
+        self.publish_lease(None);
     }
 
     /// Folds an event into what the host reads: the decision is set by
@@ -213,6 +252,6 @@ impl PeerState {
     /// Waits until a leadership is confirmed, the peer stops, or the
     /// timeout passes.
     pub(crate) fn wait_for_confirmed(&self, timeout: Duration) -> Option<Confirmed> {
-        self.wait_for(timeout, |s| s.confirmed)
+        self.wait_for(timeout, |s| self.confirmed(s))
     }
 }
