@@ -120,15 +120,34 @@ mod range_tests {
     fn epochs_and_rounds_outside_zookeepers_range_are_refused() {
         let ok = Message::outgoing(ServerState::Leading, 3, 5 << 32, 1, 5);
         assert!(ok.in_range());
-        assert!(Message { peer_epoch: i64::MIN, ..ok }.in_range());
-        assert!(Message { peer_epoch: -1, election_epoch: -1, ..ok }.in_range());
-        assert!(Message { peer_epoch: MAX_EPOCH, ..ok }.in_range());
+        assert!(Message {
+            peer_epoch: i64::MIN,
+            ..ok
+        }
+        .in_range());
+        assert!(Message {
+            peer_epoch: -1,
+            election_epoch: -1,
+            ..ok
+        }
+        .in_range());
+        assert!(Message {
+            peer_epoch: MAX_EPOCH,
+            ..ok
+        }
+        .in_range());
         for e in [i64::MAX, 1 << 31, 1 << 32, -2, i64::MIN + 1] {
-            let m = Message { peer_epoch: e, ..ok };
+            let m = Message {
+                peer_epoch: e,
+                ..ok
+            };
             assert_eq!(check_range(&m), Err(RangeError::PeerEpoch(e)), "{e}");
         }
         for r in [i64::MAX, MAX_ROUND + 1, -2, i64::MIN] {
-            let m = Message { election_epoch: r, ..ok };
+            let m = Message {
+                election_epoch: r,
+                ..ok
+            };
             assert_eq!(check_range(&m), Err(RangeError::Round(r)), "{r}");
         }
     }

@@ -57,5 +57,8 @@ pub fn boottime() -> Option<std::time::Duration> {
     if rc != 0 || ts.tv_sec < 0 || ts.tv_nsec < 0 {
         return None;
     }
-    Some(std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    Some(std::time::Duration::new(
+        ts.tv_sec as u64,
+        ts.tv_nsec as u32,
+    ))
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::election::{Fle, Message, Settings};
+use crate::leadership::{Durable, EPOCH_STEP};
 use crate::quorum::{Majority, QuorumVerifier};
 use crate::types::{LearnerType, ServerState, Sid};
 use std::sync::Arc;
@@ -17,8 +18,72 @@ fn timing() -> Timing {
     Timing::new(ms(100), Some(10), Some(5)).with_finalize_wait(ms(10))
 }
 
-fn core(me: Sid) -> Core {
-    let qv = Arc::new(QuorumVerifier::Majority(Majority::new([1, 2, 3], [], 0)));
+/// A machine whose store writes at once (every `Persist` is answered
+/// `ok` within the same call), so the rules read as without a store.
+struct Auto(Core);
+
+impl std::ops::Deref for Auto {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Auto {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.0
+    }
+}
+
+impl Auto {
+    fn settle(&mut self, now: Duration, outs: Vec<Output>) -> Vec<Output> {
+        let mut all = Vec::new();
+        for o in outs {
+            all.push(o);
+            if let Output::Persist(d) = o {
+                let more = self.0.on_persisted(now, d, true);
+                all.extend(self.settle(now, more));
+            }
+        }
+        all
+    }
+    fn start(&mut self, now: Duration) -> Vec<Output> {
+        let o = self.0.start(now);
+        self.settle(now, o)
+    }
+    fn restart(&mut self, now: Duration) -> Vec<Output> {
+        let o = self.0.restart(now);
+        self.settle(now, o)
+    }
+    fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Output> {
+        let o = self.0.receive(now, from, msg);
+        self.settle(now, o)
+    }
+    fn on_timeout(&mut self, now: Duration, d: bool) -> Vec<Output> {
+        let o = self.0.on_timeout(now, d);
+        self.settle(now, o)
+    }
+    fn on_connection(&mut self, now: Duration, sid: Sid, up: bool) -> Vec<Output> {
+        let o = self.0.on_connection(now, sid, up);
+        self.settle(now, o)
+    }
+}
+
+fn core(me: Sid) -> Auto {
+    Auto(raw_core(me, Some(Durable::default())))
+}
+
+/// A bare machine: with a store that held `stored`, or none.
+fn raw_core(me: Sid, stored: Option<Durable>) -> Core {
+    core_of(me, &[1, 2, 3], stored)
+}
+
+fn core_of(me: Sid, members: &[Sid], stored: Option<Durable>) -> Core {
+    let qv = Arc::new(QuorumVerifier::Majority(Majority::new(
+        members.iter().copied(),
+        [],
+        0,
+    )));
     let fle = Fle::new(
         Settings {
             my_sid: me,
@@ -29,7 +94,10 @@ fn core(me: Sid) -> Core {
         },
         qv,
     );
-    Core::new(fle, timing(), 0)
+    match stored {
+        Some(d) => Core::durable(fle, timing(), d),
+        None => Core::new(fle, timing(), 0),
+    }
 }
 
 fn looking(leader: Sid, round: i64) -> Message {
@@ -55,7 +123,7 @@ fn sent_to(outs: &[Output], to: Sid) -> Vec<Message> {
 }
 
 /// Sid 3 elected leader of {1, 2, 3} at 10 ms; returns its first heartbeat.
-fn elected_leader() -> (Core, Message) {
+fn elected_leader() -> (Auto, Message) {
     let mut c = core(3);
     c.start(ms(0));
     c.receive(ms(0), 3, &looking(3, 1));
@@ -78,7 +146,7 @@ fn elected_leader() -> (Core, Message) {
 }
 
 /// Sid 1 following 3 after LOOKING votes (not backed by 3's own vote).
-fn follower() -> Core {
+fn follower() -> Auto {
     let mut c = core(1);
     c.start(ms(0));
     c.receive(ms(0), 1, &looking(1, 1));
@@ -341,4 +409,300 @@ fn stop_reports_the_loss_and_restart_looks_again() {
             }
         ]
     );
+}
+
+fn persists(outs: &[Output]) -> Vec<Durable> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Persist(d) => Some(*d),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sid 1 of {1, 2, 3} with a store, following 3 after LOOKING votes.
+fn raw_follower(stored: Durable) -> Core {
+    let mut c = raw_core(1, Some(stored));
+    let settle = |c: &mut Core, outs: Vec<Output>, now| {
+        for d in persists(&outs) {
+            c.on_persisted(now, d, true);
+        }
+    };
+    let o = c.start(ms(0));
+    settle(&mut c, o, ms(0));
+    let r = c.fle().logicalclock();
+    for (t, from, lead) in [(0, 1, 1), (1, 3, 3), (1, 1, 3), (2, 2, 3)] {
+        let o = c.receive(ms(t), from, &looking(lead, r));
+        settle(&mut c, o, ms(t));
+    }
+    let o = c.on_timeout(ms(12), true);
+    settle(&mut c, o, ms(12));
+    assert!(matches!(c.role(), Role::Following { leader: 3, .. }));
+    c
+}
+
+#[test]
+fn an_epoch_is_stored_before_it_is_acknowledged() {
+    // Issue: the acknowledgement left with the acceptance, before the host
+    // could store it; a restart then forgot it. Now the ack waits for the
+    // store.
+    let mut c = raw_follower(Durable::default());
+    let hb = heartbeat(3, 1, false, 1, c.fle().logicalclock());
+    let outs = c.receive(ms(20), 3, &hb);
+    assert!(events(&outs).contains(&Event::EpochAccepted { epoch: 1 }));
+    let d = persists(&outs);
+    assert_eq!(d.len(), 1, "{outs:?}");
+    assert_eq!(d[0].epoch, 1);
+    assert!(
+        sent_to(&outs, 3).is_empty(),
+        "acknowledged before the store"
+    );
+    // A crash here (no on_persisted) leaves nothing acknowledged.
+    let outs = c.on_persisted(ms(21), d[0], true);
+    let acks = sent_to(&outs, 3);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].peer_epoch, 1);
+    assert_eq!(acks[0].zxid, hb.zxid);
+    assert_eq!(c.stored().epoch, 1);
+}
+
+#[test]
+fn a_failed_store_acknowledges_nothing_and_tries_again() {
+    let mut c = raw_follower(Durable::default());
+    let round = c.fle().logicalclock();
+    let outs = c.receive(ms(20), 3, &heartbeat(3, 1, false, 1, round));
+    let d = persists(&outs)[0];
+    let outs = c.on_persisted(ms(21), d, false);
+    assert_eq!(events(&outs), [Event::EpochStoreFailed { epoch: 1 }]);
+    assert!(sent_to(&outs, 3).is_empty());
+    // The next heartbeat asks the store again; this time it works.
+    let hb = heartbeat(3, 1, false, 2, round);
+    let outs = c.receive(ms(70), 3, &hb);
+    assert!(sent_to(&outs, 3).is_empty());
+    let d = persists(&outs);
+    assert_eq!(d.len(), 1);
+    let outs = c.on_persisted(ms(71), d[0], true);
+    assert_eq!(sent_to(&outs, 3)[0].zxid, hb.zxid);
+}
+
+#[test]
+fn a_leader_counts_itself_only_once_its_epoch_is_stored() {
+    let mut c = raw_core(3, Some(Durable::default()));
+    let mut pending = persists(&c.start(ms(0)));
+    for (t, from) in [(0, 3), (1, 1)] {
+        pending.extend(persists(&c.receive(ms(t), from, &looking(3, 1))));
+    }
+    let outs = c.on_timeout(ms(11), true);
+    pending.extend(persists(&outs));
+    assert!(matches!(c.role(), Role::Leading { epoch: 1, .. }));
+    let outs = c.on_timeout(ms(21), true);
+    let hb = sent_to(&outs, 1)[0];
+    // Sid 1 acknowledges, but my own epoch is not stored yet: no quorum.
+    let outs = c.receive(ms(25), 1, &report(3, hb.zxid, 1, 1));
+    assert!(!events(&outs).contains(&Event::Leading { epoch: 1 }));
+    let d = *pending
+        .iter()
+        .find(|d| d.epoch == 1)
+        .expect("epoch 1 persisted");
+    let outs = c.on_persisted(ms(26), d, true);
+    assert!(events(&outs).contains(&Event::Leading { epoch: 1 }));
+}
+
+#[test]
+fn without_a_store_every_start_is_quarantined() {
+    // Issue: the quarantine was skipped for a stored epoch of 0, exactly
+    // the state of a peer that crashed before it stored its first epoch.
+    let mut c = raw_core(1, None);
+    c.start(ms(0));
+    assert_eq!(c.promise_until(), Some(ms(500)));
+    // With a store that holds epoch 0 nothing was ever acknowledged.
+    let mut d = raw_core(1, Some(Durable::default()));
+    d.start(ms(0));
+    assert_eq!(d.promise_until(), None);
+    let mut e = raw_core(
+        1,
+        Some(Durable {
+            epoch: 1,
+            round: 16,
+        }),
+    );
+    e.start(ms(0));
+    assert_eq!(e.promise_until(), Some(ms(500)));
+}
+
+#[test]
+fn a_restart_before_the_store_cannot_confirm_two_leaders_with_one_epoch() {
+    // The issue's scenario: leader 3 confirmed with epoch 1 on sid 1's ack;
+    // sid 1 restarts; with sid 2 it elects 2, which must not be confirmed
+    // with epoch 1 while 3 still leads.
+    //
+    // (a) Sid 1 crashed after accepting and before storing: it never
+    // acknowledged, so 3 was not confirmed on its ack.
+    let mut c = raw_follower(Durable::default());
+    let outs = c.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    assert!(sent_to(&outs, 3).is_empty());
+    // (b) It crashed after storing and acknowledging: the restarted
+    // process finds epoch 1, is quarantined, and reports epoch 1, so its
+    // next leader proposes 2.
+    let mut r = raw_core(
+        1,
+        Some(Durable {
+            epoch: 1,
+            round: 16,
+        }),
+    );
+    let outs = r.start(ms(1000));
+    assert_eq!(r.promise_until(), Some(ms(1500)));
+    let mine = sent_to(&outs, 2);
+    assert!(mine.iter().all(|m| m.peer_epoch == 1), "{mine:?}");
+    // Leader 2 heartbeats epoch 2: sid 1 may not acknowledge it before its
+    // quarantine ends, whatever 2 does.
+    let r1 = r.fle().logicalclock();
+    for (t, from) in [(1000, 2), (1001, 1)] {
+        r.receive(
+            ms(t),
+            from,
+            &Message::outgoing(ServerState::Looking, 2, 0, r1, 1),
+        );
+    }
+    r.on_timeout(ms(1011), true);
+    assert!(matches!(r.role(), Role::Following { leader: 2, .. }));
+    let outs = r.receive(ms(1020), 2, &heartbeat(2, 2, false, 1, r1));
+    for d in persists(&outs) {
+        let more = r.on_persisted(ms(1020), d, true);
+        assert!(sent_to(&more, 2).is_empty(), "acknowledged in quarantine");
+    }
+    assert!(sent_to(&outs, 2).is_empty(), "acknowledged in quarantine");
+}
+
+#[test]
+fn a_restarted_peer_starts_above_its_rounds_and_ignores_stale_answers() {
+    // Issue: a leader of round 1 that restarts at once took its old
+    // followers' FOLLOWING answers for a new decision.
+    let mut c = raw_core(
+        3,
+        Some(Durable {
+            epoch: 1,
+            round: 16,
+        }),
+    );
+    let outs = c.start(ms(0));
+    assert_eq!(c.fle().logicalclock(), 17);
+    // The round reservation is written at once.
+    assert!(persists(&outs).iter().any(|d| d.round > 17));
+    let stale = Message::outgoing(ServerState::Following, 3, 0, 1, 1);
+    c.receive(ms(1), 1, &stale);
+    c.receive(ms(1), 2, &stale);
+    c.on_timeout(ms(300), true);
+    assert_eq!(c.role(), Role::Looking, "decided on stale answers");
+}
+
+#[test]
+fn out_of_range_epochs_and_rounds_are_never_used() {
+    let mut c = follower();
+    for pe in [i64::MAX, 1 << 31, 1 << 32] {
+        let hb = Message::outgoing(ServerState::Leading, 3, pe << 1, 1, pe);
+        let outs = c.receive(ms(20), 3, &hb);
+        assert!(outs.is_empty(), "{pe}: {outs:?}");
+    }
+    let hb = heartbeat(3, 1, false, 1, i64::MAX);
+    assert!(c.receive(ms(20), 3, &hb).is_empty());
+    assert_eq!(c.accepted_epoch(), 0);
+}
+
+#[test]
+fn one_message_moves_an_epoch_only_a_bounded_step() {
+    // Issue: a forged LEADING with peerEpoch 1000 from the leader's sid made
+    // followers emit `following epoch=1000`.
+    let mut c = follower();
+    let outs = c.receive(ms(20), 3, &heartbeat(3, 1000, true, 1, 1));
+    assert!(outs
+        .iter()
+        .any(|o| matches!(o, Output::Refused(r) if r.epoch == 1000)));
+    assert!(events(&outs).is_empty(), "{outs:?}");
+    assert_eq!(c.accepted_epoch(), 0);
+    // Within the step it is taken.
+    let outs = c.receive(ms(30), 3, &heartbeat(3, EPOCH_STEP, true, 2, 1));
+    assert!(events(&outs).contains(&Event::Following {
+        leader: 3,
+        epoch: EPOCH_STEP
+    }));
+    // A leader raises its epoch by a bounded step per refusal.
+    let (mut l, hb) = elected_leader();
+    let outs = l.receive(ms(25), 1, &report(3, hb.zxid, 1, 1000));
+    assert!(outs.iter().any(|o| matches!(o, Output::Refused(_))));
+    assert_eq!(
+        l.role(),
+        Role::Leading {
+            epoch: 1 + EPOCH_STEP,
+            confirmed: false
+        }
+    );
+}
+
+/// Sid 1 of {1..5} decides for `leader` from its LEADING vote and two
+/// FOLLOWING votes (as a joiner of a real ZooKeeper ensemble does) in
+/// `round`, with peer epoch `pe`.
+fn join_real(c: &mut Auto, now: u64, leader: Sid, round: i64, pe: i64) {
+    let z = 0x1_0000_0005;
+    c.receive(
+        ms(now),
+        leader,
+        &Message::outgoing(ServerState::Leading, leader, z, round, pe),
+    );
+    for from in [2, 3] {
+        c.receive(
+            ms(now),
+            from,
+            &Message::outgoing(ServerState::Following, leader, z, round, pe),
+        );
+    }
+    assert!(
+        matches!(c.role(), Role::Following { leader: l, .. } if l == leader),
+        "{:?}",
+        c.role()
+    );
+}
+
+#[test]
+fn following_epochs_behind_real_leaders_rise_when_the_leader_changes() {
+    // Issue: `Following{leader:5,epoch:1}` then `Following{leader:4,epoch:1}`
+    // behind real ZooKeeper leaders: 4's election vote carried its epoch
+    // from before its sync.
+    let mut c = Auto(core_of(1, &[1, 2, 3, 4, 5], Some(Durable::default())));
+    c.start(ms(0));
+    join_real(&mut c, 1, 5, 1, 1);
+    // No heartbeat within syncLimit + 1 ticks: the vote is trusted.
+    let outs = c.on_timeout(ms(601), true);
+    assert!(events(&outs).contains(&Event::Following {
+        leader: 5,
+        epoch: 1
+    }));
+    // Leader 5 dies; 4 leads, its election vote still says epoch 1.
+    c.on_connection(ms(700), 5, false);
+    let outs = c.on_timeout(ms(800), true);
+    assert!(events(&outs)
+        .iter()
+        .any(|e| matches!(e, Event::LeaderLost { leader: 5, .. })));
+    let r = c.fle().logicalclock();
+    join_real(&mut c, 801, 4, r, 1);
+    let outs = c.on_timeout(ms(1401), true);
+    assert!(
+        !events(&outs)
+            .iter()
+            .any(|e| matches!(e, Event::Following { .. })),
+        "{outs:?}"
+    );
+    // Instead I ask 4 for its current vote with a LOOKING notification...
+    let probe = sent_to(&outs, 4);
+    assert!(probe
+        .iter()
+        .any(|m| m.server_state() == Some(ServerState::Looking)));
+    // ... and 4 answers with its vote after its sync: epoch 2.
+    let v = Message::outgoing(ServerState::Leading, 4, 0x1_0000_0005, 2, 2);
+    let outs = c.receive(ms(1402), 4, &v);
+    assert!(events(&outs).contains(&Event::Following {
+        leader: 4,
+        epoch: 2
+    }));
 }

@@ -105,7 +105,9 @@ impl PeerState {
 
     /// Publishes the lease of the machine ([`crate::leadership::Core::lease_until`]).
     pub(crate) fn publish_lease(&self, until: Option<Duration>) {
-        let n = until.map_or(0, |u| u64::try_from(u.as_nanos()).unwrap_or(u64::MAX).max(1));
+        let n = until.map_or(0, |u| {
+            u64::try_from(u.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
         self.lease_nanos.store(n, Ordering::Release);
     }
 
