@@ -30,6 +30,20 @@
 
 
 /*
+ The largest epoch: ZooKeeper's epoch is the high 32 bits of a
+ (positive) zxid, so `epoch << 32` must stay a positive `i64`.
+ */
+#define MAX_EPOCH (int64_t)INT32_MAX
+
+/*
+ The largest round accepted from the network. ZooKeeper's `logicalclock`
+ is a `long` that grows by one per election; this leaves room for 2^62
+ more elections after the largest value a peer may send, so round
+ arithmetic cannot overflow.
+ */
+#define MAX_ROUND (1 << 62)
+
+/*
  Server state: looking for a leader.
  */
 #define ZKELECT_STATE_LOOKING 0
@@ -120,6 +134,12 @@
  stay unique across process restarts.
  */
 #define ZKELECT_EVENT_EPOCH_ACCEPTED 11
+
+/*
+ The durable store could not keep an accepted epoch (`epoch`); nothing
+ that depends on it was sent.
+ */
+#define ZKELECT_EVENT_EPOCH_STORE_FAILED 12
 
 /*
  Loss reason: none (the event kind has no reason).
@@ -218,6 +238,20 @@
 #define ZKELECT_VERSION_PATCH 0
 
 /*
+ How far one notification may move an epoch: a follower accepts from
+ its leader at most this far above the larger of what it accepted and the
+ decided vote's peer epoch (which a quorum agreed on), and a leader raises
+ its proposal at most this far per refusal. A legitimate leader proposes
+ one above what the quorum that elected it knew.
+ */
+#define EPOCH_STEP 16
+
+/*
+ Rounds reserved per write of the round high-water mark.
+ */
+#define ROUND_RESERVE 16
+
+/*
  `initLimit` when zoo.cfg has none (ZooKeeper's sample config).
  */
 #define DEFAULT_INIT_LIMIT 10
@@ -296,6 +330,46 @@ typedef struct zkelect_leader {
 } zkelect_leader;
 
 /*
+ A leader's lease as the host should check it right before acting as
+ leader (`zkelect_peer_get_lease`).
+ */
+typedef struct zkelect_lease {
+  /*
+   1 if I lead confirmed at the moment of the call (a LEADING event holds
+   and its lease has not run out), else 0.
+   */
+  int32_t leads_now;
+  /*
+   The epoch of the LEADING event the lease belongs to, 0 if none.
+   */
+  int64_t epoch;
+  /*
+   Nanoseconds the lease still holds (0 when `leads_now` is 0).
+   */
+  uint64_t remaining_ns;
+  /*
+   Until when, on the clock of `zkelect_clock_now_ns` (CLOCK_BOOTTIME:
+   counts suspend, the same for every process of the machine); 0 if none.
+   */
+  uint64_t deadline_ns;
+} zkelect_lease;
+
+/*
+ Stores a peer's durable state (`epoch`: the highest accepted epoch;
+ `round`: the round high-water mark) and returns 0 only once it is
+ durable (written and fsynced), anything else if it could not be stored.
+ Runs on the peer's election thread; nothing that depends on the state is
+ sent before it returns 0.
+ */
+typedef int32_t (*zkelect_store_cb)(void *userdata, int64_t epoch, int64_t round);
+
+/*
+ Releases a callback's userdata. Called exactly once, after the last call
+ of the callback it belongs to has returned.
+ */
+typedef void (*zkelect_free_cb)(void *userdata);
+
+/*
  An event, tagged by `kind` (one of `ZKELECT_EVENT_*`). Fields that a kind
  does not use are zero. New kinds may be added: ignore kinds you do not
  know. New fields are only ever added at the end, and `struct_size` says
@@ -366,12 +440,6 @@ typedef struct zkelect_event {
  peer's notifier thread.
  */
 typedef void (*zkelect_event_cb)(void *userdata, const struct zkelect_event *event);
-
-/*
- Releases a callback's userdata. Called exactly once, after the last call
- of the callback it belongs to has returned.
- */
-typedef void (*zkelect_free_cb)(void *userdata);
 
 /*
  Receives one log line (NUL-terminated, no newline, valid only during the
@@ -506,6 +574,42 @@ zkelect_result zkelect_peer_get_vote(const struct zkelect_peer *peer, struct zke
 zkelect_result zkelect_peer_wait_for_leader(const struct zkelect_peer *peer,
                                             uint64_t timeout_ms,
                                             struct zkelect_leader *out);
+
+/*
+ Writes my lease to `*out`: whether I lead confirmed at the moment of the
+ call, with which epoch, and for how long if no new acknowledgement
+ arrives. Call it right before acting as leader: events arrive
+ asynchronously, and a paused or suspended process may resume with a
+ LEADING event it no longer holds. The lease bounds who believes it
+ leads; tag every write with the epoch so the resource can refuse older
+ ones.
+ */
+zkelect_result zkelect_peer_get_lease(const struct zkelect_peer *peer, struct zkelect_lease *out);
+
+/*
+ The clock leases are measured on, in nanoseconds (CLOCK_BOOTTIME on
+ Linux: counts suspend, the same for every process of the machine).
+ */
+uint64_t zkelect_clock_now_ns(void);
+
+/*
+ Keeps the peer's durable state (the accepted epoch and a round
+ high-water mark) through `store` instead of the file
+ `zkelect.<sid>.state` in `dataDir`. `held_epoch` and `held_round` are
+ what the host's store holds now (0 and 0 if nothing yet). `store` runs
+ on the election thread and returns 0 only once the state is durable; an
+ acknowledgement of an epoch waits for it, and a non-zero return emits
+ `ZKELECT_EVENT_EPOCH_STORE_FAILED` and acknowledges nothing. Takes effect
+ at the next `zkelect_peer_start`. `userdata` and `free_userdata` as for
+ event callbacks. Errors: `ZKELECT_ERR_NULL` (peer or store),
+ `ZKELECT_ERR_INVALID_ARGUMENT` (a negative held value).
+ */
+zkelect_result zkelect_peer_set_epoch_store(const struct zkelect_peer *peer,
+                                            int64_t held_epoch,
+                                            int64_t held_round,
+                                            zkelect_store_cb store,
+                                            void *userdata,
+                                            zkelect_free_cb free_userdata);
 
 /*
  Starts a new election round: the host's way to say the leader is gone.

@@ -10,11 +10,23 @@ pub struct Args {
     pub positional: Vec<String>,
     /// Whether `--help`/`-h` was given.
     pub help: bool,
+    /// Options without a value that were given.
+    flags: Vec<String>,
 }
 
 impl Args {
     /// Parses `args`; `known` lists the options that take a value.
     pub fn parse(args: &[String], known: &[&str]) -> Result<Args, String> {
+        Args::parse_with_flags(args, known, &[])
+    }
+
+    /// As [`Args::parse`], with `flags` listing options that take no value.
+    pub fn parse_with_flags(
+        args: &[String],
+        known: &[&str],
+        flags: &[&str],
+    ) -> Result<Args, String> {
+        let mut given = Vec::new();
         let mut opts = HashMap::new();
         let mut positional = Vec::new();
         let mut help = false;
@@ -27,6 +39,10 @@ impl Args {
                     Some((n, v)) => (n, Some(v.to_string())),
                     None => (name, None),
                 };
+                if flags.contains(&name) && inline.is_none() {
+                    given.push(name.to_string());
+                    continue;
+                }
                 if !known.contains(&name) {
                     return Err(format!("unknown option --{name}"));
                 }
@@ -46,7 +62,13 @@ impl Args {
             opts,
             positional,
             help,
+            flags: given,
         })
+    }
+
+    /// Whether the value-less option `--name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
     }
 
     /// The raw value of an option.

@@ -8,6 +8,7 @@ use zkelect::logging::{self, Level};
 
 const HELP: &str = "\
 usage: zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
+                   [--report-lease] [--crash-before-store]
 
 Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0.
 A dead or cut-off leader is noticed and replaced without any signal; SIGHUP
@@ -22,8 +23,12 @@ stdout: one JSON object per line per event, e.g.
   {\"event\":\"leader_lost\",\"sid\":1,\"leader\":3,\"reason\":\"silent\"}
 Reasons: restarted, silent, disconnected, leader_looking, no_quorum,
 not_confirmed, stopped, superseded, epoch_raised. Timers come from tickTime,
-initLimit and syncLimit (10 and 5 when absent). Pass the last epoch_accepted
-back with --epoch when restarting a peer.
+initLimit and syncLimit (10 and 5 when absent).
+  {\"event\":\"epoch_store_failed\",\"sid\":1,\"epoch\":2}
+The accepted epoch is kept in dataDir (zkelect.<sid>.state, fsynced before
+any acknowledgement); without dataDir nothing is kept and every start waits
+syncLimit ticks before it acknowledges anyone (pass the last epoch_accepted
+back with --epoch then).
 stderr: human-readable logs.
 
   --config PATH    zoo.cfg (ZooKeeper syntax)
@@ -31,6 +36,13 @@ stderr: human-readable logs.
   --zxid Z         last zxid to report (default 0; 0x-prefixed hex accepted)
   --epoch E        current epoch to report (default 0)
   --log-level L    trace, debug, info, warn (default) or error
+  --report-lease   also print the lease whenever it changes, as the host's
+                   check sees it (clock: CLOCK_BOOTTIME, in ns):
+  {\"event\":\"lease\",\"sid\":3,\"leads\":true,\"epoch\":1,\"until_ns\":N,\"now_ns\":M}
+  --crash-before-store
+                   fault injection for tests: abort the process (no cleanup,
+                   like kill -9) when the first new epoch is about to be
+                   stored, i.e. after accepting it and before acknowledging
 ";
 
 /// Parses a decimal or 0x-prefixed hex signed number.
@@ -58,7 +70,11 @@ pub fn parse_level(v: &str) -> Result<Level, String> {
 
 /// Entry point.
 pub fn main(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["config", "myid", "zxid", "epoch", "log-level"])?;
+    let a = Args::parse_with_flags(
+        argv,
+        &["config", "myid", "zxid", "epoch", "log-level"],
+        &["report-lease", "crash-before-store"],
+    )?;
     if a.help {
         print!("{HELP}");
         return Ok(());
@@ -89,7 +105,9 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     zkelect::ffi::os::block_termination_signals()
         .map_err(|e| format!("cannot block signals: {e}"))?;
 
-    let peer = zkelect::Peer::from_file(Path::new(cfg), myid).map_err(|e| e.to_string())?;
+    let peer = std::sync::Arc::new(
+        zkelect::Peer::from_file(Path::new(cfg), myid).map_err(|e| e.to_string())?,
+    );
     peer.set_zxid(zxid);
     peer.set_epoch(epoch);
     let sid = peer.my_sid();
@@ -98,7 +116,13 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         let _ = writeln!(out, "{}", json::event(sid, e));
         let _ = out.flush();
     });
+    if a.flag("crash-before-store") {
+        crash_before_store(&peer)?;
+    }
     peer.start().map_err(|e| e.to_string())?;
+    if a.flag("report-lease") {
+        report_lease(peer.clone());
+    }
     logging::emit(
         Level::Info,
         &format!("sid {sid} running; SIGHUP re-elects, SIGINT or SIGTERM stops"),
@@ -115,5 +139,58 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         break;
     }
     peer.stop();
+    Ok(())
+}
+
+/// Prints a `lease` line whenever the lease as the host sees it changes
+/// (polled every 2 ms on a thread of its own).
+fn report_lease(p: std::sync::Arc<zkelect::Peer>) {
+    let sid = p.my_sid();
+    std::thread::spawn(move || {
+        let mut last: Option<(bool, Option<std::time::Duration>)> = None;
+        loop {
+            let now = zkelect::clock::now();
+            let until = p.lease_deadline();
+            let leads = until.is_some_and(|u| now < u);
+            if last != Some((leads, until)) {
+                last = Some((leads, until));
+                let epoch = p.confirmed().map_or(0, |c| c.epoch);
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    r#"{{"event":"lease","sid":{sid},"leads":{leads},"epoch":{epoch},"until_ns":{},"now_ns":{}}}"#,
+                    until.map_or(0, |u| u.as_nanos()),
+                    now.as_nanos()
+                );
+                let _ = out.flush();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+}
+
+/// `--crash-before-store`: the state file through a store hook that aborts
+/// the process on the first write of a new epoch, before it is written.
+fn crash_before_store(peer: &zkelect::Peer) -> Result<(), String> {
+    let dir = peer
+        .config()
+        .data_dir
+        .clone()
+        .ok_or("--crash-before-store needs dataDir in the config")?;
+    let file = zkelect::peer::FileStore::new(&dir, peer.my_sid());
+    let held = file.load().map_err(|e| e.to_string())?;
+    peer.set_epoch_store(held, move |d| {
+        if d.epoch > held.epoch {
+            logging::emit(
+                Level::Error,
+                &format!(
+                    "--crash-before-store: aborting before storing epoch {}",
+                    d.epoch
+                ),
+            );
+            std::process::abort();
+        }
+        file.save(d).map_err(|e| e.to_string())
+    });
     Ok(())
 }

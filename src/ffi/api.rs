@@ -175,6 +175,95 @@ pub extern "C" fn zkelect_peer_wait_for_leader(
     })
 }
 
+/// Writes my lease to `*out`: whether I lead confirmed at the moment of the
+/// call, with which epoch, and for how long if no new acknowledgement
+/// arrives. Call it right before acting as leader: events arrive
+/// asynchronously, and a paused or suspended process may resume with a
+/// LEADING event it no longer holds. The lease bounds who believes it
+/// leads; tag every write with the epoch so the resource can refuse older
+/// ones.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_get_lease(
+    peer: *const PeerHandle,
+    out: *mut zkelect_lease,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let p = &handle(peer, "peer")?.peer;
+        let mut l = zkelect_lease::default();
+        if let (Some(deadline), Some(c)) = (p.lease_deadline(), p.confirmed()) {
+            let now = crate::clock::now();
+            if now < deadline && c.state == crate::ServerState::Leading {
+                l.leads_now = 1;
+                l.epoch = c.epoch;
+                l.remaining_ns = u64::try_from((deadline - now).as_nanos()).unwrap_or(u64::MAX);
+            }
+            l.deadline_ns = u64::try_from(deadline.as_nanos()).unwrap_or(u64::MAX);
+        }
+        write_out(out, l, "out")
+    })
+}
+
+/// The clock leases are measured on, in nanoseconds (CLOCK_BOOTTIME on
+/// Linux: counts suspend, the same for every process of the machine).
+#[no_mangle]
+pub extern "C" fn zkelect_clock_now_ns() -> u64 {
+    guard_value(0, || {
+        u64::try_from(crate::clock::now().as_nanos()).unwrap_or(u64::MAX)
+    })
+}
+
+/// Keeps the peer's durable state (the accepted epoch and a round
+/// high-water mark) through `store` instead of the file
+/// `zkelect.<sid>.state` in `dataDir`. `held_epoch` and `held_round` are
+/// what the host's store holds now (0 and 0 if nothing yet). `store` runs
+/// on the election thread and returns 0 only once the state is durable; an
+/// acknowledgement of an epoch waits for it, and a non-zero return emits
+/// `ZKELECT_EVENT_EPOCH_STORE_FAILED` and acknowledges nothing. Takes effect
+/// at the next `zkelect_peer_start`. `userdata` and `free_userdata` as for
+/// event callbacks. Errors: `ZKELECT_ERR_NULL` (peer or store),
+/// `ZKELECT_ERR_INVALID_ARGUMENT` (a negative held value).
+#[no_mangle]
+pub extern "C" fn zkelect_peer_set_epoch_store(
+    peer: *const PeerHandle,
+    held_epoch: i64,
+    held_round: i64,
+    store: zkelect_store_cb,
+    userdata: *mut c_void,
+    free_userdata: zkelect_free_cb,
+) -> zkelect_result {
+    let user = UserData(userdata);
+    guard(move || {
+        let cb = StoreCallback {
+            cb: match store {
+                Some(f) => f,
+                None => {
+                    if let Some(f) = free_userdata {
+                        f(user.0);
+                    }
+                    return Err(Failure::new(ZKELECT_ERR_NULL, "store is NULL"));
+                }
+            },
+            user,
+            free: free_userdata,
+        };
+        let h = handle(peer, "peer")?;
+        if held_epoch < 0 || held_round < 0 {
+            return Err(Failure::new(
+                ZKELECT_ERR_INVALID_ARGUMENT,
+                format!("held_epoch {held_epoch} and held_round {held_round} must not be negative"),
+            ));
+        }
+        let held = crate::leadership::Durable {
+            epoch: held_epoch,
+            round: held_round,
+        };
+        h.peer
+            .set_epoch_store(held, move |d| cb.call(d.epoch, d.round));
+        Ok(())
+    })
+}
+
 /// Starts a new election round: the host's way to say the leader is gone.
 /// Not needed to recover from a dead or cut-off leader: the peer notices
 /// (`syncLimit` ticks without heartbeats, or a broken connection) and

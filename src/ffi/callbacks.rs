@@ -17,6 +17,14 @@ pub type zkelect_event_cb =
 pub type zkelect_log_cb =
     Option<extern "C" fn(userdata: *mut c_void, level: i32, message: *const c_char)>;
 
+/// Stores a peer's durable state (`epoch`: the highest accepted epoch;
+/// `round`: the round high-water mark) and returns 0 only once it is
+/// durable (written and fsynced), anything else if it could not be stored.
+/// Runs on the peer's election thread; nothing that depends on the state is
+/// sent before it returns 0.
+pub type zkelect_store_cb =
+    Option<extern "C" fn(userdata: *mut c_void, epoch: i64, round: i64) -> i32>;
+
 /// Releases a callback's userdata. Called exactly once, after the last call
 /// of the callback it belongs to has returned.
 pub type zkelect_free_cb = Option<extern "C" fn(userdata: *mut c_void)>;
@@ -57,6 +65,30 @@ impl LogCallback {
 }
 
 impl Drop for LogCallback {
+    fn drop(&mut self) {
+        if let Some(f) = self.free {
+            f(self.user.0);
+        }
+    }
+}
+
+/// A registered C store callback; dropping it runs the finalizer.
+pub(crate) struct StoreCallback {
+    pub cb: extern "C" fn(*mut c_void, i64, i64) -> i32,
+    pub user: UserData,
+    pub free: zkelect_free_cb,
+}
+
+impl StoreCallback {
+    pub(crate) fn call(&self, epoch: i64, round: i64) -> Result<(), String> {
+        match (self.cb)(self.user.0, epoch, round) {
+            0 => Ok(()),
+            rc => Err(format!("the host's store callback returned {rc}")),
+        }
+    }
+}
+
+impl Drop for StoreCallback {
     fn drop(&mut self) {
         if let Some(f) = self.free {
             f(self.user.0);

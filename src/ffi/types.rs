@@ -198,6 +198,23 @@ pub struct zkelect_event {
     pub reason: i32,
 }
 
+/// A leader's lease as the host should check it right before acting as
+/// leader (`zkelect_peer_get_lease`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct zkelect_lease {
+    /// 1 if I lead confirmed at the moment of the call (a LEADING event holds
+    /// and its lease has not run out), else 0.
+    pub leads_now: i32,
+    /// The epoch of the LEADING event the lease belongs to, 0 if none.
+    pub epoch: i64,
+    /// Nanoseconds the lease still holds (0 when `leads_now` is 0).
+    pub remaining_ns: u64,
+    /// Until when, on the clock of `zkelect_clock_now_ns` (CLOCK_BOOTTIME:
+    /// counts suspend, the same for every process of the machine); 0 if none.
+    pub deadline_ns: u64,
+}
+
 impl From<Vote> for zkelect_vote {
     fn from(v: Vote) -> zkelect_vote {
         zkelect_vote {

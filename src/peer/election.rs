@@ -77,6 +77,10 @@ impl ElectionLoop {
                 },
                 recv(self.delivered) -> m => {
                     let Ok((sid, msg, delivered)) = m else { break };
+                    if let Err(e) = crate::election::check_range(&msg) {
+                        log!(Level::Warn, "dropping notification from sid {sid}: {e}");
+                        continue;
+                    }
                     self.sync_reported();
                     let outs = self.core.on_message(self.now(), sid, &msg, delivered);
                     self.apply(outs);
