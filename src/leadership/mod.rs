@@ -135,12 +135,22 @@
 //!    margin for clock-rate drift (up to 1/`syncLimit` relative drift over a
 //!    lease). Liveness needs a heartbeat period (half a tick) plus a round
 //!    trip below D_L, which is one tick when `syncLimit` is 2.
-//! 4. Across restarts: a peer that starts with an epoch above 0 (the host's
-//!    stored [`Event::EpochAccepted`], or one accepted earlier in the same
-//!    process) might have acknowledged someone just before it died, so it
-//!    acknowledges nobody for D_F after the start (quarantine). A host that
-//!    does not store accepted epochs loses this protection for a peer that
-//!    crashes and is back within D_F.
+//! 4. Across restarts: every accepted epoch is stored durably
+//!    ([`Output::Persist`], answered by [`Core::on_persisted`]) before an
+//!    acknowledgement of it, or my own count for it as leader, leaves the
+//!    machine, as ZooKeeper writes `acceptedEpoch` before ACKEPOCH. A peer
+//!    that starts with a stored epoch above 0 might have acknowledged
+//!    someone just before it died, so it acknowledges nobody (itself
+//!    included) for D_F after the start (quarantine); one whose store holds
+//!    0 never acknowledged anything. A peer without a store cannot tell, so
+//!    its every start is a quarantine ([`Core::new`]).
+//! 5. Hostile or broken input: epochs and rounds outside ZooKeeper's range
+//!    ([`crate::election::check_range`]) are never used, epoch arithmetic is
+//!    checked, and one message moves an epoch by at most [`EPOCH_STEP`]
+//!    above what a quorum backs (the decided vote's peer epoch, or what I
+//!    accepted). The host sees the lease through `Peer::leads_now`, which
+//!    compares [`Core::lease_until`] with the clock at the call, so a paused
+//!    process's host threads cannot act on a lease that ran out.
 //!
 //! The same intersection gives the fencing guarantees: every follower
 //! acknowledges an epoch value for one leader only and only increasing

@@ -386,6 +386,75 @@ static void test_log_callback(void) {
     printf("ok log_callback\n");
 }
 
+/* A host's durable store: what the store callback was last given. */
+typedef struct {
+    pthread_mutex_t mu;
+    int64_t epoch, round;
+    int calls, freed;
+} store;
+
+static int32_t on_store(void *userdata, int64_t epoch, int64_t round) {
+    store *s = userdata;
+    pthread_mutex_lock(&s->mu);
+    if (epoch > s->epoch) s->epoch = epoch;
+    if (round > s->round) s->round = round;
+    s->calls++;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void on_store_free(void *userdata) { ((store *)userdata)->freed++; }
+
+static void test_store_hook_and_lease(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p[3];
+    store st[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&st[i], 0, sizeof st[i]);
+        pthread_mutex_init(&st[i].mu, NULL);
+        OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+        OK(zkelect_peer_set_epoch_store(p[i], 0, 0, on_store, &st[i], on_store_free));
+    }
+    CHECK(zkelect_peer_set_epoch_store(p[0], -1, 0, on_store, NULL, NULL) ==
+              ZKELECT_ERR_INVALID_ARGUMENT,
+          "negative held epoch");
+    CHECK(zkelect_peer_set_epoch_store(p[0], 0, 0, NULL, NULL, NULL) == ZKELECT_ERR_NULL,
+          "NULL store");
+    zkelect_lease lease;
+    CHECK(zkelect_peer_get_lease(NULL, &lease) == ZKELECT_ERR_NULL, "get_lease(NULL)");
+    CHECK(zkelect_peer_get_lease(p[0], NULL) == ZKELECT_ERR_NULL, "get_lease(out NULL)");
+    OK(zkelect_peer_get_lease(p[0], &lease));
+    CHECK(lease.leads_now == 0 && lease.deadline_ns == 0, "no lease before start");
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_start(p[i]));
+    /* Wait (with a deadline) until one peer leads confirmed. */
+    int leader = -1;
+    for (int waited = 0; leader < 0; waited++) {
+        CHECK(waited < 30000, "nobody leads confirmed within 30 s");
+        for (int i = 0; i < 3 && leader < 0; i++) {
+            OK(zkelect_peer_get_lease(p[i], &lease));
+            if (lease.leads_now) leader = i;
+        }
+        if (leader < 0) nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    CHECK(lease.epoch >= 1, "lease epoch %lld", (long long)lease.epoch);
+    CHECK(lease.remaining_ns > 0, "remaining");
+    CHECK(lease.deadline_ns > zkelect_clock_now_ns() - lease.remaining_ns, "deadline");
+    /* The leader stored its epoch before it counted itself, and so did a
+     * quorum of acknowledging followers. */
+    int stored = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_mutex_lock(&st[i].mu);
+        if (st[i].epoch >= lease.epoch) stored++;
+        CHECK(st[i].round >= 1, "round high-water mark stored by sid %d", i + 1);
+        pthread_mutex_unlock(&st[i].mu);
+    }
+    CHECK(stored >= 2, "epoch %lld stored by %d peers", (long long)lease.epoch, stored);
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    for (int i = 0; i < 3; i++) CHECK(st[i].freed == 1, "store userdata freed once");
+    printf("ok store_hook_and_lease\n");
+}
+
 int main(int argc, char **argv) {
     int cycles = argc > 1 ? atoi(argv[1]) : 100;
     test_version();
@@ -396,6 +465,7 @@ int main(int argc, char **argv) {
     test_restart_while_looking();
     test_ensemble_and_callbacks();
     test_stop_and_free_from_callback();
+    test_store_hook_and_lease();
     test_log_callback();
     test_start_stop_cycles(cycles);
     printf("all C ABI tests passed\n");
