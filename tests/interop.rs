@@ -593,3 +593,54 @@ fn real_server_follows_zkelect_leader() {
     }
     ens.finish();
 }
+
+/// Issue: behind real leaders `Following` epochs repeated when the leader
+/// changed (7 with its epoch, then 6 with its election vote's pre-sync
+/// epoch, the same number). Five real servers, so that a real quorum
+/// survives the kill of its leader, and two zkelect followers: every
+/// `Following` epoch for the new leader is above the one for the old.
+#[test]
+fn following_epochs_rise_when_the_real_leader_changes() {
+    let Some(_serial) = begin() else { return };
+    let mut ens = Ensemble::new(Layout {
+        slots: 7,
+        real: &[3, 4, 5, 6, 7],
+        ..Layout::default()
+    });
+    let peers = [ens.peer(1), ens.peer(2)];
+    let events: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
+    let reals = [3, 4, 5, 6, 7];
+    start_together(&mut ens, &reals, &[&peers[0], &peers[1]]);
+    let first = ens.wait_first_decisions(&reals);
+    assert!(first.values().all(|d| d.leader == 7), "{first:?}");
+    ens.wait_synced(&reals);
+    let before: Vec<i64> = events.iter().map(|rx| following_epoch(rx, 7)).collect();
+    ens.kill_real(7);
+    for r in [3, 4, 5, 6] {
+        let d = ens.wait_decision(r, 2);
+        assert_eq!(d.leader, 6, "server {r}: {d:?}");
+    }
+    ens.wait_synced(&[3, 4, 5, 6]);
+    for (rx, e7) in events.iter().zip(before) {
+        let e6 = following_epoch(rx, 6);
+        assert!(
+            e6 > e7,
+            "Following epoch {e6} for leader 6 not above {e7} for 7"
+        );
+    }
+    ens.finish();
+}
+
+/// The epoch of the next `Following` event for `leader` (within a minute).
+fn following_epoch(rx: &crossbeam_channel::Receiver<zkelect::Event>, leader: i64) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(zkelect::Event::Following { leader: l, epoch }) if l == leader => return epoch,
+            Ok(e) => seen.push(e),
+            Err(_) => panic!("no Following event for leader {leader}: {seen:?}"),
+        }
+    }
+}
