@@ -334,6 +334,7 @@ impl PeerInner {
             handshake_timeout: Duration::from_millis(c.handshake_timeout_ms()),
             keep_alive: c.tcp_keep_alive,
             bind_retry: c.election_port_bind_retry,
+            resolver: crate::cnx::Resolver::system(),
         })
     }
 
