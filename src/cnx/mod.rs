@@ -16,18 +16,19 @@
 //!
 //! Memory is bounded whatever the peers send or how fast they connect:
 //! - the receive queue holds at most [`RECV_QUEUE_CAPACITY`] frames, each at
-//!   most [`wire::MAX_FRAME_LEN`] bytes, and every receive worker holds at
-//!   most one more frame while it waits to queue it;
+//!   most [`wire::MAX_FRAME_LEN`] bytes (a full queue drops its oldest
+//!   frame, it never makes a receive worker wait), and every receive worker
+//!   holds at most the frame it is reading;
 //! - send queues, last messages sent and poke times are kept per configured
 //!   sid; a sid that is not in the configuration (a probe, a legacy
-//!   observer's placeholder id, an unknown sid) has a send queue and a last
-//!   message only while it has a live connection, and messages for it
-//!   without one are dropped (it cannot be dialled anyway);
+//!   observer's placeholder id, an unknown sid) has a send queue only while
+//!   it has a live connection and never a last message, and messages for
+//!   it without a connection are dropped (it cannot be dialled anyway);
 //! - connection events go to a bounded channel the caller provides; a full
 //!   one makes the connection thread that reports wait (never under a lock),
 //!   so events are never lost;
-//! - at most [`MAX_PENDING_HANDSHAKES`] handshakes are read at once, and at
-//!   most [`MAX_DIAL_BACKS`] connection attempts to unconfigured sids (dial
+//! - at most `MAX_PENDING_HANDSHAKES` (64) handshakes are read at once, and at
+//!   most `MAX_DIAL_BACKS` (16) connection attempts to unconfigured sids (dial
 //!   backs to advertised addresses) run at once.
 //!
 //! Stopping never waits for the network: blocked accepts, handshake reads,
@@ -82,13 +83,13 @@ const FRESH_CONNECTION: Duration = Duration::from_secs(1);
 
 /// The most handshakes read at once; more connections are closed at once so a
 /// flood cannot exhaust threads.
-pub const MAX_PENDING_HANDSHAKES: usize = 64;
+pub(crate) const MAX_PENDING_HANDSHAKES: usize = 64;
 
 /// The most connection attempts to sids that are not in the configuration
 /// (dial-backs to the address a smaller sid advertised) in flight at once;
 /// more are refused, so a flood of handshakes with made-up sids cannot
 /// start a thread each.
-pub const MAX_DIAL_BACKS: usize = 16;
+pub(crate) const MAX_DIAL_BACKS: usize = 16;
 
 /// Settings of a connection manager.
 #[derive(Debug, Clone)]

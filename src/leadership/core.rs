@@ -260,7 +260,7 @@ impl Core {
     /// election, and the leadership layer. For drivers without a separate
     /// receive thread (simulations).
     pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Output> {
-        let r = route(&self.fle.view(), self.fle.is_voter(from), msg);
+        let r = route(&self.fle.view(), from, self.fle.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = r.reply {
             out.push(Output::Send {
