@@ -1,14 +1,14 @@
 //! The connection-request role: one asynchronous attempt per sid, never
 //! serial (spec 2.2, ZOOKEEPER-3756).
 
-use super::{socket, worker, Inner};
+use super::{resolve, socket, worker, Inner};
 use crate::log;
 use crate::logging::Level;
 use crate::types::Sid;
 use crate::wire::HostPort;
 use crossbeam_channel::Receiver;
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 /// The connector thread: starts an attempt thread per request.
@@ -27,23 +27,25 @@ pub(super) fn run(inner: Arc<Inner>, requests: Receiver<(Sid, Vec<HostPort>)>) {
     }
 }
 
-fn resolve(addrs: &[HostPort]) -> Vec<SocketAddr> {
-    addrs
-        .iter()
-        .filter_map(|a| (a.host.as_str(), a.port).to_socket_addrs().ok())
-        .flatten()
-        .collect()
-}
-
 /// Connect, send the handshake in one write, then keep the socket if my sid
 /// is the larger one, or close it (a poke that makes the larger sid dial us).
 fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
-    let targets = resolve(addrs);
+    // Host names are looked up off this thread: stop() joins it, and a
+    // lookup cannot be interrupted (see `resolve`).
+    let (targets, errors) = resolve::resolve_all(
+        &inner.s.resolver,
+        addrs,
+        inner.s.connect_timeout,
+        &inner.halted,
+    );
     if targets.is_empty() {
-        log!(
-            Level::Warn,
-            "cannot resolve any address of sid {sid}: {addrs:?}"
-        );
+        if !inner.stopping() {
+            log!(
+                Level::Warn,
+                "cannot resolve any address of sid {sid}: {}",
+                errors.join("; ")
+            );
+        }
         return;
     }
     let mut last_err = None;

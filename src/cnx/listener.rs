@@ -80,7 +80,35 @@ pub(super) fn run(inner: Arc<Inner>, addr: SocketAddr, mut listener: TcpListener
     }
 }
 
+/// Where a test can hold the listener thread (see `cnx::tests`).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AcceptStage {
+    /// A connection was accepted; nothing is tracked for it yet.
+    Accepted,
+    /// `handle_accepted` is done with it.
+    Handled,
+}
+
+#[cfg(test)]
+fn at_stage(inner: &Inner, stage: AcceptStage) {
+    let hook = inner.accept_hook.lock().clone();
+    if let Some(h) = hook {
+        h(stage);
+    }
+}
+
 fn handle_accepted(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
+    #[cfg(test)]
+    at_stage(inner, AcceptStage::Accepted);
+    track_and_read(inner, stream, from);
+    #[cfg(test)]
+    at_stage(inner, AcceptStage::Handled);
+}
+
+/// Registers an accepted socket in `pending` (so stop can close it) and
+/// reads its handshake on a thread of its own.
+fn track_and_read(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
     if let Err(e) = socket::configure(&stream, inner.s.keep_alive) {
         log!(
             Level::Warn,
@@ -91,6 +119,13 @@ fn handle_accepted(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
     let id = inner.next_conn();
     {
         let mut pending = inner.pending.lock();
+        // Checked under the lock that shutdown drains `pending` with, after
+        // it raised `stopping`: a socket accepted just before shutdown is
+        // either drained (and closed) by it or closed here, never left to a
+        // handshake read that stop would wait for until the timeout.
+        if inner.stopping() {
+            return;
+        }
         if pending.len() >= MAX_PENDING_HANDSHAKES {
             log!(
                 Level::Warn,

@@ -13,19 +13,43 @@
 //! Queues are crossbeam channels with ZooKeeper's semantics: one send queue of
 //! capacity 1 per peer where the newest message wins, and one receive queue of
 //! 100 shared by all peers where the oldest is dropped.
+//!
+//! Memory is bounded whatever the peers send or how fast they connect:
+//! - the receive queue holds at most [`RECV_QUEUE_CAPACITY`] frames, each at
+//!   most [`wire::MAX_FRAME_LEN`] bytes (a full queue drops its oldest
+//!   frame, it never makes a receive worker wait), and every receive worker
+//!   holds at most the frame it is reading;
+//! - send queues, last messages sent and poke times are kept per configured
+//!   sid; a sid that is not in the configuration (a probe, a legacy
+//!   observer's placeholder id, an unknown sid) has a send queue only while
+//!   it has a live connection and never a last message, and messages for
+//!   it without a connection are dropped (it cannot be dialled anyway);
+//! - connection events go to a bounded channel the caller provides; a full
+//!   one makes the connection thread that reports wait (never under a lock),
+//!   so events are never lost;
+//! - at most `MAX_PENDING_HANDSHAKES` (64) handshakes are read at once, and at
+//!   most `MAX_DIAL_BACKS` (16) connection attempts to unconfigured sids (dial
+//!   backs to advertised addresses) run at once.
+//!
+//! Stopping never waits for the network: blocked accepts, handshake reads,
+//! connects and receive workers are woken by closing their sockets, and host
+//! names are looked up on threads that stop does not join (see `resolve`).
 
 mod connector;
 mod listener;
 pub(crate) mod queue;
+mod resolve;
 mod socket;
 pub(crate) mod threads;
 mod worker;
+
+pub use resolve::Resolver;
 
 use crate::log;
 use crate::logging::Level;
 use crate::types::Sid;
 use crate::wire::{self, HostPort, ProtocolVersion};
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, select, Receiver, Sender};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -59,7 +83,13 @@ const FRESH_CONNECTION: Duration = Duration::from_secs(1);
 
 /// The most handshakes read at once; more connections are closed at once so a
 /// flood cannot exhaust threads.
-const MAX_PENDING_HANDSHAKES: usize = 64;
+pub(crate) const MAX_PENDING_HANDSHAKES: usize = 64;
+
+/// The most connection attempts to sids that are not in the configuration
+/// (dial-backs to the address a smaller sid advertised) in flight at once;
+/// more are refused, so a flood of handshakes with made-up sids cannot
+/// start a thread each.
+pub(crate) const MAX_DIAL_BACKS: usize = 16;
 
 /// Settings of a connection manager.
 #[derive(Debug, Clone)]
@@ -82,6 +112,9 @@ pub struct CnxSettings {
     pub keep_alive: bool,
     /// `electionPortBindRetry`: bind attempts before giving up (0 = forever).
     pub bind_retry: u32,
+    /// How host names of peers are looked up (the system resolver unless a
+    /// host plugs in its own); never on a thread that stop waits for.
+    pub resolver: Resolver,
 }
 
 /// Connection events for the layer above.
@@ -129,6 +162,10 @@ struct Inner {
     s: CnxSettings,
     handshake: Vec<u8>,
     stopping: AtomicBool,
+    /// Dropped on shutdown: wakes every thread that waits on `halted`
+    /// (a full event queue, a name lookup).
+    halt: Mutex<Option<Sender<()>>>,
+    halted: Receiver<()>,
     threads: ThreadSet,
     recv_tx: Sender<Received>,
     recv_rx: Receiver<Received>,
@@ -146,19 +183,31 @@ struct Inner {
     next_conn: AtomicU64,
     /// Ids handed to legacy observers that used the placeholder sid.
     next_placeholder: AtomicI64,
+    /// Called by the listener thread at each [`listener::AcceptStage`].
+    #[cfg(test)]
+    accept_hook: Mutex<Option<AcceptHook>>,
 }
+
+#[cfg(test)]
+type AcceptHook = Arc<dyn Fn(listener::AcceptStage) + Send + Sync>;
 
 impl CnxManager {
     /// Binds every listen address (with the bind-retry rule) and starts the
-    /// listener and connector threads. Connection events go to `events`.
+    /// listener and connector threads. Connection events go to `events`: in
+    /// order per connection, never dropped; give it a bound, as a full
+    /// channel only makes the reporting connection thread wait.
     pub fn start(s: CnxSettings, events: Sender<CnxEvent>) -> io::Result<CnxManager> {
         let handshake = wire::encode_handshake(s.protocol, s.my_sid, &s.advertise);
         let (recv_tx, recv_rx) = bounded(RECV_QUEUE_CAPACITY);
-        let (connect_tx, connect_rx) = unbounded();
+        // One request per sid at most is queued or running (`in_flight`).
+        let (connect_tx, connect_rx) = bounded(s.peers.len() + MAX_DIAL_BACKS + 1);
+        let (halt, halted) = bounded(0);
         let inner = Arc::new(Inner {
             s,
             handshake,
             stopping: AtomicBool::new(false),
+            halt: Mutex::new(Some(halt)),
+            halted,
             threads: ThreadSet::default(),
             recv_tx,
             recv_rx: recv_rx.clone(),
@@ -173,6 +222,8 @@ impl CnxManager {
             listeners: Mutex::new(Vec::new()),
             next_conn: AtomicU64::new(1),
             next_placeholder: AtomicI64::new(-1),
+            #[cfg(test)]
+            accept_hook: Mutex::new(None),
         });
         let mut bound = Vec::new();
         for addr in inner.s.listen.clone() {
@@ -260,9 +311,39 @@ impl Inner {
             queue::push_drop_oldest(&self.recv_tx, &self.recv_rx, (sid, body.to_vec()));
             return;
         }
+        if !self.s.peers.contains_key(&sid) {
+            // Not configured: it cannot be dialled, so a message for it only
+            // goes out on its live connection, and its queue lives as long
+            // as that connection (created and removed under the workers
+            // lock, see `forget_unconfigured`).
+            let workers = self.workers.lock();
+            if !workers.contains_key(&sid) {
+                log!(
+                    Level::Debug,
+                    "dropping a message for sid {sid}: not configured and not connected"
+                );
+                return;
+            }
+            let q = self.queue(sid);
+            drop(workers);
+            queue::push_drop_oldest(&q.tx, &q.rx, body);
+            return;
+        }
         let q = self.queue(sid);
         queue::push_drop_oldest(&q.tx, &q.rx, body);
         self.connect_one(sid);
+    }
+
+    /// Drops what is kept for a sid that is not in the configuration once
+    /// its connection is gone, so sids that come and go (probes, legacy
+    /// placeholders, made-up sids) leave nothing behind. Called with the
+    /// workers lock held (lock order: workers, then queues or last_sent).
+    fn forget_unconfigured(&self, sid: Sid) {
+        if !self.s.peers.contains_key(&sid) {
+            self.queues.lock().remove(&sid);
+            self.last_sent.lock().remove(&sid);
+            self.poked.lock().remove(&sid);
+        }
     }
 
     fn queue(&self, sid: Sid) -> SendQueue {
@@ -299,11 +380,28 @@ impl Inner {
     /// Queues a connect attempt to given addresses (also used for dial-back
     /// to an advertised address, which does not need a configured sid).
     fn connect_to(self: &Arc<Self>, sid: Sid, addrs: Vec<HostPort>) {
-        if self.stopping() || !self.in_flight.lock().insert(sid) {
+        if self.stopping() {
             return;
         }
+        {
+            let mut in_flight = self.in_flight.lock();
+            if !self.s.peers.contains_key(&sid) {
+                let peers = &self.s.peers;
+                let others = in_flight.iter().filter(|s| !peers.contains_key(s)).count();
+                if others >= MAX_DIAL_BACKS {
+                    log!(
+                        Level::Warn,
+                        "not dialling back sid {sid}: {MAX_DIAL_BACKS} attempts to unconfigured sids in flight"
+                    );
+                    return;
+                }
+            }
+            if !in_flight.insert(sid) {
+                return;
+            }
+        }
         let sent = match &*self.connect_tx.lock() {
-            Some(tx) => tx.send((sid, addrs)).is_ok(),
+            Some(tx) => tx.try_send((sid, addrs)).is_ok(),
             None => false,
         };
         if !sent {
@@ -321,11 +419,22 @@ impl Inner {
     /// Remembers a poke, so no second one goes out while the dial-back is on
     /// its way.
     fn note_poke(&self, sid: Sid) {
-        self.poked.lock().insert(sid, Instant::now());
+        let mut poked = self.poked.lock();
+        // Older pokes no longer hold anything back.
+        poked.retain(|_, t| t.elapsed() < POKE_BACKOFF);
+        poked.insert(sid, Instant::now());
     }
 
+    /// Reports a connection event. The channel is bounded: when it is full
+    /// the calling connection thread waits (its socket is not read
+    /// meanwhile, which is TCP's own back-pressure) until the layer above
+    /// catches up or the manager stops. Never called under a lock, so the
+    /// wait cannot hold up the election thread's calls into the manager.
     fn emit(&self, e: CnxEvent) {
-        let _ = self.events.send(e);
+        select! {
+            send(self.events, e) -> _ => {}
+            recv(self.halted) -> _ => {}
+        }
     }
 
     fn next_conn(&self) -> u64 {
@@ -343,7 +452,15 @@ impl Inner {
 
     /// Closes the live connection to `sid`, if any.
     fn drop_worker(&self, sid: Sid) {
-        if let Some(old) = self.workers.lock().remove(&sid) {
+        let old = {
+            let mut workers = self.workers.lock();
+            let old = workers.remove(&sid);
+            if old.is_some() {
+                self.forget_unconfigured(sid);
+            }
+            old
+        };
+        if let Some(old) = old {
             let _ = old.stream.shutdown(std::net::Shutdown::Both);
             self.emit(CnxEvent::Disconnected(sid));
         }
@@ -354,6 +471,7 @@ impl Inner {
             return;
         }
         *self.connect_tx.lock() = None;
+        *self.halt.lock() = None;
         for l in self.listeners.lock().drain(..) {
             // Shutting a listening socket down wakes a blocked accept on Linux.
             let _ = socket2::SockRef::from(&l).shutdown(std::net::Shutdown::Both);
@@ -366,3 +484,6 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,13 +26,15 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
     };
     inner.poked.lock().remove(&sid);
     let (stop_tx, stop_rx) = bounded::<()>(0);
-    let q = inner.queue(sid);
-    {
+    let q = {
         let mut workers = inner.workers.lock();
         if inner.stopping() {
             let _ = handle_stream.shutdown(Shutdown::Both);
             return;
         }
+        // Under the workers lock, so that the end of an older connection
+        // to an unconfigured sid cannot remove the queue this one uses.
+        let q = inner.queue(sid);
         let replaced = workers.insert(
             sid,
             WorkerHandle {
@@ -45,7 +47,8 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
         if let Some(old) = replaced {
             let _ = old.stream.shutdown(Shutdown::Both);
         }
-    }
+        q
+    };
     let i = inner.clone();
     let send = inner.threads.spawn(format!("zkelect-send-{sid}"), move || {
         send_loop(&i, sid, send_stream, q.rx, stop_rx);
@@ -70,6 +73,7 @@ fn finish(inner: &Inner, sid: Sid, conn: u64) {
         if let Some(w) = workers.remove(&sid) {
             let _ = w.stream.shutdown(Shutdown::Both);
         }
+        inner.forget_unconfigured(sid);
         drop(workers);
         if !inner.stopping() {
             inner.emit(CnxEvent::Disconnected(sid));
@@ -102,7 +106,11 @@ fn send_loop(
         select! {
             recv(q) -> m => {
                 let Ok(m) = m else { return };
-                inner.last_sent.lock().insert(sid, m.clone());
+                if inner.s.peers.contains_key(&sid) {
+                    // Only configured sids reconnect; an unconfigured one's
+                    // state ends with its connection.
+                    inner.last_sent.lock().insert(sid, m.clone());
+                }
                 if let Err(e) = write_frame(&mut stream, &m) {
                     if !inner.stopping() {
                         log!(Level::Debug, "send to sid {sid} failed: {e}");

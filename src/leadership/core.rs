@@ -344,7 +344,7 @@ impl Core {
         if check_range(msg).is_err() {
             return Vec::new();
         }
-        let r = route(&self.fle.view(), self.fle.is_voter(from), msg);
+        let r = route(&self.fle.view(), from, self.fle.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = r.reply {
             out.push(Output::Send {

@@ -1,7 +1,7 @@
 //! The election thread: drives the election and leadership state machine
 //! ([`Core`]) with real time, messages, connection events and host commands.
 
-use super::messenger::{Forwarded, Outgoing};
+use super::messenger::{send_or_stop, Forwarded, Outgoing};
 use super::state::PeerState;
 use super::store::Store;
 use crate::clock;
@@ -9,10 +9,32 @@ use crate::cnx::{CnxEvent, CnxManager};
 use crate::leadership::{Core, Durable, Event, Output};
 use crate::log;
 use crate::logging::Level;
-use crossbeam_channel::{after, never, select, Receiver, Sender};
+use crossbeam_channel::{after, never, select, Receiver, SendTimeoutError, Sender};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Capacity of the connection events queue, from the connection manager
+/// straight to the election thread. A full queue makes the connection
+/// thread that reports wait; the election thread never waits on it.
+pub(crate) const CNX_EVENT_CAPACITY: usize = 256;
+
+/// Capacity of the events queue from the election thread to the notifier
+/// (host callbacks and subscribers). Events are never dropped: when the
+/// host is this far behind, the election thread waits for it. The bound is
+/// far above what a slow callback builds up in practice (a handful of
+/// events per election, two per connection change), so a callback that
+/// sleeps for seconds delays nothing; only a host that stops taking events
+/// altogether ends up holding the election thread, which then behaves as a
+/// paused process (the lease argument covers that: its followers' promises
+/// run out). Unbounded, the same host would instead let memory grow with
+/// every event for as long as it is stuck.
+pub(crate) const EVENT_CAPACITY: usize = 1024;
+
+/// How often a wait for room in the events queue checks whether the
+/// notifier still delivers.
+const NOTIFY_POLL: Duration = Duration::from_millis(20);
 
 /// Commands from the host.
 pub(crate) enum Control {
@@ -30,12 +52,15 @@ pub(crate) struct ElectionLoop {
     pub state: Arc<PeerState>,
     /// Notifications from the receive thread.
     pub delivered: Receiver<Forwarded>,
-    /// Connection events, relayed by the notifier thread.
+    /// Connection events, straight from the connection manager (never
+    /// through the notifier, so a slow callback cannot delay them).
     pub connections: Receiver<CnxEvent>,
     pub control: Receiver<Control>,
     pub stop: Receiver<()>,
     pub out: Sender<Outgoing>,
     pub events: Sender<Event>,
+    /// False once nothing more may be delivered (stop from a callback).
+    pub live: Arc<AtomicBool>,
 }
 
 impl ElectionLoop {
@@ -92,6 +117,9 @@ impl ElectionLoop {
                         Ok(CnxEvent::ListenerFailed(_)) => continue,
                         Err(_) => { connections_open = false; continue; }
                     };
+                    // The host hears of the connection before of anything
+                    // it causes (e.g. `LeaderLost` a tick later).
+                    self.notify(peer_event(sid, up));
                     self.sync_reported();
                     let outs = self.core.on_connection(self.now(), sid, up);
                     self.apply(outs);
@@ -106,8 +134,36 @@ impl ElectionLoop {
                 }
             }
         }
+        // Connection changes reported before the stop still reach the host.
+        while let Ok(c) = self.connections.try_recv() {
+            match c {
+                CnxEvent::Connected(s) => self.notify(peer_event(s, true)),
+                CnxEvent::Disconnected(s) => self.notify(peer_event(s, false)),
+                CnxEvent::ListenerFailed(_) => {}
+            }
+        }
         let outs = self.core.stop(self.now());
         self.apply(outs);
+    }
+
+    /// Hands an event to the notifier, waiting while its queue is full
+    /// ([`EVENT_CAPACITY`]): events are never dropped while they can still
+    /// be delivered. Once nothing more may be delivered (`live` is false
+    /// after stop from a callback, whose own thread is the notifier), the
+    /// event is dropped instead of waiting for a notifier that will not
+    /// read again.
+    fn notify(&self, mut e: Event) {
+        loop {
+            match self.events.send_timeout(e, NOTIFY_POLL) {
+                Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
+                Err(SendTimeoutError::Timeout(back)) => {
+                    if !self.live.load(Ordering::Acquire) {
+                        return;
+                    }
+                    e = back;
+                }
+            }
+        }
     }
 
     /// The zxid and epoch the host set, for the next election start.
@@ -121,7 +177,8 @@ impl ElectionLoop {
         while let Some(o) = queue.pop_front() {
             match o {
                 Output::Send { to, msg } => {
-                    let _ = self.out.send((to, msg));
+                    // Dropped only when stopping (the send thread is gone).
+                    send_or_stop(&self.out, (to, msg), &self.stop);
                 }
                 Output::ConnectAll => self.cnx.connect_all(),
                 Output::Event(e) => {
@@ -138,7 +195,7 @@ impl ElectionLoop {
                             self.core.fle().my_sid()
                         );
                     }
-                    let _ = self.events.send(e);
+                    self.notify(e);
                 }
                 Output::Persist(d) => {
                     // Outputs that depend on it come from on_persisted,
@@ -175,5 +232,14 @@ impl ElectionLoop {
                 false
             }
         }
+    }
+}
+
+/// The host event for a connection change.
+fn peer_event(sid: crate::types::Sid, up: bool) -> Event {
+    if up {
+        Event::PeerConnected(sid)
+    } else {
+        Event::PeerDisconnected(sid)
     }
 }

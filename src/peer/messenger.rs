@@ -9,13 +9,48 @@ use crate::log;
 use crate::logging::Level;
 use crate::types::{ServerState, Sid};
 use crate::wire;
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver, Select, Sender, TrySendError};
 use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A vote to send, and to whom.
 pub(crate) type Outgoing = (Sid, Message);
+
+/// Capacity of the queue from the receive thread to the election thread.
+/// When it is full the receive thread waits, so frames pile up in the
+/// connection manager's receive queue of 100, where ZooKeeper's rule drops
+/// the oldest (spec 2.5): one bounded queue, one drop point.
+pub(crate) const DELIVER_CAPACITY: usize = 100;
+
+/// Capacity of the queue of votes to send (from the election and receive
+/// threads to the send thread). The send thread never waits on them (the
+/// per-peer send queues drop the oldest), so a full queue only briefly
+/// holds up its producers.
+pub(crate) const OUT_CAPACITY: usize = 256;
+
+/// Puts `item` on a bounded channel, waiting while it is full, until it is
+/// taken or `stop` fires (its sender is dropped when the peer stops); then
+/// the item is dropped. False if it was dropped.
+pub(crate) fn send_or_stop<T>(tx: &Sender<T>, item: T, stop: &Receiver<()>) -> bool {
+    let item = match tx.try_send(item) {
+        Ok(()) => return true,
+        Err(TrySendError::Disconnected(_)) => return false,
+        Err(TrySendError::Full(back)) => back,
+    };
+    let mut sel = Select::new();
+    let send = sel.send(tx);
+    let halt = sel.recv(stop);
+    let op = sel.select();
+    match op.index() {
+        i if i == send => op.send(tx, item).is_ok(),
+        i => {
+            debug_assert_eq!(i, halt);
+            let _ = op.recv(stop);
+            false
+        }
+    }
+}
 
 /// A notification for the election thread: sender, message, and whether
 /// the reply rules deliver it to the election (else only the leadership
@@ -26,7 +61,9 @@ pub(crate) type Forwarded = (Sid, Message, bool);
 /// answered according to the reply rules with the latest published view, and
 /// handed to the election thread when the rules deliver it to the election,
 /// or when it is a voter's notification that the leadership layer of a
-/// decided peer reads (heartbeats, reports, LOOKING notifications).
+/// decided peer reads (heartbeats, reports, hellos, LOOKING notifications).
+/// Both queues it feeds are bounded; while one is full it waits, and the
+/// connection manager's receive queue drops the oldest frames meanwhile.
 pub(crate) fn receive_loop(
     frames: Receiver<Received>,
     stop: Receiver<()>,
@@ -66,12 +103,14 @@ pub(crate) fn receive_loop(
             n.state, n.leader, n.zxid, n.election_epoch, n.peer_epoch, n.version
         );
         let v = *view.lock();
-        let r = route(&v, voters.contains(&sid), &msg);
+        let r = route(&v, sid, voters.contains(&sid), &msg);
         if let Some(reply) = r.reply {
-            let _ = replies.send((sid, reply));
+            if !send_or_stop(&replies, (sid, reply), &stop) {
+                return;
+            }
         }
-        if r.forward {
-            let _ = deliver.send((sid, msg, r.deliver));
+        if r.forward && !send_or_stop(&deliver, (sid, msg, r.deliver), &stop) {
+            return;
         }
     }
 }

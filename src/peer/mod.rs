@@ -396,6 +396,7 @@ impl PeerInner {
             handshake_timeout: Duration::from_millis(c.handshake_timeout_ms()),
             keep_alive: c.tcp_keep_alive,
             bind_retry: c.election_port_bind_retry,
+            resolver: crate::cnx::Resolver::system(),
         })
     }
 
@@ -415,7 +416,9 @@ impl PeerInner {
     fn launch(&self) -> Result<Runtime, Error> {
         let c = &self.config;
         let durable = self.durable_store()?;
-        let (cnx_events_tx, cnx_events_rx) = unbounded();
+        // Every queue of a run is bounded (see their capacities); connection
+        // events go straight to the election thread.
+        let (cnx_events_tx, cnx_events_rx) = bounded(election::CNX_EVENT_CAPACITY);
         let cnx = Arc::new(
             CnxManager::start(self.cnx_settings()?, cnx_events_tx)
                 .map_err(|e| Error::io(format!("starting sid {}", self.my_sid), e))?,
@@ -443,12 +446,11 @@ impl PeerInner {
             }
             None => (Core::new(fle, timing, self.state.accepted()), None),
         };
-        let (relay_tx, relay_rx) = unbounded();
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
-        let (out_tx, out_rx) = unbounded();
-        let (deliver_tx, deliver_rx) = unbounded();
-        let (events_tx, events_rx) = unbounded();
+        let (out_tx, out_rx) = bounded(messenger::OUT_CAPACITY);
+        let (deliver_tx, deliver_rx) = bounded(messenger::DELIVER_CAPACITY);
+        let (events_tx, events_rx) = bounded(election::EVENT_CAPACITY);
         let live = Arc::new(AtomicBool::new(true));
         let threads = ThreadSet::default();
         self.state.set_running(true);
@@ -462,7 +464,7 @@ impl PeerInner {
             let (listeners, l) = (self.listeners.clone(), live.clone());
             notifier = spawn(
                 "zkelect-notify",
-                Box::new(move || notifier::run(events_rx, cnx_events_rx, relay_tx, listeners, l)),
+                Box::new(move || notifier::run(events_rx, listeners, l)),
             )?;
             let (frames, stop, view) = (
                 cnx.receiver().clone(),
@@ -487,11 +489,12 @@ impl PeerInner {
                 cnx: cnx.clone(),
                 state: self.state.clone(),
                 delivered: deliver_rx,
-                connections: relay_rx,
+                connections: cnx_events_rx,
                 control: control_rx,
                 stop: stop_rx,
                 out: out_tx,
                 events: events_tx,
+                live: live.clone(),
             };
             spawn("zkelect-election", Box::new(move || el.run()))?;
             Ok::<(), Error>(())
@@ -562,8 +565,8 @@ impl PeerInner {
         drop(stop);
         drop(control);
         cnx.stop();
-        // The last handle closes the connection events channel, which lets
-        // the notifier drain what is queued and finish.
+        // The notifier drains what is queued and finishes when the election
+        // thread, the only producer of events, ends.
         drop(cnx);
         self.state.set_running(false);
         threads.join_all();

@@ -1,9 +1,8 @@
 //! The notifier thread: delivers events to the host's callbacks and
 //! subscribers, one at a time and in order, never under an internal lock.
 
-use crate::cnx::CnxEvent;
 use crate::leadership::Event;
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -58,37 +57,14 @@ impl Listeners {
     }
 }
 
-/// Runs until both event sources are closed, delivering while `live` holds.
-/// Connection events are also relayed to the election thread (`relay`),
-/// whose leadership layer watches the connection to the leader.
-pub(crate) fn run(
-    events: Receiver<Event>,
-    cnx: Receiver<CnxEvent>,
-    relay: Sender<CnxEvent>,
-    listeners: Arc<Listeners>,
-    live: Arc<AtomicBool>,
-) {
-    let mut events_open = true;
-    let mut cnx_open = true;
-    let closed_events = crossbeam_channel::never();
-    let closed_cnx = crossbeam_channel::never();
-    while events_open || cnx_open {
-        let e = select! {
-            recv(if events_open { &events } else { &closed_events }) -> e => match e {
-                Ok(e) => e,
-                Err(_) => { events_open = false; continue; }
-            },
-            recv(if cnx_open { &cnx } else { &closed_cnx }) -> c => {
-                let Ok(c) = c else { cnx_open = false; continue; };
-                // The election thread may be gone while stopping.
-                let _ = relay.send(c);
-                match c {
-                    CnxEvent::Connected(s) => Event::PeerConnected(s),
-                    CnxEvent::Disconnected(s) => Event::PeerDisconnected(s),
-                    CnxEvent::ListenerFailed(_) => continue,
-                }
-            },
-        };
+/// Runs until the election thread, the only producer of `events`, is gone,
+/// delivering while `live` holds. Every event comes from the election
+/// thread, `PeerConnected`/`PeerDisconnected` included (it gets connection
+/// events straight from the connection manager and passes them on), so all
+/// of them arrive in one order, and a slow callback delays no input of the
+/// election.
+pub(crate) fn run(events: Receiver<Event>, listeners: Arc<Listeners>, live: Arc<AtomicBool>) {
+    for e in events.iter() {
         if !live.load(Ordering::Acquire) {
             continue;
         }
