@@ -13,22 +13,52 @@
 //!   `Disconnected` at both ends (each within `cnx_skew`), then `Connected`
 //!   after a random time. A crash closes the crashed peer's sockets:
 //!   `Disconnected` at every peer its FIN reaches (links not cut).
-//! - **the hosts**: they store every `EpochAccepted` at once and pass it
-//!   back on reboot (the durable epoch), and sometimes call
-//!   `restart_election`.
-//! - **the fault injector**: crashes and reboots (a new [`Core`]), pauses
-//!   (SIGSTOP: everything for the peer waits, then is handled at once on
-//!   resume, timers first), clean, partial and one-way partitions, resets,
-//!   loss.
+//! - **the durable store** of each zkelect peer ([`Core::durable`], booted
+//!   with what its disk holds): an [`Output::Persist`] completes after a
+//!   random delay (FIFO per peer, [`Params::store_delay`]) as an event of
+//!   that incarnation; only then does the disk hold it and the machine
+//!   learn it ([`Core::on_persisted`]; while paused, on resuming). A crash
+//!   before loses the write (a crash between accept and store), a crash
+//!   after keeps it. While faults last a store may fail
+//!   ([`Params::store_fail_p`]). Peers without a store ([`Core::new`],
+//!   [`Spec::store`]) forget everything in a crash and are quarantined at
+//!   every start.
+//! - **the hosts**: they report the epoch they booted with first
+//!   (`set_epoch`) and sometimes call `restart_election`.
+//! - **the clocks**: every call into a machine takes its peer's own clock,
+//!   simulated time less the peer's lag. The lag is zero (the runtime's
+//!   CLOCK_BOOTTIME counts suspend) unless [`Params::monotonic_clock_bug`]
+//!   simulates a runtime on CLOCK_MONOTONIC, whose clock falls behind by
+//!   every suspend.
+//! - **the fault injector**: crashes and reboots (a new [`Core`]), crashes
+//!   at the worst moment (just before or after a store of a new epoch
+//!   completes, [`Control::CrashAtStore`]), pauses (SIGSTOP: everything for
+//!   the peer waits, then is handled at once on resume, timers first),
+//!   system suspends ([`Control::Suspend`]: a pause of a given length that
+//!   the clock counts, or not with the clock bug), clean, partial and
+//!   one-way partitions, resets, loss, failing stores.
 //! - **legacy peers**: a plain [`Fle`] with ZooKeeper's reply rules and
 //!   nothing else, standing for a real ZooKeeper server (no heartbeats).
 //!
-//! Checked on every event: the event order guarantees of each peer, that no
-//! two leaders are ever confirmed with the same epoch, that confirmed epochs
-//! strictly increase in time, and that after any input that leaves a peer
-//! [leading](Core::leads_at) no other peer leads at that instant (a lease
-//! starts at a confirmation and only grows when its leader handles an
-//! input, so no two peers ever lead at once).
+//! Checked on every event:
+//! - after any input that leaves a peer [leading](Core::leads_at) by its
+//!   own clock, no other peer leads at that instant, leases compared in
+//!   simulated time (a lease starts at a confirmation and only grows when
+//!   its leader handles an input, so no two peers ever lead at once); and
+//!   at every confirmation, no other peer leads;
+//! - no two leaders are ever confirmed with the same epoch, and confirmed
+//!   epochs strictly increase in time (with a store at every peer,
+//!   [`Params::check_epochs`]);
+//! - every confirmed epoch is on the disk of a quorum (peers without a
+//!   store count as holding it, [`Params::check_stored_quorum`]): no
+//!   acknowledgement, and no count of myself, before the store;
+//! - per peer and incarnation, the event order guarantees; epochs of
+//!   `Leading`/`Following`/`Observing` never decrease and strictly
+//!   increase when the leader changes; `EpochAccepted` epochs strictly
+//!   increase; [`Core::accepted_epoch`] and [`Core::stored`] never go back,
+//!   `stored()` never exceeds the disk, and a boot starts from the disk;
+//! - a deadline left due after `on_timeout` (the runtime would busy-loop)
+//!   is counted, not failed ([`Sim::spins`]).
 //!
 //! Everything is a function of the seed: events are ordered by (time,
 //! sequence number) and all randomness comes from one splitmix64 stream.
@@ -41,9 +71,12 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 use zkelect::election::{Action, Fle, Message, Settings};
-use zkelect::leadership::{Core, Event, LossReason, Output, Role, Timing};
+use zkelect::leadership::{Core, Durable, Event, LossReason, Output, Role, Timing};
 use zkelect::quorum::{Majority, QuorumVerifier};
 use zkelect::types::{LearnerType, ServerState, Sid, Zxid};
+
+/// How often a busy election thread calls `on_timeout` in the model.
+const SPIN: Duration = Duration::from_millis(1);
 
 /// `n` milliseconds.
 pub fn ms(n: u64) -> Duration {
@@ -72,8 +105,14 @@ pub struct Spec {
     pub legacy: bool,
     /// Last logged zxid.
     pub zxid: Zxid,
-    /// Epoch at first boot (the host's stored epoch).
+    /// Epoch at first boot: what its durable store holds (a zkelect peer
+    /// with a store), or the epoch its host reports (legacy peers, and the
+    /// host's `set_epoch` of a zkelect peer).
     pub epoch: i64,
+    /// A zkelect peer with a durable store ([`Core::durable`]); without one
+    /// ([`Core::new`]) every start is quarantined and nothing survives a
+    /// crash.
+    pub store: bool,
     /// When it first boots; `None` leaves it to the test.
     pub boot_at: Option<Duration>,
 }
@@ -87,6 +126,7 @@ impl Spec {
             legacy: false,
             zxid: 0,
             epoch: 0,
+            store: true,
             boot_at: Some(Duration::ZERO),
         }
     }
@@ -119,6 +159,24 @@ pub struct Params {
     pub faults_until: Duration,
     /// A run with more events fails (a storm or a livelock).
     pub max_events: u64,
+    /// How long a durable store takes to write and fsync (FIFO per peer).
+    pub store_delay: (Duration, Duration),
+    /// Probability that a store fails (disk full, read-only) while faults
+    /// last.
+    pub store_fail_p: f64,
+    /// Simulate a broken runtime whose clock stops during system suspend
+    /// (CLOCK_MONOTONIC instead of CLOCK_BOOTTIME): a suspended peer's
+    /// clock falls behind by the length of the suspend.
+    pub monotonic_clock_bug: bool,
+    /// Check that every confirmed epoch is stored at a quorum (peers
+    /// without a store count as storing it); off to see what the other
+    /// invariants catch on their own.
+    pub check_stored_quorum: bool,
+    /// Check the cross-peer epoch rules (one leader per confirmed epoch,
+    /// confirmed epochs increasing). They rest on durable accepted epochs:
+    /// an ensemble with peers without a store only keeps "never two
+    /// leaders at once".
+    pub check_epochs: bool,
 }
 
 impl Params {
@@ -138,6 +196,11 @@ impl Params {
             cnx_skew: ms(5),
             faults_until: Duration::ZERO,
             max_events: 3_000_000,
+            store_delay: (Duration::ZERO, ms(3)),
+            store_fail_p: 0.0,
+            monotonic_clock_bug: false,
+            check_stored_quorum: true,
+            check_epochs: true,
         }
     }
 
@@ -163,8 +226,16 @@ pub enum Control {
     Crash(Sid),
     /// SIGSTOP.
     Pause(Sid),
-    /// SIGCONT.
+    /// SIGCONT (also ends a suspend).
     Resume(Sid),
+    /// System suspend of the peer's machine for a while: like a pause,
+    /// but its runtime's clock (CLOCK_BOOTTIME) counts the time, unless
+    /// [`Params::monotonic_clock_bug`], where it falls behind by as much.
+    Suspend(Sid, Duration),
+    /// Crash at the worst moment: at the peer's next store of a new
+    /// epoch, crash it shortly before or after the store completes, and
+    /// boot it again a little later.
+    CrashAtStore(Sid),
     /// The host calls `restart_election`.
     Restart(Sid),
     /// Replace the set of cut directed links.
@@ -192,6 +263,21 @@ enum Ev {
         peer: Sid,
         up: bool,
         inc: u64,
+    },
+    /// A store of `d` completes (the disk part; the process learns it
+    /// when it runs).
+    Stored {
+        sid: Sid,
+        inc: u64,
+        d: Durable,
+        ok: bool,
+    },
+    /// The process learns that the store of `d` completed.
+    Persisted {
+        sid: Sid,
+        inc: u64,
+        d: Durable,
+        ok: bool,
     },
     Control(Control),
 }
@@ -236,6 +322,12 @@ struct Order {
     elected_open: bool,
     leading: Option<i64>,
     top_epoch: Option<i64>,
+    /// The leader of the last Leading/Following/Observing event (me for
+    /// Leading) and its epoch.
+    last_leader: Option<(Sid, i64)>,
+    /// The highest accepted epoch and stored state the machine reported.
+    accepted: i64,
+    stored: Durable,
 }
 
 /// One simulated server.
@@ -250,8 +342,18 @@ pub struct Node {
     /// Paused (SIGSTOP).
     pub paused: bool,
     backlog: VecDeque<Ev>,
-    /// The host's stored epoch (the highest `EpochAccepted`).
-    pub durable_epoch: i64,
+    /// What its durable store holds (written and fsynced); for legacy
+    /// peers and peers without a store, the epoch their host reports.
+    pub disk: Durable,
+    /// When the last store in flight completes (stores are FIFO).
+    store_busy: Duration,
+    /// Since when its machine is suspended.
+    suspended_since: Option<Duration>,
+    /// How far its clock is behind simulated time (only with
+    /// [`Params::monotonic_clock_bug`]); kept across crashes (one machine).
+    pub lag: Duration,
+    /// Armed by [`Control::CrashAtStore`].
+    crash_at_store: bool,
     timer_at: Option<Duration>,
     order: Order,
     /// Every event it emitted: (time, incarnation, event).
@@ -307,6 +409,16 @@ enum Trace {
     },
     Event(Sid, Event),
     Control(Control),
+    Persist {
+        sid: Sid,
+        d: Durable,
+    },
+    Stored {
+        sid: Sid,
+        d: Durable,
+        ok: bool,
+    },
+    Refused(Sid, String),
 }
 
 /// A confirmed leadership, as recorded at its `Leading` event.
@@ -340,6 +452,13 @@ pub struct Sim {
     pub events: u64,
     /// Messages sent.
     pub messages: u64,
+    /// Stores started ([`Output::Persist`]).
+    pub stores: u64,
+    /// Calls of `on_timeout` that left the deadline due (see
+    /// [`Sim::check_spin`]).
+    pub spins: u64,
+    /// The first of them: when, who, in what role.
+    pub first_spin: Option<(Duration, Sid, String)>,
     seq: u64,
     queue: BinaryHeap<Queued>,
     cut: BTreeSet<(Sid, Sid)>,
@@ -379,6 +498,9 @@ impl Sim {
             confirmations: Vec::new(),
             events: 0,
             messages: 0,
+            spins: 0,
+            first_spin: None,
+            stores: 0,
             seq: 0,
             queue: BinaryHeap::new(),
             cut: BTreeSet::new(),
@@ -393,7 +515,14 @@ impl Sim {
                 sim.schedule(at, Control::Boot(spec.sid));
             }
             let node = Node {
-                durable_epoch: spec.epoch,
+                disk: Durable {
+                    epoch: spec.epoch,
+                    round: 0,
+                },
+                store_busy: Duration::ZERO,
+                suspended_since: None,
+                lag: Duration::ZERO,
+                crash_at_store: false,
                 spec,
                 machine: None,
                 inc: 0,
@@ -452,11 +581,12 @@ impl Sim {
         }
         match q.ev {
             Ev::Control(c) => self.control(c),
+            Ev::Stored { sid, inc, d, ok } => self.stored(sid, inc, d, ok),
             ev => {
                 let sid = match &ev {
                     Ev::Deliver { to, .. } => *to,
-                    Ev::Timer { sid, .. } | Ev::Cnx { sid, .. } => *sid,
-                    Ev::Control(_) => unreachable!(),
+                    Ev::Timer { sid, .. } | Ev::Cnx { sid, .. } | Ev::Persisted { sid, .. } => *sid,
+                    Ev::Control(_) | Ev::Stored { .. } => unreachable!(),
                 };
                 let Some(node) = self.nodes.get_mut(&sid) else {
                     return;
@@ -482,8 +612,77 @@ impl Sim {
         });
     }
 
+    /// `sid`'s clock: simulated time less its lag.
+    pub fn local(&self, sid: Sid) -> Duration {
+        self.now.saturating_sub(self.nodes[&sid].lag)
+    }
+
+    /// Whether `sid` leads now by its own clock ([`Core::leads_at`]).
+    pub fn leads(&self, sid: Sid) -> bool {
+        let now = self.local(sid);
+        self.nodes[&sid].core().is_some_and(|c| c.leads_at(now))
+    }
+
+    /// `sid`'s lease in simulated time (its [`Core::lease_until`] plus its
+    /// clock's lag).
+    pub fn lease(&self, sid: Sid) -> Option<Duration> {
+        let n = &self.nodes[&sid];
+        n.core()
+            .and_then(|c| c.lease_until())
+            .map(|u| u.saturating_add(n.lag))
+    }
+
+    /// A deadline that is still due after `on_timeout` ran for it: the
+    /// runtime's election thread would call `on_timeout` again at once, in
+    /// a busy loop, until some input moves it. Modelled as a call every
+    /// millisecond, counted in [`Sim::spins`].
+    fn check_spin(&mut self, sid: Sid, local: Duration) {
+        let node = &self.nodes[&sid];
+        let due = match &node.machine {
+            Some(Machine::Zk(c)) => c.next_deadline().is_some_and(|d| d <= local),
+            Some(Machine::Legacy(f)) => f.next_deadline().is_some_and(|d| d <= local),
+            None => false,
+        };
+        if !due || node.paused {
+            return;
+        }
+        if self.spins == 0 {
+            self.first_spin = Some((self.now, sid, format!("{:?}", node.role())));
+        }
+        self.spins += 1;
+        let at = self.now + SPIN;
+        let node = self.nodes.get_mut(&sid).expect("node");
+        node.timer_at = Some(at);
+        let inc = node.inc;
+        self.push(at, Ev::Timer { sid, inc, at });
+    }
+
+    /// The disk part of a store: what the store of an earlier incarnation
+    /// had not finished is lost with it.
+    fn stored(&mut self, sid: Sid, inc: u64, d: Durable, ok: bool) {
+        let node = self.nodes.get_mut(&sid).expect("node");
+        if node.inc != inc {
+            return;
+        }
+        if ok {
+            node.disk.epoch = node.disk.epoch.max(d.epoch);
+            node.disk.round = node.disk.round.max(d.round);
+        }
+        let paused = node.paused;
+        self.record(Trace::Stored { sid, d, ok });
+        let ev = Ev::Persisted { sid, inc, d, ok };
+        if paused {
+            self.nodes
+                .get_mut(&sid)
+                .expect("node")
+                .backlog
+                .push_back(ev);
+        } else {
+            self.handle(ev);
+        }
+    }
+
     fn handle(&mut self, ev: Ev) {
-        let now = self.now;
         match ev {
             Ev::Deliver {
                 from,
@@ -496,6 +695,7 @@ impl Sim {
                     return;
                 }
                 self.record(Trace::Recv { from, to, msg });
+                let now = self.local(to);
                 let outs = match self.nodes.get_mut(&to).and_then(|n| n.machine.as_mut()) {
                     Some(Machine::Zk(c)) => c.receive(now, from, &msg),
                     Some(Machine::Legacy(f)) => legacy(f.receive(now, from, &msg)),
@@ -505,6 +705,7 @@ impl Sim {
             }
             Ev::Timer { sid, inc, at } => {
                 let hd = self.have_delivered(sid);
+                let now = self.local(sid);
                 let node = self.nodes.get_mut(&sid).expect("node");
                 if node.inc != inc || node.timer_at != Some(at) {
                     return;
@@ -516,8 +717,10 @@ impl Sim {
                     None => return,
                 };
                 self.process(sid, outs);
+                self.check_spin(sid, now);
             }
             Ev::Cnx { sid, peer, up, inc } => {
+                let now = self.local(sid);
                 let node = self.nodes.get_mut(&sid).expect("node");
                 if node.inc != inc {
                     return;
@@ -529,7 +732,19 @@ impl Sim {
                 self.record(Trace::Cnx { sid, peer, up });
                 self.process(sid, outs);
             }
-            Ev::Control(_) => unreachable!(),
+            Ev::Persisted { sid, inc, d, ok } => {
+                let now = self.local(sid);
+                let node = self.nodes.get_mut(&sid).expect("node");
+                if node.inc != inc {
+                    return;
+                }
+                let outs = match node.machine.as_mut() {
+                    Some(Machine::Zk(c)) => c.on_persisted(now, d, ok),
+                    _ => return,
+                };
+                self.process(sid, outs);
+            }
+            Ev::Control(_) | Ev::Stored { .. } => unreachable!(),
         }
     }
 
@@ -543,9 +758,22 @@ impl Sim {
                     n.paused = true;
                 }
             }
+            Control::Suspend(sid, len) => {
+                let now = self.now;
+                if let Some(n) = self.nodes.get_mut(&sid).filter(|n| n.live()) {
+                    n.paused = true;
+                    n.suspended_since.get_or_insert(now);
+                    self.schedule(now + len, Control::Resume(sid));
+                }
+            }
+            Control::CrashAtStore(sid) => {
+                if let Some(n) = self.nodes.get_mut(&sid).filter(|n| n.live()) {
+                    n.crash_at_store = true;
+                }
+            }
             Control::Resume(sid) => self.resume(sid),
             Control::Restart(sid) => {
-                let now = self.now;
+                let now = self.local(sid);
                 let node = self.nodes.get_mut(&sid).expect("node");
                 if node.paused {
                     return;
@@ -553,7 +781,7 @@ impl Sim {
                 let outs = match node.machine.as_mut() {
                     Some(Machine::Zk(c)) => c.restart(now),
                     Some(Machine::Legacy(f)) => {
-                        let (z, e) = (node.spec.zxid, node.durable_epoch);
+                        let (z, e) = (node.spec.zxid, node.disk.epoch);
                         legacy(f.start(now, z, e))
                     }
                     None => return,
@@ -565,9 +793,9 @@ impl Sim {
         }
     }
 
-    /// Boots `sid` with a new machine and its stored epoch.
+    /// Boots `sid` with a new machine and what its store holds.
     pub fn boot(&mut self, sid: Sid) {
-        let now = self.now;
+        let now = self.local(sid);
         let p = self.params.clone();
         let qv = self.qv.clone();
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
@@ -592,19 +820,37 @@ impl Sim {
             },
             qv,
         );
-        let (zxid, epoch) = (node.spec.zxid, node.durable_epoch);
+        let (zxid, disk) = (node.spec.zxid, node.disk);
+        let mut problem = None;
         let outs = if node.spec.legacy {
             let mut f = Box::new(fle);
-            let outs = legacy(f.start(now, zxid, epoch));
+            let outs = legacy(f.start(now, zxid, disk.epoch));
             node.machine = Some(Machine::Legacy(f));
             outs
         } else {
-            let mut c = Box::new(Core::new(fle, p.timing(), 0));
-            c.set_reported(zxid, epoch);
+            let mut c = Box::new(if node.spec.store {
+                Core::durable(fle, p.timing(), disk)
+            } else {
+                Core::new(fle, p.timing(), 0)
+            });
+            // The host's own epoch (its data's): what it had at first boot.
+            c.set_reported(zxid, node.spec.epoch);
             let outs = c.start(now);
+            node.order.accepted = c.accepted_epoch();
+            node.order.stored = c.stored();
+            if node.spec.store && (c.accepted_epoch() < disk.epoch || c.stored() != disk) {
+                problem = Some(format!(
+                    "sid {sid} booted with {disk:?} on disk but accepted {}, stored {:?}",
+                    c.accepted_epoch(),
+                    c.stored()
+                ));
+            }
             node.machine = Some(Machine::Zk(c));
             outs
         };
+        if let Some(p) = problem {
+            self.fail(&p);
+        }
         // The transport connects to the new process and sends what the
         // others' queues hold for it; both ends see the connection.
         let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
@@ -639,6 +885,10 @@ impl Sim {
         node.paused = false;
         node.backlog.clear();
         node.timer_at = None;
+        node.crash_at_store = false;
+        // The machine keeps its clock (and its lag) across a crash of the
+        // process; a suspend of a crashed process ends with the crash.
+        node.suspended_since = None;
         self.held.retain(|(a, _), _| *a != sid);
         let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
         for o in others {
@@ -662,13 +912,21 @@ impl Sim {
     }
 
     fn resume(&mut self, sid: Sid) {
-        let now = self.now;
         let hd = self.have_delivered(sid);
+        let bug = self.params.monotonic_clock_bug;
+        let global = self.now;
         let node = self.nodes.get_mut(&sid).expect("node");
         if !node.paused {
             return;
         }
         node.paused = false;
+        if let Some(since) = node.suspended_since.take() {
+            if bug {
+                // CLOCK_MONOTONIC stood still while the machine slept.
+                node.lag += global - since;
+            }
+        }
+        let now = global.saturating_sub(node.lag);
         node.timer_at = None;
         let backlog: Vec<Ev> = node.backlog.drain(..).collect();
         // Timers first, as the runtime's machine does on any input.
@@ -825,23 +1083,94 @@ impl Sim {
                 Output::Send { to, msg } => self.send(sid, to, msg),
                 Output::ConnectAll => {}
                 Output::Event(e) => self.on_event(sid, e),
+                Output::Persist(d) => self.persist(sid, d),
+                Output::Refused(r) => self.record(Trace::Refused(sid, r.to_string())),
             }
         }
+        self.check_machine(sid);
         self.check_single_leader(sid);
         self.arm(sid);
     }
 
+    /// The store starts writing `d`; it completes (FIFO) after a random
+    /// delay, as an event of this incarnation: a crash before loses it.
+    fn persist(&mut self, sid: Sid, d: Durable) {
+        self.stores += 1;
+        let (lo, hi) = self.params.store_delay;
+        let delay = self.rng.dur(lo, hi);
+        let ok = !(self.faulty() && self.rng.chance(self.params.store_fail_p));
+        let now = self.now;
+        let trigger = self.faulty() && {
+            let n = &self.nodes[&sid];
+            n.crash_at_store && d.epoch > n.disk.epoch
+        };
+        let node = self.nodes.get_mut(&sid).expect("node");
+        let at = (now + delay).max(node.store_busy);
+        node.store_busy = at;
+        let inc = node.inc;
+        self.record(Trace::Persist { sid, d });
+        self.push(at, Ev::Stored { sid, inc, d, ok });
+        if trigger {
+            // Just before or just after the store completes, then back
+            // within a few promises.
+            self.nodes.get_mut(&sid).expect("node").crash_at_store = false;
+            let crash = now + self.rng.dur(Duration::ZERO, (at - now) * 2);
+            let back = crash
+                + self.rng.dur(
+                    Duration::ZERO,
+                    self.params.tick * 3 * self.params.sync_limit,
+                );
+            self.schedule(crash, Control::Crash(sid));
+            self.schedule(back, Control::Boot(sid));
+        }
+    }
+
+    /// Per machine, after every input: accepted epochs and the store never
+    /// go back, and the machine never believes more stored than the disk
+    /// holds.
+    fn check_machine(&mut self, sid: Sid) {
+        let node = &self.nodes[&sid];
+        let Some(c) = node.core() else { return };
+        let (a, st) = (c.accepted_epoch(), c.stored());
+        let mut problems = Vec::new();
+        if a < node.order.accepted {
+            problems.push(format!(
+                "accepted epoch went back from {} to {a}",
+                node.order.accepted
+            ));
+        }
+        if st.epoch < node.order.stored.epoch || st.round < node.order.stored.round {
+            problems.push(format!(
+                "stored state went back from {:?} to {st:?}",
+                node.order.stored
+            ));
+        }
+        if node.spec.store && (st.epoch > node.disk.epoch || st.round > node.disk.round) {
+            problems.push(format!(
+                "believes {st:?} stored, the disk holds {:?}",
+                node.disk
+            ));
+        }
+        if let Some(p) = problems.first() {
+            self.fail(&format!("sid {sid}: {p}"));
+        }
+        let node = self.nodes.get_mut(&sid).expect("node");
+        node.order.accepted = a;
+        node.order.stored = st;
+    }
+
     /// A lease starts at a confirmation and grows with acknowledgements:
     /// after any input that leaves `sid` leading, nobody else may lead.
+    /// Leases are compared in simulated time: each peer's by its own clock,
+    /// which lags behind after a suspend with the clock bug.
     fn check_single_leader(&self, sid: Sid) {
-        let now = self.now;
-        if !self.nodes[&sid].core().is_some_and(|c| c.leads_at(now)) {
+        if !self.leads(sid) {
             return;
         }
         for (&o, n) in &self.nodes {
-            if o != sid && n.core().is_some_and(|c| c.leads_at(now)) {
-                let mine = self.nodes[&sid].core().and_then(|c| c.lease_until());
-                let theirs = n.core().and_then(|c| c.lease_until());
+            if o != sid && self.leads(o) {
+                let mine = self.lease(sid);
+                let theirs = self.lease(o);
                 self.fail(&format!(
                     "sids {sid} (lease until {mine:?}) and {o} (lease until {theirs:?}, paused {}) both lead",
                     n.paused
@@ -861,7 +1190,7 @@ impl Sim {
             None => None,
         };
         if let Some(at) = next {
-            let at = at.max(self.now);
+            let at = at.saturating_add(node.lag).max(self.now);
             if node.timer_at != Some(at) {
                 node.timer_at = Some(at);
                 let inc = node.inc;
@@ -875,6 +1204,7 @@ impl Sim {
     fn on_event(&mut self, sid: Sid, e: Event) {
         let now = self.now;
         self.record(Trace::Event(sid, e));
+        let me = sid;
         let node = self.nodes.get_mut(&sid).expect("node");
         node.events.push((now, node.inc, e));
         let o = &mut node.order;
@@ -911,6 +1241,7 @@ impl Sim {
                 }
                 o.leading = Some(epoch);
                 o.top_epoch = Some(epoch);
+                o.last_leader = Some((me, epoch));
             }
             Event::LeadershipLost { epoch, .. } => {
                 if o.leading != Some(epoch) {
@@ -924,20 +1255,31 @@ impl Sim {
             Event::LeadershipFailed { .. } if o.leading.is_some() => {
                 problems.push("LeadershipFailed while leading".into());
             }
-            Event::Following { epoch, .. } | Event::Observing { epoch, .. } => {
+            Event::Following { leader, epoch } | Event::Observing { leader, epoch } => {
                 if !o.elected_open {
                     problems.push("Following without Elected".into());
                 }
                 if o.top_epoch.is_some_and(|t| epoch < t) {
                     problems.push(format!("epoch {epoch} below {:?}", o.top_epoch));
                 }
+                if let Some((l, e)) = o.last_leader {
+                    if l != leader && epoch <= e {
+                        problems.push(format!(
+                            "epoch {epoch} for leader {leader} not above {e} of leader {l}"
+                        ));
+                    }
+                }
                 o.top_epoch = Some(epoch);
+                o.last_leader = Some((leader, epoch));
             }
             Event::EpochAccepted { epoch } => {
                 if observer {
                     problems.push("an observer accepted an epoch".into());
                 }
-                node.durable_epoch = node.durable_epoch.max(epoch);
+                if epoch <= o.accepted {
+                    problems.push(format!("accepted epoch {epoch} not above {}", o.accepted));
+                }
+                o.accepted = epoch;
             }
             _ => {}
         }
@@ -951,6 +1293,30 @@ impl Sim {
 
     fn on_confirmed(&mut self, sid: Sid, epoch: i64) {
         let now = self.now;
+        self.check_no_other_leader(sid, epoch);
+        if self.params.check_stored_quorum {
+            // Every acknowledgement and my own count came after the store:
+            // a quorum holds the epoch on disk (or has no disk to hold it).
+            let holding: BTreeSet<Sid> = self
+                .nodes
+                .iter()
+                .filter(|(_, n)| !n.spec.store || n.spec.legacy || n.disk.epoch >= epoch)
+                .map(|(s, _)| *s)
+                .collect();
+            if !self.qv.contains_quorum(&holding) {
+                self.fail(&format!(
+                    "sid {sid} confirmed epoch {epoch} stored only at {holding:?}"
+                ));
+            }
+        }
+        if !self.params.check_epochs {
+            self.confirmations.push(Confirmation {
+                at: now,
+                sid,
+                epoch,
+            });
+            return;
+        }
         if let Some(c) = self.confirmations.iter().find(|c| c.epoch == epoch) {
             let c = *c;
             self.fail(&format!(
@@ -966,20 +1332,23 @@ impl Sim {
                 ));
             }
         }
+        self.confirmations.push(Confirmation {
+            at: now,
+            sid,
+            epoch,
+        });
+    }
+
+    fn check_no_other_leader(&self, sid: Sid, epoch: i64) {
         for (&o, n) in &self.nodes {
-            if o != sid && n.core().is_some_and(|c| c.leads_at(now)) {
-                let until = n.core().and_then(|c| c.lease_until());
+            if o != sid && self.leads(o) {
+                let until = self.lease(o);
                 self.fail(&format!(
                     "sid {sid} confirmed (epoch {epoch}) while sid {o} still leads (lease until {until:?}, paused {})",
                     n.paused
                 ));
             }
         }
-        self.confirmations.push(Confirmation {
-            at: now,
-            sid,
-            epoch,
-        });
     }
 
     // ------------------------------------------------------------ queries
@@ -988,12 +1357,11 @@ impl Sim {
     /// leader leads now, every running (not paused) zkelect voter follows it
     /// with that epoch confirmed, and every such observer observes it.
     pub fn settled(&self) -> Option<(Sid, i64)> {
-        let now = self.now;
         let (leader, epoch) = self.nodes.iter().find_map(|(&s, n)| match n.role() {
             Some(Role::Leading {
                 epoch,
                 confirmed: true,
-            }) if n.core().is_some_and(|c| c.leads_at(now)) && !n.paused => Some((s, epoch)),
+            }) if self.leads(s) && !n.paused => Some((s, epoch)),
             _ => None,
         })?;
         for (&s, n) in &self.nodes {
@@ -1046,6 +1414,9 @@ impl Sim {
         let mut s = String::new();
         for (sid, n) in &self.nodes {
             let _ = write!(s, "  sid {sid}: ");
+            if n.lag > Duration::ZERO {
+                let _ = write!(s, "(clock {:?} behind) ", n.lag);
+            }
             match &n.machine {
                 None => s.push_str("down"),
                 Some(Machine::Legacy(f)) => {
@@ -1054,14 +1425,17 @@ impl Sim {
                 Some(Machine::Zk(c)) => {
                     let _ = write!(
                         s,
-                        "{:?} fle {} round {} accepted {} promise {:?} lease {:?}{}",
+                        "{:?} fle {} round {} accepted {} stored {:?} disk {:?} promise {:?} lease {:?}{}{}",
                         c.role(),
                         c.fle().state(),
                         c.fle().logicalclock(),
                         c.accepted_epoch(),
+                        c.stored(),
+                        n.disk,
                         c.promise_until(),
                         c.lease_until(),
-                        if n.paused { " PAUSED" } else { "" }
+                        if n.paused { " PAUSED" } else { "" },
+                        if n.spec.store { "" } else { " NO-STORE" },
                     );
                 }
             }
@@ -1143,6 +1517,11 @@ fn fmt_trace(t: &Trace) -> String {
         }
         Trace::Event(sid, e) => format!("{sid}: EVENT {e:?}"),
         Trace::Control(c) => format!("CONTROL {c:?}"),
+        Trace::Persist { sid, d } => format!("{sid}: PERSIST {d:?}"),
+        Trace::Stored { sid, d, ok } => {
+            format!("{sid}: STORE {} {d:?}", if *ok { "done" } else { "FAILED" })
+        }
+        Trace::Refused(sid, r) => format!("{sid}: REFUSED {r}"),
     }
 }
 
