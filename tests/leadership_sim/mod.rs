@@ -1111,17 +1111,22 @@ impl Sim {
         self.record(Trace::Persist { sid, d });
         self.push(at, Ev::Stored { sid, inc, d, ok });
         if trigger {
-            // Just before or just after the store completes, then back
-            // within a few promises.
-            self.nodes.get_mut(&sid).expect("node").crash_at_store = false;
+            // Just before or just after the store completes.
             let crash = now + self.rng.dur(Duration::ZERO, (at - now) * 2);
-            let back = crash
-                + self.rng.dur(
-                    Duration::ZERO,
-                    self.params.tick * 3 * self.params.sync_limit,
-                );
+            self.crash_soon(sid, crash);
+        }
+    }
+
+    /// The crash of [`Control::CrashAtStore`] at `crash`, then back within
+    /// a few promises (while faults last).
+    fn crash_soon(&mut self, sid: Sid, crash: Duration) {
+        self.nodes.get_mut(&sid).expect("node").crash_at_store = false;
+        let p = &self.params;
+        let (most, end) = (p.tick * 3 * p.sync_limit, p.faults_until);
+        let back = crash + self.rng.dur(Duration::ZERO, most);
+        if crash < end {
             self.schedule(crash, Control::Crash(sid));
-            self.schedule(back, Control::Boot(sid));
+            self.schedule(back.min(end), Control::Boot(sid));
         }
     }
 
@@ -1210,6 +1215,7 @@ impl Sim {
         let o = &mut node.order;
         let observer = node.spec.observer;
         let mut problems: Vec<String> = Vec::new();
+        let mut crash_after_accept = false;
         match e {
             Event::Elected(_) => {
                 if o.elected_open {
@@ -1280,11 +1286,20 @@ impl Sim {
                     problems.push(format!("accepted epoch {epoch} not above {}", o.accepted));
                 }
                 o.accepted = epoch;
+                if node.crash_at_store && !node.spec.store && now < self.params.faults_until {
+                    // No store to aim at: just after the acknowledgement
+                    // the new epoch allows.
+                    crash_after_accept = true;
+                }
             }
             _ => {}
         }
         if let Some(p) = problems.first() {
             self.fail(&format!("sid {sid}: {p}"));
+        }
+        if crash_after_accept {
+            let crash = now + self.rng.dur(Duration::ZERO, ms(3));
+            self.crash_soon(sid, crash);
         }
         if let Event::Leading { epoch } = e {
             self.on_confirmed(sid, epoch);
