@@ -734,7 +734,7 @@ impl Core {
                 if let Some(s) = f.down_since {
                     d = d.min(s + t.reconnect_grace());
                 }
-                if f.trusted_vote && f.fired.is_none() && !f.observer {
+                if f.trusted_vote && f.fired.is_none() && !f.observer && f.last_hb.is_none() {
                     if let Some(p) = f.last_probe {
                         d = d.min(p + t.tick);
                     }
@@ -1021,7 +1021,7 @@ impl Core {
             return;
         };
         if !allowed {
-            if f.last_probe.is_none_or(|p| now >= p + tick) {
+            if f.last_probe.map_or(true, |p| now >= p + tick) {
                 f.last_probe = Some(now);
                 let v = f.vote;
                 out.push(Output::Send {
