@@ -23,7 +23,7 @@ use std::time::Duration;
 /// never answers would otherwise leave one thread behind per attempt; past
 /// this, an attempt to a host name fails at once (and is tried again later,
 /// like any failed connect).
-const MAX_LOOKUPS: usize = 16;
+const MAX_LOOKUPS: usize = 64;
 
 /// Lookups running now, over every connection manager of the process.
 static LOOKUPS: AtomicUsize = AtomicUsize::new(0);

@@ -168,3 +168,34 @@ fn sids_that_come_and_go_leave_no_queues_behind() {
     }
     mgr.stop();
 }
+
+#[test]
+fn host_names_resolve_off_the_connecting_thread() {
+    // Sid 1 listens; sid 2 (the larger, whose connection is kept) knows it
+    // as localhost, so the system resolver's answer, looked up on a
+    // zkelect-resolve thread, carries the connection.
+    let (events1, events1_rx) = unbounded();
+    let one = CnxManager::start(settings(1, HashMap::new(), DEADLINE), events1).unwrap();
+    let peers = HashMap::from([(
+        1,
+        vec![HostPort {
+            host: "localhost".into(),
+            port: port(&one),
+        }],
+    )]);
+    let (events2, events2_rx) = unbounded();
+    let two = CnxManager::start(settings(2, peers, DEADLINE), events2).unwrap();
+    two.send(1, Arc::from(&b"hello"[..]));
+    assert_eq!(
+        events2_rx.recv_timeout(DEADLINE),
+        Ok(CnxEvent::Connected(1))
+    );
+    assert_eq!(
+        events1_rx.recv_timeout(DEADLINE),
+        Ok(CnxEvent::Connected(2))
+    );
+    let (from, body) = one.receiver().recv_timeout(DEADLINE).unwrap();
+    assert_eq!((from, &body[..]), (2, &b"hello"[..]));
+    two.stop();
+    one.stop();
+}
