@@ -311,7 +311,10 @@ impl Peer {
     }
 
     /// Stops the peer: closes every socket and joins every thread it
-    /// started. Events queued before the call are delivered first, then the
+    /// started, except a host-name lookup still in progress (it holds no
+    /// socket and no callback, and ends by itself when the resolver
+    /// answers; IP literals never start one), so a black-holed DNS name
+    /// cannot make `stop` block. Events queued before the call are delivered first, then the
     /// last ones (`LeadershipLost` / `LeaderLost` with reason `Stopped` if it
     /// led or followed); none is delivered after it returns. Idempotent.
     /// Called from an event callback it returns without waiting for the
