@@ -105,11 +105,13 @@ fn example_ensemble_elects_a_leader() {
         Duration::from_secs(60),
         "example",
     );
-    assert_eq!(out.lines().count(), 3, "{out}");
+    let sids: Vec<&str> = out.lines().filter(|l| l.starts_with("sid ")).collect();
+    assert_eq!(sids.len(), 3, "{out}");
     assert_eq!(out.matches("LEADING").count(), 1, "{out}");
     assert_eq!(out.matches("FOLLOWING").count(), 2, "{out}");
-    let leaders: Vec<&str> = out
-        .lines()
+    assert!(out.contains("fenced write by sid "), "{out}");
+    let leaders: Vec<&str> = sids
+        .iter()
         .filter_map(|l| l.split(", leader ").nth(1))
         .filter_map(|r| r.split_whitespace().next())
         .collect();

@@ -36,10 +36,20 @@ from .errors import (
 )
 from .peer import Listener, Peer, close_all
 from .types import (
+    Confirmed,
+    EpochAccepted,
+    EpochStoreFailed,
     Event,
+    Following,
     Leader,
     LeaderElected,
     LeaderLost,
+    Leading,
+    LeadershipFailed,
+    LeadershipLost,
+    Lease,
+    LossReason,
+    Observing,
     PeerConnected,
     PeerDisconnected,
     State,
@@ -47,6 +57,11 @@ from .types import (
     UnknownEvent,
     Vote,
 )
+
+
+def clock_now_ns() -> int:
+    """The clock leases are measured on (CLOCK_BOOTTIME), in nanoseconds."""
+    return int(_native.lib.zkelect_clock_now_ns())
 
 
 def library_version() -> str:
@@ -73,13 +88,23 @@ __all__ = [
     "__version__",
     "AlreadyRunningError",
     "ConfigError",
+    "Confirmed",
     "ElectionTimeout",
+    "EpochAccepted",
+    "EpochStoreFailed",
     "Event",
+    "Following",
     "InternalError",
     "InvalidArgumentError",
     "Leader",
     "LeaderElected",
     "LeaderLost",
+    "Leading",
+    "LeadershipFailed",
+    "LeadershipLost",
+    "Lease",
+    "LossReason",
+    "Observing",
     "LibraryNotFoundError",
     "LibraryVersionError",
     "Listener",
@@ -94,6 +119,7 @@ __all__ = [
     "UnknownEvent",
     "Vote",
     "ZkelectError",
+    "clock_now_ns",
     "library_path",
     "library_version",
     "set_log_level",

@@ -16,13 +16,21 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from . import _native as n
 from .types import (
+    EpochAccepted,
+    EpochStoreFailed,
     Event,
+    Following,
     LeaderElected,
     LeaderLost,
+    Leading,
+    LeadershipFailed,
+    LeadershipLost,
+    Observing,
     PeerConnected,
     PeerDisconnected,
     StateChanged,
     UnknownEvent,
+    _reason,
     _state,
 )
 
@@ -61,11 +69,25 @@ def convert(ev: n.Event) -> Event:
             sid,
         )
     if k == n.EVENT_LEADER_LOST:
-        return LeaderLost(ev.leader, sid)
+        return LeaderLost(ev.leader, sid, _reason(ev.reason))
     if k == n.EVENT_PEER_CONNECTED:
         return PeerConnected(ev.peer_sid, sid)
     if k == n.EVENT_PEER_DISCONNECTED:
         return PeerDisconnected(ev.peer_sid, sid)
+    if k == n.EVENT_LEADING:
+        return Leading(ev.epoch, sid)
+    if k == n.EVENT_LEADERSHIP_LOST:
+        return LeadershipLost(ev.epoch, _reason(ev.reason), sid)
+    if k == n.EVENT_LEADERSHIP_FAILED:
+        return LeadershipFailed(ev.epoch, _reason(ev.reason), sid)
+    if k == n.EVENT_FOLLOWING:
+        return Following(ev.leader, ev.epoch, sid)
+    if k == n.EVENT_OBSERVING:
+        return Observing(ev.leader, ev.epoch, sid)
+    if k == n.EVENT_EPOCH_ACCEPTED:
+        return EpochAccepted(ev.epoch, sid)
+    if k == n.EVENT_EPOCH_STORE_FAILED:
+        return EpochStoreFailed(ev.epoch, sid)
     return UnknownEvent(k, sid)
 
 
@@ -94,11 +116,36 @@ def _on_event(userdata: Optional[int], event: Any) -> None:
 
 def _on_free(userdata: Optional[int]) -> None:
     _registry.pop(userdata or 0, None)
+    _stores.pop(userdata or 0, None)
+
+
+#: Store hooks by key: ``store(epoch, round)`` returns once it is durable.
+_stores: Dict[int, Callable[[int, int], None]] = {}
+
+
+def _on_store(userdata: Optional[int], epoch: int, round_: int) -> int:
+    """0 once the host's store kept the state; 1 if it raised (logged)."""
+    _local.depth = getattr(_local, "depth", 0) + 1
+    try:
+        store = _stores.get(userdata or 0)
+        if store is None:
+            return 1
+        store(epoch, round_)
+        return 0
+    except BaseException:  # never unwind into C
+        try:
+            logger.exception("zkelect: the epoch store raised; the epoch is not acknowledged")
+        except BaseException:
+            pass
+        return 1
+    finally:
+        _local.depth -= 1
 
 
 # The C function pointers; module-level, so they live as long as the process.
 _EVENT_TRAMPOLINE = n.EVENT_CB(_on_event)
 _FREE_TRAMPOLINE = n.FREE_CB(_on_free)
+_STORE_TRAMPOLINE = n.STORE_CB(_on_store)
 
 _TO_PY = {
     n.LOG_TRACE: logging.DEBUG,
@@ -126,6 +173,19 @@ _LOG_TRAMPOLINE = n.LOG_CB(_on_log)
 def set_event_callback(peer: int, key: int) -> None:
     """Routes a native peer's events to the target registered as ``key``."""
     n.check(n.lib.zkelect_peer_set_event_callback(peer, _EVENT_TRAMPOLINE, key, _FREE_TRAMPOLINE))
+
+
+def set_epoch_store(
+    peer: int, held_epoch: int, held_round: int, store: Callable[[int, int], None]
+) -> None:
+    """Keeps a native peer's durable state through ``store``."""
+    key = next(_keys)
+    _stores[key] = store
+    n.check(
+        n.lib.zkelect_peer_set_epoch_store(
+            peer, held_epoch, held_round, _STORE_TRAMPOLINE, key, _FREE_TRAMPOLINE
+        )
+    )
 
 
 def install_log_callback() -> None:

@@ -46,6 +46,24 @@ EVENT_LEADER_ELECTED = 2
 EVENT_LEADER_LOST = 3
 EVENT_PEER_CONNECTED = 4
 EVENT_PEER_DISCONNECTED = 5
+EVENT_LEADING = 6
+EVENT_LEADERSHIP_LOST = 7
+EVENT_LEADERSHIP_FAILED = 8
+EVENT_FOLLOWING = 9
+EVENT_OBSERVING = 10
+EVENT_EPOCH_ACCEPTED = 11
+EVENT_EPOCH_STORE_FAILED = 12
+
+REASON_NONE = 0
+REASON_RESTARTED = 1
+REASON_SILENT = 2
+REASON_DISCONNECTED = 3
+REASON_LEADER_LOOKING = 4
+REASON_NO_QUORUM = 5
+REASON_NOT_CONFIRMED = 6
+REASON_STOPPED = 7
+REASON_SUPERSEDED = 8
+REASON_EPOCH_RAISED = 9
 
 LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = range(5)
 
@@ -90,12 +108,26 @@ class Event(Structure):
         ("peer_epoch", c_int64),
         ("elapsed_ms", c_uint64),
         ("peer_sid", c_int64),
+        ("epoch", c_int64),
+        ("reason", c_int32),
+    ]
+
+
+class Lease(Structure):
+    """``struct zkelect_lease``."""
+
+    _fields_ = [
+        ("leads_now", c_int32),
+        ("epoch", c_int64),
+        ("remaining_ns", c_uint64),
+        ("deadline_ns", c_uint64),
     ]
 
 
 EVENT_CB = CFUNCTYPE(None, c_void_p, POINTER(Event))
 FREE_CB = CFUNCTYPE(None, c_void_p)
 LOG_CB = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+STORE_CB = CFUNCTYPE(c_int32, c_void_p, c_int64, c_int64)
 
 _PEER = c_void_p
 _R = c_int32
@@ -113,6 +145,9 @@ _PROTOTYPES = {
     "zkelect_peer_get_vote": (_R, [_PEER, POINTER(Vote)]),
     "zkelect_peer_wait_for_leader": (_R, [_PEER, c_uint64, POINTER(Leader)]),
     "zkelect_peer_restart_election": (_R, [_PEER]),
+    "zkelect_peer_get_lease": (_R, [_PEER, POINTER(Lease)]),
+    "zkelect_clock_now_ns": (c_uint64, []),
+    "zkelect_peer_set_epoch_store": (_R, [_PEER, c_int64, c_int64, STORE_CB, c_void_p, FREE_CB]),
     "zkelect_peer_set_event_callback": (_R, [_PEER, EVENT_CB, c_void_p, FREE_CB]),
     "zkelect_set_log_callback": (_R, [LOG_CB, c_void_p, FREE_CB]),
     "zkelect_set_log_level": (_R, [c_int32]),

@@ -14,7 +14,21 @@ from typing import Callable, Iterator, List, Optional, Union
 from . import _callbacks as cb
 from . import _native as n
 from .errors import AlreadyRunningError, ElectionTimeout, PeerClosedError
-from .types import Event, Leader, State, Vote, _state
+from .types import (
+    Confirmed,
+    Event,
+    Following,
+    Leader,
+    LeaderLost,
+    Leading,
+    LeadershipLost,
+    Lease,
+    Observing,
+    State,
+    StateChanged,
+    Vote,
+    _state,
+)
 
 #: An event listener: called on the peer's notifier thread with each event.
 Listener = Callable[[Event], None]
@@ -94,8 +108,29 @@ class _Sink:
         self.queue: "queue.Queue[object]" = queue.Queue()
         self.max_queued = max_queued
         self.listeners: List[Listener] = []
+        #: The confirmed leadership as the events say (set by Leading,
+        #: Following, Observing; cleared by any loss or a new election).
+        self.confirmed: Optional[Confirmed] = None
+        self.changed = threading.Condition()
+
+    def _track(self, event: Event) -> None:
+        with self.changed:
+            if isinstance(event, Leading):
+                self.confirmed = Confirmed(State.LEADING, event.my_sid, event.epoch)
+            elif isinstance(event, Following):
+                self.confirmed = Confirmed(State.FOLLOWING, event.leader, event.epoch)
+            elif isinstance(event, Observing):
+                self.confirmed = Confirmed(State.OBSERVING, event.leader, event.epoch)
+            elif isinstance(event, (LeadershipLost, LeaderLost)) or (
+                isinstance(event, StateChanged) and event.new == State.LOOKING
+            ):
+                self.confirmed = None
+            else:
+                return
+            self.changed.notify_all()
 
     def __call__(self, event: Event) -> None:
+        self._track(event)
         if self.max_queued > 0:
             while self.queue.qsize() >= self.max_queued:
                 try:  # drop the oldest
@@ -274,6 +309,71 @@ class Peer:
                 _state(out.state),  # type: ignore[arg-type]
                 out.elapsed_ms,
             )
+
+    def lease(self) -> Lease:
+        """My lease as leader, read now: whether I lead confirmed at this
+        moment, with which epoch, and for how long if no acknowledgement
+        arrives. Check it right before acting as leader (events arrive
+        late; a paused process may resume past its lease), and tag writes
+        with ``epoch`` so the resource can refuse older ones."""
+        out = n.Lease()
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_get_lease(p, byref(out)))
+        return Lease(bool(out.leads_now), out.epoch, out.remaining_ns / 1e9, out.deadline_ns)
+
+    def leads_now(self) -> bool:
+        """Whether I lead confirmed at the moment of the call (see :meth:`lease`)."""
+        return self.lease().leads_now
+
+    @property
+    def confirmed(self) -> Optional[Confirmed]:
+        """The confirmed leadership (the last :class:`Leading`,
+        :class:`Following` or :class:`Observing` event, until it was lost),
+        or None. My own leadership only while its lease holds."""
+        with self._sink.changed:
+            c = self._sink.confirmed
+        if c is not None and c.state == State.LEADING and not self.leads_now():
+            return None
+        return c
+
+    def wait_for_confirmed(self, timeout: Optional[float] = None) -> Confirmed:
+        """Waits up to ``timeout`` seconds (None: no limit) for a confirmed
+        leadership (act on this, not on :meth:`wait_for_leader`, which is
+        only the election's decision) and returns it. Raises
+        :class:`ElectionTimeout` or :class:`PeerClosedError`."""
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        while True:
+            if self.closed:
+                raise PeerClosedError("the peer is closed")
+            left = _WAIT_SLICE_MS / 1000
+            if deadline is not None:
+                left = min(left, deadline - time.monotonic())
+            with self._sink.changed:
+                raw = self._sink.confirmed
+                if raw is None and left > 0:
+                    self._sink.changed.wait(left)
+                    raw = self._sink.confirmed
+            if raw is not None and (raw.state != State.LEADING or self.leads_now()):
+                return raw
+            if deadline is not None and time.monotonic() >= deadline:
+                msg = f"no confirmed leader within {timeout} s"
+                raise ElectionTimeout(msg, n.ERR_TIMEOUT, msg)
+            if raw is not None:
+                # My Leading past its lease: its LeadershipLost is on the way.
+                time.sleep(0.01)
+
+    def set_epoch_store(
+        self, store: Callable[[int, int], None], held_epoch: int = 0, held_round: int = 0
+    ) -> None:
+        """Keeps the durable state (the accepted epoch and a round
+        high-water mark) through ``store(epoch, round)`` instead of the
+        file in ``dataDir``. ``store`` runs on the election thread and must
+        return only once the state is durable; if it raises, the epoch is
+        not acknowledged and an :class:`EpochStoreFailed` event follows.
+        ``held_epoch``/``held_round`` are what your store holds now. Takes
+        effect at the next :meth:`start`."""
+        with self._handle.use() as p:
+            cb.set_epoch_store(p, held_epoch, held_round, store)
 
     def restart_election(self) -> None:
         """Starts a new election round (the host's way to say the leader is

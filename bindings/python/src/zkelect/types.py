@@ -24,6 +24,39 @@ def _state(value: int) -> Union[State, int]:
         return value
 
 
+class LossReason(enum.IntEnum):
+    """Why a leader was given up or leadership ended (the C ABI's
+    ``ZKELECT_REASON_*``)."""
+
+    NONE = 0
+    #: The host restarted the election.
+    RESTARTED = 1
+    #: Follower: no heartbeat from the leader for ``syncLimit`` ticks.
+    SILENT = 2
+    #: Follower: the connection to the leader broke and stayed down a tick.
+    DISCONNECTED = 3
+    #: Follower: the leader looks for a leader again, or follows another.
+    LEADER_LOOKING = 4
+    #: Leader: the acknowledgements no longer form a quorum.
+    NO_QUORUM = 5
+    #: Leader: no quorum confirmed the new epoch within ``initLimit`` ticks.
+    NOT_CONFIRMED = 6
+    #: The host stopped the peer.
+    STOPPED = 7
+    #: Follower: another leader is confirmed above anything I accepted.
+    SUPERSEDED = 8
+    #: Leader: a follower had accepted a higher epoch; I propose above it.
+    EPOCH_RAISED = 9
+
+
+def _reason(value: int) -> Union[LossReason, int]:
+    """A :class:`LossReason`, or the plain number if this version does not know it."""
+    try:
+        return LossReason(value)
+    except ValueError:
+        return value
+
+
 @dataclass(frozen=True)
 class Vote:
     """A peer's state and vote: while LOOKING its current proposal, once
@@ -91,11 +124,108 @@ class LeaderElected:
 
 @dataclass(frozen=True)
 class LeaderLost:
-    """The election was restarted while ``leader`` was known."""
+    """The leader of the last election (my own sid if I led) no longer
+    counts; a new election starts by itself unless ``reason`` is STOPPED."""
 
     leader: int
     #: The sid of the peer that raised the event.
     my_sid: int = 0
+    #: Why.
+    reason: Union[LossReason, int] = LossReason.NONE
+
+
+@dataclass(frozen=True)
+class Leading:
+    """A quorum confirmed me as leader with ``epoch``: the fencing token for
+    everything I do while leading. Check :meth:`Peer.leads_now` right
+    before acting."""
+
+    epoch: int
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class LeadershipLost:
+    """I no longer lead ``epoch`` (emitted before any other peer can be
+    confirmed as leader)."""
+
+    epoch: int
+    reason: Union[LossReason, int]
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class LeadershipFailed:
+    """I was elected but gave up before a quorum confirmed ``epoch``."""
+
+    epoch: int
+    reason: Union[LossReason, int]
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class Following:
+    """My leader ``leader`` is confirmed with ``epoch``."""
+
+    leader: int
+    epoch: int
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class Observing:
+    """As :class:`Following`, for an observer."""
+
+    leader: int
+    epoch: int
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class EpochAccepted:
+    """I accepted ``epoch`` (as follower, or proposed it as leader)."""
+
+    epoch: int
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class EpochStoreFailed:
+    """The durable store could not keep ``epoch``; nothing that depends on
+    it was sent, and the next heartbeat tries again."""
+
+    epoch: int
+    #: The sid of the peer that raised the event.
+    my_sid: int = 0
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A confirmed leadership: my role, the leader, and its epoch."""
+
+    state: State
+    leader: int
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Lease:
+    """My lease as leader at the moment it was read."""
+
+    #: Whether I lead confirmed now.
+    leads_now: bool
+    #: The epoch the lease belongs to (0 if none).
+    epoch: int
+    #: Seconds the lease still holds (0.0 when not leading).
+    remaining: float
+    #: Until when, in ns on :func:`zkelect.clock_now_ns`'s clock (0 if none).
+    deadline_ns: int
 
 
 @dataclass(frozen=True)
@@ -127,5 +257,17 @@ class UnknownEvent:
 
 #: Any event a peer delivers.
 Event = Union[
-    StateChanged, LeaderElected, LeaderLost, PeerConnected, PeerDisconnected, UnknownEvent
+    StateChanged,
+    LeaderElected,
+    LeaderLost,
+    PeerConnected,
+    PeerDisconnected,
+    Leading,
+    LeadershipLost,
+    LeadershipFailed,
+    Following,
+    Observing,
+    EpochAccepted,
+    EpochStoreFailed,
+    UnknownEvent,
 ]
