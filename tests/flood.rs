@@ -11,12 +11,12 @@
 
 mod common;
 
+use common::run::*;
 use common::*;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Instant;
 use zkelect::wire::{self, HostPort, ProtocolVersion};
 use zkelect::ServerState;
@@ -31,54 +31,6 @@ const BATCH: u64 = 500;
 /// before, the backlog (some 64 bytes per queued notification) grew by tens
 /// of megabytes over the two phases.
 const BOUND_KIB: u64 = 8 * 1024;
-
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(cfg: &std::path::Path, sid: i64) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkelect"))
-        .args(["run", "--config"])
-        .arg(cfg)
-        .args(["--myid", &sid.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start zkelect run");
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Proc { child, lines: rx }
-}
-
-/// Waits for a line containing `what`.
-fn wait_line(p: &Proc, what: &str) -> String {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = p
-            .lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no line with {what}"));
-        if line.contains(what) {
-            return line;
-        }
-    }
-}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -181,7 +133,7 @@ fn a_flood_from_one_connection_keeps_memory_bounded_when_the_election_thread_lag
     let victim = spawn(&path, 1);
     let other = spawn(&path, 2);
     for p in [&victim, &other] {
-        let line = wait_line(p, r#""event":"elected""#);
+        let line = next_line(p, "elected", |l| l.contains(r#""event":"elected""#));
         assert!(line.contains(r#""leader":2"#), "{line}");
     }
     let pid = victim.child.id();
@@ -210,12 +162,7 @@ fn a_flood_from_one_connection_keeps_memory_bounded_when_the_election_thread_lag
     );
     // Still a working peer that stops cleanly on SIGTERM.
     let mut victim = victim;
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    signal(&victim, "-TERM");
     let deadline = Instant::now() + DEADLINE;
     let status = loop {
         if let Some(status) = victim.child.try_wait().unwrap() {

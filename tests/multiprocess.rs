@@ -3,55 +3,10 @@
 
 mod common;
 
+use common::run::*;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::Command;
 use std::time::Instant;
-
-struct Proc {
-    sid: i64,
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(cfg_path: &std::path::Path, sid: i64) -> Proc {
-    spawn_with(cfg_path, sid, &[])
-}
-
-fn spawn_with(cfg_path: &std::path::Path, sid: i64, extra: &[&str]) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkelect"))
-        .args(["run", "--config"])
-        .arg(cfg_path)
-        .args(["--myid", &sid.to_string()])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start zkelect run");
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Proc {
-        sid,
-        child,
-        lines: rx,
-    }
-}
 
 /// The leader named by the next `elected` line, within the deadline.
 fn next_elected(p: &Proc) -> (i64, String) {
@@ -72,15 +27,6 @@ fn next_elected(p: &Proc) -> (i64, String) {
             return (leader, line);
         }
     }
-}
-
-fn signal(p: &Proc, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &p.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} {}", p.sid);
 }
 
 #[test]
@@ -153,21 +99,6 @@ fn num(line: &str, name: &str) -> i64 {
 
 fn kind(line: &str) -> &str {
     field(line, "event").unwrap_or("")
-}
-
-/// The next line of `p` for which `pick` holds, within the deadline.
-fn next_line(p: &Proc, what: &str, pick: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = p
-            .lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("sid {} printed no {what}", p.sid));
-        if pick(&line) {
-            return line;
-        }
-    }
 }
 
 /// The next leadership line (leading or following) with an epoch above

@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::run::*;
 use common::*;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,15 +19,6 @@ const SLEEP: Duration = Duration::from_secs(5);
 /// 100 ms the follower gives the leader up one tick after its connection
 /// breaks; the rest of the bound is room for a loaded machine.
 const BOUND: Duration = Duration::from_millis(2_500);
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn a_sleeping_callback_does_not_delay_leader_lost() {
@@ -45,16 +36,7 @@ fn a_sleeping_callback_does_not_delay_leader_lost() {
 
     // Sid 3, the leader to be, in a process of its own so that it can die
     // for real (kill -9: no goodbye on the wire, only the broken socket).
-    let leader = Proc(
-        Command::new(env!("CARGO_BIN_EXE_zkelect"))
-            .args(["run", "--config"])
-            .arg(&path)
-            .args(["--myid", "3"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start zkelect run"),
-    );
+    let leader = spawn(&path, 3);
     let ps = peers(&cfg, 1..=2);
     // Sid 1's callback records every event, and once armed sleeps on the
     // next one.
@@ -93,8 +75,8 @@ fn a_sleeping_callback_does_not_delay_leader_lost() {
 
     // The leader dies while the callback sleeps.
     let mut leader = leader;
-    let _ = leader.0.kill();
-    let _ = leader.0.wait();
+    let _ = leader.child.kill();
+    let _ = leader.child.wait();
     let killed = Instant::now();
     let deadline = killed + DEADLINE;
     // Watched through the peer's state, which the election thread

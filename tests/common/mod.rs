@@ -2,6 +2,8 @@
 //! waits with deadlines.
 #![allow(dead_code)]
 
+pub mod run;
+
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use zkelect::{Leader, Peer, Sid};
