@@ -7,7 +7,7 @@ use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
 use super::signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed};
 use super::timing::Timing;
-use crate::election::{check_range, Action, Decision, Fle, Message, MAX_EPOCH};
+use crate::election::{check_range, Action, Decision, Fle, Message, RangeError, MAX_EPOCH};
 use crate::types::{ServerState, Sid, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -35,6 +35,14 @@ pub enum Output {
     /// than one sender may (see [`crate::leadership`], "Hostile input"); the
     /// driver logs it.
     Refused(Refusal),
+    /// A notification with an epoch or round outside ZooKeeper's range
+    /// ([`check_range`]) was dropped unused; the driver logs it.
+    OutOfRange {
+        /// The sender.
+        from: Sid,
+        /// What was out of range.
+        error: RangeError,
+    },
 }
 
 /// My role as the host should see it.
@@ -206,11 +214,6 @@ impl Core {
         self.stored
     }
 
-    /// Whether a durable store keeps the accepted epoch.
-    pub fn is_durable(&self) -> bool {
-        self.durable
-    }
-
     /// My role.
     pub fn role(&self) -> Role {
         match &self.term {
@@ -341,9 +344,6 @@ impl Core {
     /// election, and the leadership layer. For drivers without a separate
     /// receive thread (simulations).
     pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Output> {
-        if check_range(msg).is_err() {
-            return Vec::new();
-        }
         let r = route(&self.fle.view(), from, self.fle.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = r.reply {
@@ -368,8 +368,9 @@ impl Core {
         delivered: bool,
     ) -> Vec<Output> {
         let mut out = Vec::new();
-        if check_range(msg).is_err() {
-            // The receive thread drops these with a log line; never use one.
+        if let Err(error) = check_range(msg) {
+            // Never used; the driver logs it.
+            out.push(Output::OutOfRange { from, error });
             return out;
         }
         self.advance(now, &mut out);
@@ -769,9 +770,17 @@ impl Core {
     /// I accept my own new epoch before anyone else may: a peer never
     /// acknowledges an epoch it does not exceed.
     fn propose(&mut self, epoch: i64, out: &mut Vec<Output>) {
+        self.accept(self.me(), epoch, out);
+    }
+
+    /// Accepts `epoch` (above the one accepted before) for `leader`: it is
+    /// reported to the host and sent to the store; nothing depends on it
+    /// before the store says so ([`Core::is_stored`]).
+    fn accept(&mut self, leader: Sid, epoch: i64, out: &mut Vec<Output>) {
         self.accepted = epoch;
-        self.acked = Some((self.me(), epoch));
+        self.acked = Some((leader, epoch));
         Self::emit(out, Event::EpochAccepted { epoch });
+        self.want_persist(out);
     }
 
     fn beat(&mut self, now: Duration, out: &mut Vec<Output>) {
@@ -1038,10 +1047,7 @@ impl Core {
             return;
         }
         if epoch > self.accepted {
-            self.accepted = epoch;
-            self.acked = Some((leader, epoch));
-            Self::emit(out, Event::EpochAccepted { epoch });
-            self.want_persist(out);
+            self.accept(leader, epoch, out);
         }
         self.fire(leader, epoch, out);
     }
@@ -1206,19 +1212,16 @@ impl Core {
         let confirmed = says_confirmed(msg);
         if !observer {
             if epoch > self.accepted {
-                self.accepted = epoch;
-                self.acked = Some((leader, epoch));
-                Self::emit(out, Event::EpochAccepted { epoch });
+                self.accept(leader, epoch, out);
             }
             if self.acked == Some((leader, epoch)) {
+                // Again after a failed store; acknowledged once stored and
+                // no earlier promise forbids it.
                 self.want_persist(out);
-                if self.promise.is_some_and(|p| p.forbids(leader, now)) || !self.is_stored(epoch) {
-                    if let Term::Following(f) = &mut self.term {
-                        f.pending = Some(*msg);
-                    }
-                } else {
-                    self.ack(now, msg, out);
+                if let Term::Following(f) = &mut self.term {
+                    f.pending = Some(*msg);
                 }
+                self.flush_pending(now, out);
             } else if self.accepted > epoch {
                 // Refused: I accepted a higher epoch. The refusal names it,
                 // so the leader proposes above it; it cannot pass for an

@@ -102,10 +102,6 @@ impl ElectionLoop {
                 },
                 recv(self.delivered) -> m => {
                     let Ok((sid, msg, delivered)) = m else { break };
-                    if let Err(e) = crate::election::check_range(&msg) {
-                        log!(Level::Warn, "dropping notification from sid {sid}: {e}");
-                        continue;
-                    }
                     self.sync_reported();
                     let outs = self.core.on_message(self.now(), sid, &msg, delivered);
                     self.apply(outs);
@@ -207,6 +203,12 @@ impl ElectionLoop {
                     }
                 }
                 Output::Refused(r) => log!(Level::Warn, "{r}"),
+                Output::OutOfRange { from, error } => {
+                    log!(
+                        Level::Warn,
+                        "dropping notification from sid {from}: {error}"
+                    )
+                }
             }
         }
         self.state.publish_lease(self.core.lease_until());

@@ -1085,6 +1085,9 @@ impl Sim {
                 Output::Event(e) => self.on_event(sid, e),
                 Output::Persist(d) => self.persist(sid, d),
                 Output::Refused(r) => self.record(Trace::Refused(sid, r.to_string())),
+                Output::OutOfRange { from, error } => {
+                    self.record(Trace::Refused(sid, format!("from sid {from}: {error}")))
+                }
             }
         }
         self.check_machine(sid);
