@@ -260,18 +260,6 @@ impl Peer {
         *self.inner.hook.lock() = Some((held, Arc::new(store)));
     }
 
-    /// The file that keeps this peer's durable state when no store hook is
-    /// set: `zkelect.<sid>.state` in `dataDir`; `None` without `dataDir`
-    /// (then nothing is kept, and every start is quarantined for
-    /// `syncLimit` ticks).
-    pub fn state_file(&self) -> Option<std::path::PathBuf> {
-        self.inner
-            .config
-            .data_dir
-            .as_ref()
-            .map(|d| FileStore::new(d, self.inner.my_sid).path().to_path_buf())
-    }
-
     /// Waits until a leadership is confirmed; `None` on timeout or when the
     /// peer stops.
     pub fn wait_for_confirmed(&self, timeout: Duration) -> Option<Confirmed> {
@@ -314,9 +302,10 @@ impl Peer {
     /// started, except a host-name lookup still in progress (it holds no
     /// socket and no callback, and ends by itself when the resolver
     /// answers; IP literals never start one), so a black-holed DNS name
-    /// cannot make `stop` block. Events queued before the call are delivered first, then the
-    /// last ones (`LeadershipLost` / `LeaderLost` with reason `Stopped` if it
-    /// led or followed); none is delivered after it returns. Idempotent.
+    /// cannot make `stop` block. Events queued before the call are
+    /// delivered first, then the last ones (`LeadershipLost` / `LeaderLost`
+    /// with reason `Stopped` if it led or followed); none is delivered after
+    /// it returns. Idempotent.
     /// Called from an event callback it returns without waiting for the
     /// callback's own thread, and nothing more is delivered.
     pub fn stop(&self) {
