@@ -38,20 +38,27 @@ final class EventDispatcher {
      * library released it.
      */
     final Set<StoreBridge> stores = ConcurrentHashMap.newKeySet();
-    /** Set once the native handle exists; listeners are skipped once it is closed. */
-    private volatile NativeHandle handle;
+    /** The peer's notifier thread, the one that calls {@link #dispatch}. */
+    private volatile Thread notifier;
+    /** Set when a listener closed the peer: nothing more is delivered. */
+    private volatile boolean muted;
 
     private final Object confirmedLock = new Object();
     /** The leadership confirmed now, or null; guarded by confirmedLock. */
     private Confirmed confirmed;
 
-    void bind(NativeHandle h) {
-        handle = h;
-    }
-
-    private boolean closed() {
-        NativeHandle h = handle;
-        return h != null && h.isClosed();
+    /**
+     * {@link Peer#close()} is about to close the peer. Called from a listener
+     * (the notifier thread), nothing more is delivered, not even to the
+     * listeners after it for the same event, as the library delivers nothing
+     * after a stop from its own callback. From any other thread, the events
+     * the stop raises (leadership lost, leader lost: STOPPED) are still
+     * delivered before close() returns.
+     */
+    void closing() {
+        if (Thread.currentThread() == notifier) {
+            muted = true;
+        }
     }
 
     /** The confirmed leadership now, if any. */
@@ -128,6 +135,7 @@ final class EventDispatcher {
             long peerSid,
             long epoch,
             int reasonCode) {
+        notifier = Thread.currentThread();
         State old = null;
         State now = null;
         Leader elected = null;
@@ -162,8 +170,8 @@ final class EventDispatcher {
             return;
         }
         for (ElectionListener l : listeners) {
-            if (closed()) {
-                return; // close() ran, maybe in a listener: nothing more is delivered
+            if (muted) {
+                return; // a listener closed the peer: nothing more is delivered
             }
             try {
                 switch (kind) {

@@ -101,7 +101,6 @@ public final class Peer implements AutoCloseable {
             h.close();
             throw e;
         }
-        d.bind(h);
         return new Peer(sid, d, h);
     }
 
@@ -429,9 +428,16 @@ public final class Peer implements AutoCloseable {
      * native peer is freed waits for the stop to finish (the port is released
      * when it returns), except a listener of this peer, whose own notifier
      * thread winds down after it returns.
+     *
+     * <p>The events the stop itself raises ({@link ElectionListener#onLeadershipLost}
+     * and {@link ElectionListener#onLeaderLost} with {@link LossReason#STOPPED} if
+     * the peer led or followed) are delivered before it returns; no listener runs
+     * after that. Called from a listener of this peer, nothing more is delivered,
+     * not even to the listeners after it.
      */
     @Override
     public void close() {
+        dispatcher.closing();
         handle.close();
         cleanable.clean(); // unregisters; the action is a no-op by now
     }
