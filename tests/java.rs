@@ -1,5 +1,7 @@
 //! The Java binding (bindings/java): its build script, its JUnit suite under
-//! `-Xcheck:jni`, and the Java example, against this build's libzkelect.a.
+//! `-Xcheck:jni` (which also checks the binding's tables against
+//! include/zkelect.h), and the Java example, against this build's
+//! libzkelect.a.
 //! Without a JDK, gcc or the JUnit 5 jars the tests say SKIPPED and pass,
 //! except in CI (`CI` set), where they fail.
 
@@ -165,6 +167,19 @@ fn java_example_elects_a_leader() {
             .filter(|l| l.contains(": FOLLOWING, leader 3 "))
             .count(),
         2,
+        "{stdout}"
+    );
+    // The example waits for a confirmed leader: all three report one epoch.
+    let epochs: Vec<i64> = lines
+        .iter()
+        .map(|l| {
+            let at = l.find("(epoch ").expect(l) + "(epoch ".len();
+            let n = &l[at..];
+            n[..n.find(')').expect(l)].parse().expect(l)
+        })
+        .collect();
+    assert!(
+        epochs[0] >= 1 && epochs.iter().all(|e| *e == epochs[0]),
         "{stdout}"
     );
 }

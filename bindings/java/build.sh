@@ -96,6 +96,7 @@ run_tests() {
   java -Xcheck:jni \
     -Dzkelect.library.path="$build/libzkelect_jni.so" \
     -Dzkelect.test.build="$build" \
+    -Dzkelect.test.header="$root/include/zkelect.h" \
     -jar "$launcher" \
     --class-path "$build/classes:$build/test-classes" \
     --select-package org.zkelect \

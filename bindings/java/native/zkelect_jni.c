@@ -11,6 +11,14 @@
  *   a peer (its listeners may reference it) reachable: a peer nobody closed
  *   can still be collected and cleaned. The Java Peer holds its dispatcher
  *   strongly. free_cb releases the reference and the struct.
+ * - Epoch stores: per zkelect_peer_set_epoch_store, a struct store holding a
+ *   WEAK global reference to an org.zkelect.StoreBridge, for the same reason
+ *   (a store may reference its peer); the peer's EventDispatcher holds the
+ *   bridge strongly until free_store tells it (StoreBridge.released) that the
+ *   library let go. The store runs on the peer's election thread, which is
+ *   attached like the notifier thread. It returns non-zero when the bridge
+ *   reports that the Java store threw, when the bridge was collected, or when
+ *   anything still escapes; it never lets an exception unwind.
  * - Threads: only the JavaVM* is kept. A library thread that calls back is
  *   attached once, as a daemon, and detached when it exits (a pthread key
  *   destructor). A JNIEnv* is never kept or shared across threads.
@@ -36,12 +44,21 @@ static JavaVM *g_vm;
 static jclass g_exception_class; /* org.zkelect.ZkelectException */
 static jmethodID g_exception_new;  /* ZkelectException(int, byte[], byte[]) */
 static jclass g_dispatcher_class; /* org.zkelect.EventDispatcher */
-static jmethodID g_dispatch;      /* void dispatch(long, int, int, int, long x6) */
+static jmethodID g_dispatch;      /* void dispatch(long, int, int, int, long x7, int) */
+static jclass g_bridge_class;     /* org.zkelect.StoreBridge */
+static jmethodID g_bridge_store;  /* int store(long, long) */
+static jmethodID g_bridge_released; /* void released() */
 static pthread_key_t g_attached;  /* set on threads this file attached */
 static long g_live_callbacks;     /* struct cb alive; atomic builtins only */
+static long g_live_stores;        /* struct store alive; atomic builtins only */
 
 struct cb {
     jweak dispatcher;
+};
+
+struct store {
+    jweak bridge;
+    int64_t sid;
 };
 
 /* --- threads ------------------------------------------------------------ */
@@ -95,7 +112,8 @@ static void on_event(void *userdata, const zkelect_event *event) {
         (*env)->CallVoidMethod(env, d, g_dispatch, (jlong)e.my_sid, (jint)e.kind,
                                (jint)e.old_state, (jint)e.new_state, (jlong)e.leader,
                                (jlong)e.zxid, (jlong)e.election_epoch, (jlong)e.peer_epoch,
-                               (jlong)e.elapsed_ms, (jlong)e.peer_sid);
+                               (jlong)e.elapsed_ms, (jlong)e.peer_sid, (jlong)e.epoch,
+                               (jint)e.reason);
         report_exception(env);
         (*env)->DeleteLocalRef(env, d);
     } else {
@@ -115,6 +133,59 @@ static void free_cb(void *userdata) {
     if (env != NULL && cb->dispatcher != NULL) (*env)->DeleteWeakGlobalRef(env, cb->dispatcher);
     free(cb);
     __atomic_sub_fetch(&g_live_callbacks, 1, __ATOMIC_SEQ_CST);
+    if (detach_now) (*g_vm)->DetachCurrentThread(g_vm);
+}
+
+/* store_cb: on the peer's election thread. 0 only when the Java store
+ * returned normally. */
+static int32_t on_store(void *userdata, int64_t epoch, int64_t round) {
+    struct store *st = userdata;
+    char name[48];
+    snprintf(name, sizeof name, "zkelect-election-%lld", (long long)st->sid);
+    int detach_now;
+    JNIEnv *env = current_env(name, &detach_now);
+    if (env == NULL) return 1; /* cannot call Java from this thread: not stored */
+    int32_t rc = 1;
+    jobject b = (*env)->NewLocalRef(env, st->bridge);
+    if (b != NULL) { /* NULL: the bridge (and its peer) was collected */
+        jint r = (*env)->CallIntMethod(env, b, g_bridge_store, (jlong)epoch, (jlong)round);
+        if ((*env)->ExceptionCheck(env)) {
+            report_exception(env);
+        } else if (r == 0) {
+            rc = 0;
+        }
+        (*env)->DeleteLocalRef(env, b);
+    } else {
+        report_exception(env);
+    }
+    if (detach_now) (*g_vm)->DetachCurrentThread(g_vm);
+    return rc;
+}
+
+/* free_userdata of a store: once, after its last on_store, on whichever
+ * thread dropped it. Tells the bridge, so its dispatcher lets go of it. */
+static void free_store(void *userdata) {
+    struct store *st = userdata;
+    if (st == NULL) return;
+    int detach_now;
+    JNIEnv *env = current_env("zkelect-native", &detach_now);
+    if (env != NULL && st->bridge != NULL) {
+        /* With an exception pending no Java method may run: the bridge then
+         * stays in its dispatcher's set until the peer is collected. */
+        if (!(*env)->ExceptionCheck(env)) {
+            jobject b = (*env)->NewLocalRef(env, st->bridge);
+            if (b != NULL) {
+                (*env)->CallVoidMethod(env, b, g_bridge_released);
+                report_exception(env);
+                (*env)->DeleteLocalRef(env, b);
+            } else {
+                report_exception(env);
+            }
+        }
+        (*env)->DeleteWeakGlobalRef(env, st->bridge);
+    }
+    free(st);
+    __atomic_sub_fetch(&g_live_stores, 1, __ATOMIC_SEQ_CST);
     if (detach_now) (*g_vm)->DetachCurrentThread(g_vm);
 }
 
@@ -188,8 +259,13 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     g_exception_new = (*env)->GetMethodID(env, g_exception_class, "<init>", "(I[B[B)V");
     if (g_exception_new == NULL) return JNI_ERR;
     if (!global_class(env, "org/zkelect/EventDispatcher", &g_dispatcher_class)) return JNI_ERR;
-    g_dispatch = (*env)->GetMethodID(env, g_dispatcher_class, "dispatch", "(JIIIJJJJJJ)V");
+    g_dispatch = (*env)->GetMethodID(env, g_dispatcher_class, "dispatch", "(JIIIJJJJJJJI)V");
     if (g_dispatch == NULL) return JNI_ERR;
+    if (!global_class(env, "org/zkelect/StoreBridge", &g_bridge_class)) return JNI_ERR;
+    g_bridge_store = (*env)->GetMethodID(env, g_bridge_class, "store", "(JJ)I");
+    if (g_bridge_store == NULL) return JNI_ERR;
+    g_bridge_released = (*env)->GetMethodID(env, g_bridge_class, "released", "()V");
+    if (g_bridge_released == NULL) return JNI_ERR;
     if (pthread_key_create(&g_attached, detach_at_exit) != 0) return JNI_ERR;
     return JNI_VERSION;
 }
@@ -200,6 +276,7 @@ JNIEXPORT void JNICALL JNI_OnUnload(JavaVM *vm, void *reserved) {
     if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION) != JNI_OK) return;
     (*env)->DeleteGlobalRef(env, g_exception_class);
     (*env)->DeleteGlobalRef(env, g_dispatcher_class);
+    (*env)->DeleteGlobalRef(env, g_bridge_class);
     /* The key stays: a thread still attached must find its destructor. */
 }
 
@@ -339,8 +416,60 @@ JNIEXPORT jboolean JNICALL Java_org_zkelect_Native_waitForLeader(JNIEnv *env, jc
     return (*env)->ExceptionCheck(env) ? JNI_FALSE : JNI_TRUE;
 }
 
+JNIEXPORT void JNICALL Java_org_zkelect_Native_lease(JNIEnv *env, jclass cls, jlong peer,
+                                                     jlongArray out) {
+    (void)cls;
+    if (!check_length(env, out, 4)) return;
+    zkelect_lease l;
+    if (!ok(env, zkelect_peer_get_lease(peer_of(peer), &l))) return;
+    /* Nanoseconds of CLOCK_BOOTTIME fit a jlong for 292 years of uptime. */
+    jlong a[4] = {l.leads_now, l.epoch, (jlong)l.remaining_ns, (jlong)l.deadline_ns};
+    (*env)->SetLongArrayRegion(env, out, 0, 4, a);
+}
+
+JNIEXPORT jlong JNICALL Java_org_zkelect_Native_clockNanos(JNIEnv *env, jclass cls) {
+    (void)env;
+    (void)cls;
+    return (jlong)zkelect_clock_now_ns();
+}
+
+JNIEXPORT void JNICALL Java_org_zkelect_Native_setEpochStore(JNIEnv *env, jclass cls, jlong peer,
+                                                             jlong held_epoch, jlong held_round,
+                                                             jobject bridge, jlong sid) {
+    (void)cls;
+    if (bridge == NULL) {
+        throw_new(env, "java/lang/NullPointerException", "bridge must not be null");
+        return;
+    }
+    struct store *st = malloc(sizeof *st);
+    if (st == NULL) {
+        throw_new(env, "java/lang/OutOfMemoryError", "zkelect: no memory for the epoch store");
+        return;
+    }
+    st->sid = sid;
+    st->bridge = (*env)->NewWeakGlobalRef(env, bridge);
+    if (st->bridge == NULL) {
+        free(st);
+        if (!(*env)->ExceptionCheck(env)) {
+            throw_new(env, "java/lang/OutOfMemoryError", "zkelect: no weak global reference");
+        }
+        return;
+    }
+    __atomic_add_fetch(&g_live_stores, 1, __ATOMIC_SEQ_CST);
+    /* From here on free_store owns st: the library runs it exactly once, also
+     * when this call fails (before it returns, so no exception is pending). */
+    ok(env, zkelect_peer_set_epoch_store(peer_of(peer), held_epoch, held_round, on_store, st,
+                                         free_store));
+}
+
 JNIEXPORT jlong JNICALL Java_org_zkelect_Native_liveCallbacks(JNIEnv *env, jclass cls) {
     (void)env;
     (void)cls;
     return (jlong)__atomic_load_n(&g_live_callbacks, __ATOMIC_SEQ_CST);
+}
+
+JNIEXPORT jlong JNICALL Java_org_zkelect_Native_liveStores(JNIEnv *env, jclass cls) {
+    (void)env;
+    (void)cls;
+    return (jlong)__atomic_load_n(&g_live_stores, __ATOMIC_SEQ_CST);
 }

@@ -45,6 +45,26 @@ final class Native {
      */
     static native boolean waitForLeader(long peer, long timeoutMillis, long[] out);
 
+    /**
+     * {@code zkelect_peer_get_lease}: writes leadsNow (0/1), epoch, remainingNanos,
+     * deadlineNanos to {@code out[0..4]}.
+     */
+    static native void lease(long peer, long[] out);
+
+    /** {@code zkelect_clock_now_ns}: the clock leases are measured on. */
+    static native long clockNanos();
+
+    /**
+     * {@code zkelect_peer_set_epoch_store} with a store callback that calls
+     * {@code bridge.store} on the election thread through a weak global
+     * reference, and {@code bridge.released} when the library frees it (also
+     * when this call fails).
+     */
+    static native void setEpochStore(long peer, long heldEpoch, long heldRound, StoreBridge bridge, long sid);
+
     /** How many event-callback userdata structs are alive (test hook). */
     static native long liveCallbacks();
+
+    /** How many store-callback userdata structs are alive (test hook). */
+    static native long liveStores();
 }

@@ -14,10 +14,14 @@ import java.util.Optional;
  * <pre>{@code
  * try (Peer p = Peer.fromConfig(zooCfg, 1)) {
  *     p.addListener(new ElectionListener() {
- *         public void onElected(Leader l) { ... }
+ *         public void onLeading(long epoch) { ... }
+ *         public void onLeadershipLost(long epoch, LossReason reason) { ... }
  *     });
  *     p.start();
- *     Optional<Leader> l = p.awaitLeader(Duration.ofSeconds(10));
+ *     Confirmed c = p.waitForConfirmed(Duration.ofSeconds(30)).orElseThrow();
+ *     if (c.role() == State.LEADING && p.leadsNow()) {
+ *         // act as leader; tag every write with c.epoch()
+ *     }
  * }
  * }</pre>
  *
@@ -97,7 +101,6 @@ public final class Peer implements AutoCloseable {
             h.close();
             throw e;
         }
-        d.bind(h);
         return new Peer(sid, d, h);
     }
 
@@ -194,9 +197,23 @@ public final class Peer implements AutoCloseable {
         return currentVote().state();
     }
 
+    private static long nanos(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("negative timeout " + timeout);
+        }
+        try {
+            return timeout.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /**
      * Waits until an election is decided, at most {@code timeout}; returns at
-     * once if a leader is known.
+     * once if a leader is known. This is FastLeaderElection's decision, not yet
+     * a confirmed leader: to act as (or on) the leader, use
+     * {@link #waitForConfirmed} and {@link #leadsNow()}.
      *
      * @return the leader, or {@link Optional#empty()} if the timeout passed first
      * @throws ZkelectException {@link ZkelectException#NOT_RUNNING} if the peer is
@@ -206,16 +223,7 @@ public final class Peer implements AutoCloseable {
      *     least every 100 ms)
      */
     public Optional<Leader> awaitLeader(Duration timeout) throws InterruptedException {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("negative timeout " + timeout);
-        }
-        long total;
-        try {
-            total = timeout.toNanos();
-        } catch (ArithmeticException e) {
-            total = Long.MAX_VALUE;
-        }
+        long total = nanos(timeout);
         long[] out = new long[6];
         long begin = System.nanoTime();
         long p = handle.acquire();
@@ -243,6 +251,145 @@ public final class Peer implements AutoCloseable {
                     return Optional.empty();
                 }
             }
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Waits until a quorum confirms a leadership (this peer leading, or its
+     * leader), at most {@code timeout}; returns at once if one is confirmed now.
+     * This, not {@link #awaitLeader}, is the leader to act on: with
+     * {@link Confirmed#epoch()} as the fencing token, and after checking
+     * {@link #leadsNow()} right before acting as leader.
+     *
+     * <p>Built on the peer's events: the leadership of the last
+     * {@link ElectionListener#onLeading}, {@code onFollowing} or
+     * {@code onObserving}, until {@code onLeadershipLost}, {@code onLeaderLost}
+     * or a return to {@link State#LOOKING}.
+     *
+     * @return the confirmed leadership, or {@link Optional#empty()} if the
+     *     timeout passed first
+     * @throws ZkelectException {@link ZkelectException#NOT_RUNNING} if the peer is
+     *     not started or was stopped while waiting (checked at least every 100 ms)
+     * @throws IllegalStateException if the peer is (or was, while waiting) closed
+     * @throws InterruptedException if the thread was interrupted
+     */
+    public Optional<Confirmed> waitForConfirmed(Duration timeout) throws InterruptedException {
+        long total = nanos(timeout);
+        long begin = System.nanoTime();
+        long[] out = new long[6];
+        for (;;) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            Optional<Confirmed> c = dispatcher.confirmed();
+            if (c.isPresent()) {
+                return c;
+            }
+            // Not running (never started, or stopped) throws NOT_RUNNING.
+            long p = handle.acquire();
+            try {
+                Native.waitForLeader(p, 0, out);
+            } catch (ZkelectException e) {
+                if (handle.isClosed()) {
+                    throw new IllegalStateException("the zkelect peer was closed while waiting", e);
+                }
+                throw e;
+            } finally {
+                handle.release();
+            }
+            long left = total - (System.nanoTime() - begin);
+            if (left <= 0) {
+                return dispatcher.confirmed();
+            }
+            c = dispatcher.awaitConfirmed(Math.min(left, POLL_MILLIS * 1_000_000L));
+            if (c.isPresent()) {
+                return c;
+            }
+        }
+    }
+
+    /**
+     * The confirmed leadership now (see {@link #waitForConfirmed}), without
+     * waiting. As leader, still check {@link #leadsNow()} before acting.
+     */
+    public Optional<Confirmed> confirmed() {
+        if (handle.isClosed()) {
+            throw new IllegalStateException("the zkelect peer is closed");
+        }
+        return dispatcher.confirmed();
+    }
+
+    /**
+     * This peer's lease, read at the moment of the call: whether it leads
+     * confirmed now, with which epoch, and for how long if no new
+     * acknowledgement arrives. A paused process (a GC pause, SIGSTOP, a
+     * suspended machine) sees {@code leadsNow == false} the moment it resumes.
+     */
+    public Lease lease() {
+        long[] l = new long[4];
+        long p = handle.acquire();
+        try {
+            Native.lease(p, l);
+        } finally {
+            handle.release();
+        }
+        return new Lease(l[0] != 0, l[1], l[2], l[3]);
+    }
+
+    /**
+     * Whether this peer leads confirmed at the moment of the call (its lease
+     * holds). Call it right before acting as leader: events arrive
+     * asynchronously, and the last {@link ElectionListener#onLeading} may no
+     * longer hold. The lease bounds who believes it leads; also tag every write
+     * with the epoch so the resource can refuse older ones.
+     */
+    public boolean leadsNow() {
+        return lease().leadsNow();
+    }
+
+    /**
+     * The clock leases are measured on, in nanoseconds
+     * ({@link Lease#deadlineNanos()}; CLOCK_BOOTTIME on Linux: counts suspend,
+     * the same for every process of the machine).
+     */
+    public static long clockNanos() {
+        NativeLoader.load();
+        return Native.clockNanos();
+    }
+
+    /**
+     * Keeps this peer's durable state (the accepted epoch and a round
+     * high-water mark) through {@code store} instead of the file
+     * {@code zkelect.<sid>.state} in {@code dataDir}. {@code heldEpoch} and
+     * {@code heldRound} are what the store holds now (0 and 0 if nothing yet).
+     * Takes effect at the next {@link #start()}; replaces a store set before
+     * (which the running election may still use until it stops).
+     *
+     * <p>{@code store} runs on the peer's native election thread and must
+     * return only once the state is durable; an acknowledgement of an epoch
+     * waits for it. If it throws, the exception is logged, nothing that depends
+     * on the state is sent, and listeners get
+     * {@link ElectionListener#onEpochStoreFailed}. The library holds the store
+     * only weakly (it may reference this peer): keep the peer reachable.
+     *
+     * @throws ZkelectException {@link ZkelectException#INVALID_ARGUMENT} for a
+     *     negative held value
+     * @throws IllegalStateException if the peer is closed
+     */
+    public void setEpochStore(long heldEpoch, long heldRound, EpochStore store) {
+        Objects.requireNonNull(store, "store");
+        StoreBridge bridge = new StoreBridge(dispatcher, store, sid);
+        long p = handle.acquire();
+        try {
+            // Held strongly here before the library can call it; it removes
+            // itself when the library releases it (also if this call fails).
+            dispatcher.stores.add(bridge);
+            Native.setEpochStore(p, heldEpoch, heldRound, bridge, sid);
+        } catch (RuntimeException | Error e) {
+            dispatcher.stores.remove(bridge); // the library does not hold it
+            throw e;
         } finally {
             handle.release();
         }
@@ -281,9 +428,16 @@ public final class Peer implements AutoCloseable {
      * native peer is freed waits for the stop to finish (the port is released
      * when it returns), except a listener of this peer, whose own notifier
      * thread winds down after it returns.
+     *
+     * <p>The events the stop itself raises ({@link ElectionListener#onLeadershipLost}
+     * and {@link ElectionListener#onLeaderLost} with {@link LossReason#STOPPED} if
+     * the peer led or followed) are delivered before it returns; no listener runs
+     * after that. Called from a listener of this peer, nothing more is delivered,
+     * not even to the listeners after it.
      */
     @Override
     public void close() {
+        dispatcher.closing();
         handle.close();
         cleanable.clean(); // unregisters; the action is a no-op by now
     }
