@@ -45,6 +45,20 @@ def test_a_confirmed_leader_with_its_epoch_and_lease(peers, tmp_path: Path) -> N
     lost = wait_event(by_sid[leader], lambda e: isinstance(e, LeadershipLost))
     assert lost == LeadershipLost(epoch, LossReason.STOPPED, leader)
     assert not by_sid[leader].leads_now()
+    # The survivors give it up with a reason and confirm a successor with a
+    # higher epoch, through the typed events.
+    for p in group:
+        if p.my_sid == leader:
+            continue
+        gone = wait_event(p, lambda e: isinstance(e, zkelect.LeaderLost))
+        assert gone.leader == leader and gone.reason in (  # type: ignore[union-attr]
+            LossReason.DISCONNECTED,
+            LossReason.LEADER_LOOKING,
+            LossReason.SILENT,
+        ), gone
+        nxt = wait_event(p, lambda e: isinstance(e, (Leading, Following)))
+        assert nxt.epoch > epoch, nxt  # type: ignore[union-attr]
+        assert p.wait_for_confirmed(DEADLINE).epoch == nxt.epoch  # type: ignore[union-attr]
 
 
 def test_the_store_hook_keeps_each_epoch_before_it_counts(peers) -> None:
