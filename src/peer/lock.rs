@@ -22,8 +22,9 @@
 //! proves nothing. The content needs no fsync: only processes of this
 //! host, which see the page cache, read it.
 
+use crate::ffi::os::{try_lock_file, unlock_file};
 use crate::types::Sid;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,13 +61,13 @@ impl Lock {
             .open(&path)?;
         let deadline = Instant::now() + ACQUIRE_WAIT;
         loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+            match try_lock_file(&file) {
+                Ok(true) => break,
+                Ok(false) if Instant::now() < deadline => {
                     // Bounded: a probing follower lets go within microseconds.
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err(TryLockError::WouldBlock) => {
+                Ok(false) => {
                     let holder = read_field(&file, "pid")
                         .map(|p| format!(" (pid {p})"))
                         .unwrap_or_default();
@@ -78,7 +79,7 @@ impl Lock {
                         ),
                     ));
                 }
-                Err(TryLockError::Error(e)) => return Err(e),
+                Err(e) => return Err(e),
             }
         }
         let lock = Lock { file, path };
@@ -107,9 +108,11 @@ impl Lock {
 /// lock is let go at once.
 pub(crate) fn probe_dead(dir: &Path, sid: Sid) -> Option<i64> {
     let file = File::open(path(dir, sid)).ok()?;
-    file.try_lock().ok()?;
+    if !try_lock_file(&file).ok()? {
+        return None;
+    }
     let epoch = read_field(&file, "acceptedEpoch").and_then(|v| v.parse().ok());
-    let _ = file.unlock();
+    let _ = unlock_file(&file);
     epoch
 }
 
