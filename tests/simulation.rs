@@ -46,6 +46,15 @@
 //!   assert that the first and final leader is M. For elections after a
 //!   leader crash this holds when the survivors restart in the same host tick
 //!   (same detection delay), which the successive-election scenario arranges.
+//! - Early finalize (on in most seeds) keeps all of the above: a peer
+//!   decides before its wait ends only when every voter that is not marked
+//!   known down and does not weigh 0 has sent it a vote equal to its
+//!   proposal, so that proposal is at least every such voter's initial vote;
+//!   in a synchronous fresh election nobody is marked (a peer that has not
+//!   booted yet is not taken for crashed), so it is M's. Peers mark crashed
+//!   voters, and in some seeds live voters behind cut links, known down
+//!   (`KnownDown`); the safety invariants and convergence do not depend on
+//!   what they mark.
 
 mod sim;
 
