@@ -53,6 +53,10 @@ pub struct Decision {
     pub vote: Vote,
     /// Time from the start of this election to the decision.
     pub elapsed: Duration,
+    /// Decided by early finalize (every voter that is up agreed), before
+    /// the finalize wait ran out: the peers that agree with me need no wait
+    /// of theirs either.
+    pub early: bool,
 }
 
 /// One `lookForLeader` call in progress.
@@ -313,7 +317,7 @@ impl Fle {
             return Vec::new();
         }
         if self.early_finalize && self.early_condition() {
-            self.decide_on_proposal(now)
+            self.decide_early(now)
         } else {
             Vec::new()
         }
@@ -422,7 +426,7 @@ impl Fle {
                 if early && agrees {
                     self.note_agreement(from);
                     if self.early_condition() {
-                        return self.decide_on_proposal(now);
+                        return self.decide_early(now);
                     }
                 }
                 return Vec::new();
@@ -528,8 +532,10 @@ impl Fle {
         }
         if quorum {
             let wait = self.settings.finalize_wait;
-            if wait.is_zero() || (self.early_finalize && self.early_condition()) {
+            if wait.is_zero() {
                 out.extend(self.decide_on_proposal(now));
+            } else if self.early_finalize && self.early_condition() {
+                out.extend(self.decide_early(now));
             } else {
                 let round = self.round.as_mut().expect("looking without a round");
                 round.finalize_deadline = Some(now + wait);
@@ -661,6 +667,17 @@ impl Fle {
         self.finish(now, vote)
     }
 
+    /// [`Fle::decide_on_proposal`] by early finalize.
+    fn decide_early(&mut self, now: Duration) -> Vec<Action> {
+        let mut acts = self.decide_on_proposal(now);
+        for a in &mut acts {
+            if let Action::Decided(d) = a {
+                d.early = true;
+            }
+        }
+        acts
+    }
+
     fn finish(&mut self, now: Duration, vote: Vote) -> Vec<Action> {
         let state = if vote.leader == self.settings.my_sid {
             ServerState::Leading
@@ -678,6 +695,7 @@ impl Fle {
             state,
             vote: self.current_vote,
             elapsed: now.saturating_sub(started),
+            early: false,
         })]
     }
 }

@@ -129,6 +129,10 @@ pub struct Core {
     started: bool,
     /// `stop` ran: nothing more is sent.
     stopped: bool,
+    /// Peers whose connection was up at some time in this run: a refused
+    /// reconnect then means that one went away, not that it has not
+    /// started yet (see [`Core::on_refused`]).
+    seen_up: BTreeSet<Sid>,
     mode: Mode,
 }
 
@@ -190,6 +194,7 @@ impl Core {
             answered: BTreeMap::new(),
             started: false,
             stopped: false,
+            seen_up: BTreeSet::new(),
             mode: Mode::Lease,
         }
     }
@@ -389,6 +394,12 @@ impl Core {
         if matches!(&self.term, Term::Following(f) if f.leader == sid && f.down_since.is_some()) {
             self.leave(now, LossReason::Disconnected, &mut out);
         }
+        // Went away (it was up before): an election need not wait for it.
+        // One that has not started yet is not marked, so that it still
+        // gets its say when it comes (the best voter often starts last).
+        if self.seen_up.contains(&sid) {
+            self.known_down(now, sid, &mut out);
+        }
         self.want_persist(&mut out);
         out
     }
@@ -418,6 +429,7 @@ impl Core {
         if self.promise.is_some_and(|p| p.leader == Some(sid)) {
             self.promise = None;
         }
+        self.known_down(now, sid, &mut out);
         match &mut self.term {
             Term::Following(f) if f.leader == sid => {
                 self.leave(now, LossReason::Disconnected, &mut out);
@@ -518,6 +530,11 @@ impl Core {
         }
         self.advance(now, &mut out);
         let state = msg.server_state();
+        let voter = self.fle.is_voter(from) && from != self.me();
+        if voter {
+            // It speaks: not down (whatever FLE is given of it below).
+            let _ = self.fle.set_known_down(now, from, false);
+        }
         if state == Some(ServerState::Looking) {
             self.maybe_release(now, from, msg, &mut out);
         }
@@ -551,8 +568,20 @@ impl Core {
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
         }
+        if voter && state == Some(ServerState::Looking) && msg.zxid == -1 {
+            // A departure notice ([`Core::stop`]): the voter is going away,
+            // so an election need not wait for its vote.
+            self.known_down(now, from, &mut out);
+        }
         self.want_persist(&mut out);
         out
+    }
+
+    /// Marks `sid` known down for FLE's early finalize, which may decide at
+    /// once.
+    fn known_down(&mut self, now: Duration, sid: Sid, out: &mut Vec<Output>) {
+        let acts = self.fle.set_known_down(now, sid, true);
+        self.apply_fle(now, acts, false, out);
     }
 
     /// The deadline ([`Core::next_deadline`]) passed. `have_delivered` is
@@ -585,6 +614,10 @@ impl Core {
         }
         self.advance(now, &mut out);
         let fencing = self.mode == Mode::Fencing;
+        if up {
+            self.seen_up.insert(sid);
+            let _ = self.fle.set_known_down(now, sid, false);
+        }
         match &mut self.term {
             Term::Following(t) if t.leader == sid => {
                 if up {
@@ -835,10 +868,15 @@ impl Core {
                 // heartbeat period): the peers that elected me are finishing
                 // theirs, and a heartbeat (its new peer epoch makes it a
                 // "better vote") would cut it short and delay them.
-                let wait = self
-                    .timing
-                    .finalize_wait
-                    .min(self.timing.heartbeat_period());
+                // Decided early, every voter that is up agreed with me:
+                // none of them is in a finalize wait to protect.
+                let wait = if d.early {
+                    Duration::ZERO
+                } else {
+                    self.timing
+                        .finalize_wait
+                        .min(self.timing.heartbeat_period())
+                };
                 let first = now + wait;
                 self.term = Term::Leading(LeaderTerm::new(d.vote, epoch, now, first));
                 self.check_confirm(now, out);

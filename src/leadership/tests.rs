@@ -842,3 +842,40 @@ fn fencing_mode_makes_no_promises_and_leaves_a_broken_leader_at_once() {
     r.start(ms(0));
     assert_eq!(r.promise_until(), None);
 }
+
+#[test]
+fn a_leader_decided_early_heartbeats_at_once() {
+    let mut c = core(3);
+    c.start(ms(0));
+    c.receive(ms(0), 3, &looking(3, 1));
+    c.receive(ms(1), 1, &looking(3, 1));
+    let outs = c.receive(ms(2), 2, &looking(3, 1));
+    // Every voter agreed: no finalize wait, and no wait for the first
+    // heartbeat either.
+    assert!(matches!(c.role(), Role::Leading { epoch: 1, .. }));
+    let hb = sent_to(&outs, 1);
+    assert!(
+        hb.iter().any(|m| m.server_state() == Some(ServerState::Leading)),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_departure_notice_lets_the_election_decide_without_the_departed() {
+    // 1 follows 3, which departs; 2 and 1 then agree on 2 at once.
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    let notice = Message::outgoing(ServerState::Looking, 3, -1, 2, 1);
+    f.receive(ms(30), 3, &notice);
+    assert_eq!(f.role(), Role::Looking);
+    assert!(f.fle().known_down().contains(&3));
+    let round = f.fle().logicalclock();
+    let v2 = Message::outgoing(ServerState::Looking, 2, 0, round, 1);
+    f.receive(ms(31), 2, &v2);
+    f.receive(ms(31), 1, &v2);
+    assert!(
+        matches!(f.role(), Role::Following { leader: 2, .. }),
+        "{:?}",
+        f.role()
+    );
+}
