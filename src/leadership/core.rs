@@ -122,6 +122,12 @@ pub struct Core {
     /// election, even if FLE consumed it in its finalize wait: a decision
     /// for one of them is backed by the leader's word.
     leading_seen: BTreeSet<Sid>,
+    /// The latest LOOKING vote of each voter that reached me while I was
+    /// decided (so FLE did not see it): given to my next election as soon
+    /// as it starts, as if it had arrived just after. Without it, a peer
+    /// that started its new election a moment before me waits for its
+    /// notification timeout to tell me its vote again.
+    stash: BTreeMap<Sid, Message>,
     /// When I last sent my LOOKING notifications (see `nudge`).
     looking_sent: Duration,
     /// When I last answered each peer's hello while looking.
@@ -190,6 +196,7 @@ impl Core {
             stored: stored.unwrap_or_default(),
             requested: stored.unwrap_or_default(),
             leading_seen: BTreeSet::new(),
+            stash: BTreeMap::new(),
             looking_sent: Duration::ZERO,
             answered: BTreeMap::new(),
             started: false,
@@ -539,6 +546,9 @@ impl Core {
             self.maybe_release(now, from, msg, &mut out);
         }
         let was_decided = !matches!(self.term, Term::Looking);
+        if was_decided && voter && state == Some(ServerState::Looking) && msg.zxid != -1 {
+            self.stash.insert(from, *msg);
+        }
         match &self.term {
             Term::Looking => {
                 if state == Some(ServerState::Leading) && msg.leader == from {
@@ -671,6 +681,12 @@ impl Core {
             );
         }
         self.apply_fle(now, acts, false, out);
+        for (from, msg) in std::mem::take(&mut self.stash) {
+            if matches!(self.term, Term::Looking) {
+                let acts = self.fle.on_notification(now, from, &msg);
+                self.apply_fle(now, acts, false, out);
+            }
+        }
         self.want_persist(out);
     }
 
@@ -817,6 +833,7 @@ impl Core {
     }
 
     fn decided(&mut self, now: Duration, d: Decision, backed: bool, out: &mut Vec<Output>) {
+        self.stash.clear();
         Self::emit(
             out,
             Event::StateChanged {

@@ -855,7 +855,8 @@ fn a_leader_decided_early_heartbeats_at_once() {
     assert!(matches!(c.role(), Role::Leading { epoch: 1, .. }));
     let hb = sent_to(&outs, 1);
     assert!(
-        hb.iter().any(|m| m.server_state() == Some(ServerState::Leading)),
+        hb.iter()
+            .any(|m| m.server_state() == Some(ServerState::Leading)),
         "{outs:?}"
     );
 }
@@ -878,4 +879,20 @@ fn a_departure_notice_lets_the_election_decide_without_the_departed() {
         "{:?}",
         f.role()
     );
+}
+
+#[test]
+fn looking_votes_heard_while_decided_open_the_next_election() {
+    // 2 starts its new election a moment before 1 hears 3's departure:
+    // 1 is still following and FLE does not see 2's vote, but 1's next
+    // election starts with it instead of waiting for 2's next re-send.
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    let v2 = Message::outgoing(ServerState::Looking, 2, 5, 2, 1);
+    f.receive(ms(30), 2, &v2);
+    assert!(matches!(f.role(), Role::Following { leader: 3, .. }));
+    let notice = Message::outgoing(ServerState::Looking, 3, -1, 2, 1);
+    f.receive(ms(31), 3, &notice);
+    assert_eq!(f.role(), Role::Looking);
+    assert_eq!(f.fle().proposal(), (2, 5, 1), "2's better vote was adopted");
 }
