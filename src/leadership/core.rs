@@ -128,6 +128,11 @@ pub struct Core {
     /// that started its new election a moment before me waits for its
     /// notification timeout to tell me its vote again.
     stash: BTreeMap<Sid, Message>,
+    /// The latest LEADING notification of each peer that says it leads,
+    /// heard during the current election: when I decide to follow one of
+    /// them I take its heartbeat at once instead of waiting for the next
+    /// (a leader that decided early heartbeats while I may still look).
+    beats: BTreeMap<Sid, Message>,
     /// When I last sent my LOOKING notifications (see `nudge`).
     looking_sent: Duration,
     /// When I last answered each peer's hello while looking.
@@ -197,6 +202,7 @@ impl Core {
             requested: stored.unwrap_or_default(),
             leading_seen: BTreeSet::new(),
             stash: BTreeMap::new(),
+            beats: BTreeMap::new(),
             looking_sent: Duration::ZERO,
             answered: BTreeMap::new(),
             started: false,
@@ -553,6 +559,11 @@ impl Core {
             Term::Looking => {
                 if state == Some(ServerState::Leading) && msg.leader == from {
                     self.leading_seen.insert(from);
+                    // Its latest word: heartbeats count up, above its vote.
+                    let newer = self.beats.get(&from).map_or(true, |m| msg.zxid > m.zxid);
+                    if newer {
+                        self.beats.insert(from, *msg);
+                    }
                     self.nudge(now, &mut out);
                 }
                 if state == Some(ServerState::Following)
@@ -573,7 +584,18 @@ impl Core {
             && matches!(self.term, Term::Looking)
             && state == Some(ServerState::Looking)
             && self.fle.is_voter(from);
-        if delivered || reopened {
+        // The LEADING notification of the very peer my finalize wait is
+        // about, in my round: it leads what I am about to decide (it decided
+        // early and heartbeats). To FLE its new epoch would be a "better
+        // vote" that ends the wait and, replacing its LOOKING vote, undoes
+        // the quorum; kept in `beats` instead, it is taken as soon as I
+        // decide to follow it.
+        let own_leader = state == Some(ServerState::Leading)
+            && msg.leader == from
+            && self.fle.finalizing()
+            && self.fle.proposal().0 == from
+            && msg.election_epoch == self.fle.logicalclock();
+        if (delivered || reopened) && !own_leader {
             let backed = matches!(state, Some(ServerState::Following | ServerState::Leading));
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
@@ -628,6 +650,10 @@ impl Core {
             self.seen_up.insert(sid);
             let _ = self.fle.set_known_down(now, sid, false);
         }
+        if !up && self.fle.is_voter(sid) {
+            // A refused attempt says at once that nothing listens there.
+            out.push(Output::Connect(sid));
+        }
         match &mut self.term {
             Term::Following(t) if t.leader == sid => {
                 if up {
@@ -636,7 +662,6 @@ impl Core {
                     self.leave(now, LossReason::Disconnected, &mut out);
                 } else if t.down_since.is_none() {
                     t.down_since = Some(now);
-                    out.push(Output::Connect(sid));
                 }
             }
             Term::Leading(t) if !up => {
@@ -670,6 +695,7 @@ impl Core {
         let acts = self.fle.start(now, self.zxid, self.accepted);
         self.term = Term::Looking;
         self.leading_seen.clear();
+        self.beats.clear();
         let first = std::mem::replace(&mut self.first_begin, false);
         if old != ServerState::Looking || first {
             Self::emit(
@@ -902,6 +928,11 @@ impl Core {
                 let observer = d.state == ServerState::Observing;
                 let backed = backed || self.leading_seen.contains(&d.vote.leader);
                 self.term = Term::Following(FollowTerm::new(d.vote, observer, backed, now));
+                if let Some(m) = self.beats.remove(&d.vote.leader) {
+                    // Its heartbeat (or vote) that came while I looked.
+                    self.follower_message(now, d.vote.leader, &m, out);
+                }
+                self.beats.clear();
             }
             ServerState::Looking => {}
         }

@@ -896,3 +896,30 @@ fn looking_votes_heard_while_decided_open_the_next_election() {
     assert_eq!(f.role(), Role::Looking);
     assert_eq!(f.fle().proposal(), (2, 5, 1), "2's better vote was adopted");
 }
+
+#[test]
+fn a_heartbeat_heard_while_looking_is_taken_when_i_decide_to_follow_its_sender() {
+    let mut c = core(1);
+    c.start(ms(0));
+    c.receive(ms(0), 1, &looking(1, 1));
+    c.receive(ms(1), 3, &looking(3, 1));
+    c.receive(ms(1), 1, &looking(3, 1));
+    // A quorum for 3 (2 has not voted): my finalize wait runs. 3 decided
+    // early and heartbeats; its heartbeat does not end my wait.
+    assert!(c.fle().finalizing());
+    let hb = heartbeat(3, 1, false, 1, 1);
+    c.receive(ms(2), 3, &hb);
+    assert!(c.fle().finalizing());
+    let outs = c.on_timeout(ms(11), true);
+    assert!(
+        matches!(c.role(), Role::Following { leader: 3, .. }),
+        "{:?}",
+        c.role()
+    );
+    // And its heartbeat is taken at once: accepted and acknowledged.
+    assert!(
+        events(&outs).contains(&Event::EpochAccepted { epoch: 1 }),
+        "{outs:?}"
+    );
+    assert_eq!(sent_to(&outs, 3), [report(3, hb.zxid, 1, 1)]);
+}
