@@ -1373,7 +1373,9 @@ impl Sim {
 
     /// The confirmed leader and its epoch, if every running peer agrees: the
     /// leader leads now, every running (not paused) zkelect voter follows it
-    /// with that epoch confirmed, and every such observer observes it.
+    /// with that epoch confirmed, and every such observer observes it
+    /// (where epochs can repeat, a peer that already reported this epoch
+    /// for another leader only has to be decided on this one).
     pub fn settled(&self) -> Option<(Sid, i64)> {
         let (leader, epoch) = self.nodes.iter().find_map(|(&s, n)| match n.role() {
             Some(Role::Leading {
@@ -1395,6 +1397,33 @@ impl Sim {
                     leader: l,
                     epoch: Some(e),
                 }) => l == leader && e == epoch,
+                // Without a store at every peer ([`Params::check_epochs`]
+                // off) one epoch can be confirmed for two leaders in turn:
+                // a peer without a store forgets the epoch it acknowledged
+                // in a crash and helps a successor propose it again (seed
+                // 13095: sid 2 acknowledges epoch 2 for sid 3, crashes,
+                // and with sid 1 confirms sid 1 at epoch 2). A peer that
+                // reported that epoch, or a higher one, for the earlier
+                // leader in this incarnation must not report it for the
+                // new one (`Following`/`Observing` epochs strictly increase
+                // when the leader changes, so that they are fencing
+                // tokens), and nothing makes the new leader raise it: an
+                // observer never answers, a voter that accepted the same
+                // epoch stays silent. It stays decided on the right leader
+                // without an epoch, as the library means it to.
+                Some(Role::Following {
+                    leader: l,
+                    epoch: None,
+                })
+                | Some(Role::Observing {
+                    leader: l,
+                    epoch: None,
+                }) if !self.params.check_epochs => {
+                    l == leader
+                        && n.order
+                            .last_leader
+                            .is_some_and(|(o, e)| o != leader && e >= epoch)
+                }
                 _ => false,
             };
             if !ok {
