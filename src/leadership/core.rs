@@ -1294,7 +1294,11 @@ impl Core {
         if epoch > self.accepted {
             self.accept(leader, epoch, out);
         }
-        self.fire(leader, epoch, out);
+        if self.fire(leader, epoch, out) {
+            // As after a confirmed heartbeat: joiners match votes on the
+            // peer epoch, and a later heartbeat fires nothing new.
+            self.fle.update_peer_epoch(epoch);
+        }
     }
 
     /// Whether `Following`/`Observing` may fire for `leader` with `epoch`:

@@ -81,9 +81,10 @@
 //!   checkLeader, or a LEADING notification from the leader during that
 //!   election that FLE's finalize wait consumed) and neither a heartbeat
 //!   nor an answer came within `syncLimit + 1` ticks, the follower takes
-//!   that vote for the confirmation: it accepts the vote's peerEpoch and
-//!   emits `Following { epoch: the vote's peerEpoch }` (observers emit
-//!   nothing then). A decision from LOOKING votes alone is not evidence
+//!   that vote for the confirmation: it accepts the vote's peerEpoch,
+//!   puts it in its own vote (as after a confirmed heartbeat) and emits
+//!   `Following { epoch: the vote's peerEpoch }` (observers emit nothing
+//!   then). A decision from LOOKING votes alone is not evidence
 //!   that the leader leads: such a follower emits no `Following` until a
 //!   heartbeat comes, and looks again after `initLimit` ticks without one
 //!   (`Silent`); behind a ZooKeeper leader that costs one extra election,

@@ -923,3 +923,53 @@ fn a_heartbeat_heard_while_looking_is_taken_when_i_decide_to_follow_its_sender()
     );
     assert_eq!(sent_to(&outs, 3), [report(3, hb.zxid, 1, 1)]);
 }
+
+#[test]
+fn a_follower_that_trusts_its_leaders_vote_reports_that_epoch_in_its_own() {
+    // Simulator seed 30175: sid 3 decided for leader 2 from 2's LEADING
+    // vote, was paused past the trust wait and on resuming (timers first)
+    // trusted the vote: `Following { leader: 2, epoch: 3 }`. The heartbeats
+    // that followed fire nothing new, and its FLE vote kept the peer epoch
+    // of the election, 2, while 2 and 4 said 3: a joiner (FLE's
+    // out-of-election votes match on the peer epoch) never found a quorum
+    // and stayed LOOKING. A follower reports the epoch it follows in its
+    // vote, as a ZooKeeper follower does after its sync.
+    let mut c = core(1);
+    c.start(ms(0));
+    let z = 0x1_0000_0005;
+    c.receive(
+        ms(1),
+        3,
+        &Message::outgoing(ServerState::Leading, 3, z, 1, 1),
+    );
+    c.receive(
+        ms(1),
+        2,
+        &Message::outgoing(ServerState::Following, 3, z, 1, 1),
+    );
+    assert!(matches!(c.role(), Role::Following { leader: 3, .. }));
+    assert_eq!(c.fle().current_vote().peer_epoch, 1);
+    // The leader's vote after its confirmation says epoch 2.
+    c.receive(
+        ms(2),
+        3,
+        &Message::outgoing(ServerState::Leading, 3, z, 1, 2),
+    );
+    // No heartbeat within syncLimit + 1 ticks: the vote is trusted.
+    let outs = c.on_timeout(ms(601), true);
+    assert!(
+        events(&outs).contains(&Event::Following {
+            leader: 3,
+            epoch: 2
+        }),
+        "{outs:?}"
+    );
+    assert_eq!(c.fle().current_vote().peer_epoch, 2);
+    // Its confirmed heartbeats fire nothing new; the vote stays.
+    let hb = heartbeat(3, 2, true, 1, 1);
+    let outs = c.receive(ms(602), 3, &hb);
+    assert!(!events(&outs)
+        .iter()
+        .any(|e| matches!(e, Event::Following { .. })));
+    assert_eq!(c.fle().current_vote().peer_epoch, 2);
+}
