@@ -6,7 +6,7 @@ use super::event::{Event, Leader, LossReason};
 use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
 use super::mode::Mode;
-use super::signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed};
+use super::signal::{heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed};
 use super::timing::Timing;
 use crate::election::{check_range, Action, Decision, Fle, Message, RangeError, MAX_EPOCH};
 use crate::types::{ServerState, Sid, Zxid};
@@ -1149,7 +1149,7 @@ impl Core {
             Some(ServerState::Following) if msg.leader == me => {
                 t.elsewhere.remove(&from);
                 if msg.peer_epoch == t.epoch {
-                    if t.ack(from, msg.zxid) {
+                    if reported_heartbeat(msg).is_some_and(|h| t.ack(from, h)) {
                         self.check_confirm(now, out);
                     }
                 } else if msg.peer_epoch > t.epoch {

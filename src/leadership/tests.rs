@@ -462,7 +462,7 @@ fn an_epoch_is_stored_before_it_is_acknowledged() {
     let acks = sent_to(&outs, 3);
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].peer_epoch, 1);
-    assert_eq!(acks[0].zxid, hb.zxid);
+    assert_eq!(reported_heartbeat(&acks[0]), Some(hb.zxid));
     assert_eq!(c.stored().epoch, 1);
 }
 
@@ -482,7 +482,7 @@ fn a_failed_store_acknowledges_nothing_and_tries_again() {
     let d = persists(&outs);
     assert_eq!(d.len(), 1);
     let outs = c.on_persisted(ms(71), d[0], true);
-    assert_eq!(sent_to(&outs, 3)[0].zxid, hb.zxid);
+    assert_eq!(reported_heartbeat(&sent_to(&outs, 3)[0]), Some(hb.zxid));
 }
 
 #[test]
@@ -972,4 +972,34 @@ fn a_follower_that_trusts_its_leaders_vote_reports_that_epoch_in_its_own() {
         .iter()
         .any(|e| matches!(e, Event::Following { .. })));
     assert_eq!(c.fle().current_vote().peer_epoch, 2);
+}
+
+#[test]
+fn a_followers_vote_with_a_heartbeats_zxid_is_no_acknowledgement() {
+    // Simulator seed 5317: the vote's zxid (the host's, 2) equals heartbeat
+    // number 2 of epoch 1 before confirmation, `(0 << 32) | 2`. A
+    // follower whose store failed answered a LOOKING notification with its
+    // vote, which the leader counted as an acknowledgement of that
+    // heartbeat: confirmed with the epoch stored only at itself.
+    let (mut c, hb1) = elected_leader();
+    let outs = c.on_timeout(c.next_deadline().unwrap(), true);
+    let hb2 = sent_to(&outs, 1)[0];
+    assert_eq!(hb2.zxid, 2, "{hb1:?} {hb2:?}");
+    let vote = Message::outgoing(ServerState::Following, 3, 2, 1, 1);
+    c.receive(ms(60), 1, &vote);
+    assert!(matches!(
+        c.role(),
+        Role::Leading {
+            confirmed: false,
+            ..
+        }
+    ));
+    c.receive(ms(61), 1, &report(3, hb2.zxid, 1, 1));
+    assert!(matches!(
+        c.role(),
+        Role::Leading {
+            confirmed: true,
+            ..
+        }
+    ));
 }
