@@ -102,7 +102,7 @@ pub fn report(leader: Sid, echo: Zxid, round: i64, epoch: i64) -> Message {
 /// The heartbeat zxid a [`report`] names, or `None` for a FOLLOWING
 /// notification that is no report (a vote).
 pub fn reported_heartbeat(msg: &Message) -> Option<Zxid> {
-    (msg.zxid <= -2 && msg.zxid != i64::MIN).then(|| !msg.zxid)
+    (msg.zxid <= -2 && msg.zxid != i64::MIN).then_some(!msg.zxid)
 }
 
 #[cfg(test)]
