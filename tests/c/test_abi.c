@@ -30,7 +30,8 @@
 
 #define OK(call) CHECK((call) == ZKELECT_OK, "%s", #call)
 
-static int free_port(void) {
+/* Binds a socket to a free loopback port and returns it (the port in *port). */
+static int bind_free_port(int *port) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
     socklen_t len = sizeof a;
@@ -39,16 +40,21 @@ static int free_port(void) {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0, "bind");
     CHECK(getsockname(s, (struct sockaddr *)&a, &len) == 0, "getsockname");
-    close(s);
-    return ntohs(a.sin_port);
+    *port = ntohs(a.sin_port);
+    return s;
 }
 
-/* A config for n servers on fresh loopback ports. */
+/* A config for n servers on fresh loopback ports: all held open until each
+ * is chosen, so no two are the same. */
 static void make_config(char *buf, size_t size, int n, const char *extra) {
+    int socks[16], ports[16];
+    CHECK(2 * n <= 16, "n %d", n);
+    for (int i = 0; i < 2 * n; i++) socks[i] = bind_free_port(&ports[i]);
+    for (int i = 0; i < 2 * n; i++) close(socks[i]);
     int off = snprintf(buf, size, "tickTime=2000\ninitLimit=5\nsyncLimit=2\n%s\n", extra);
     for (int i = 1; i <= n; i++)
         off += snprintf(buf + off, size - (size_t)off, "server.%d=127.0.0.1:%d:%d\n", i,
-                        free_port(), free_port());
+                        ports[2 * i - 2], ports[2 * i - 1]);
 }
 
 static int count_dir(const char *path) {
