@@ -113,8 +113,16 @@ fn example_ensemble_elects_and_fences() {
         .filter(|l| l.starts_with("sid ") && l.contains(", leader "))
         .collect();
     assert_eq!(sids.len(), 3, "{out}");
-    assert_eq!(sids.iter().filter(|l| l.contains("LEADING")).count(), 1, "{out}");
-    assert_eq!(sids.iter().filter(|l| l.contains("FOLLOWING")).count(), 2, "{out}");
+    assert_eq!(
+        sids.iter().filter(|l| l.contains("LEADING")).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        sids.iter().filter(|l| l.contains("FOLLOWING")).count(),
+        2,
+        "{out}"
+    );
     let leaders: Vec<&str> = sids
         .iter()
         .filter_map(|l| l.split(", leader ").nth(1))

@@ -11,9 +11,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -62,25 +59,8 @@ class LeaderLatchTest {
 
     @Test
     void latchesFollowTheConfirmedLeadershipAcrossAFailover() throws Exception {
-        Logger jul = Logger.getLogger("org.zkelect");
-        ConcurrentLinkedQueue<Throwable> logged = new ConcurrentLinkedQueue<>();
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getThrown() != null) {
-                    logged.add(r.getThrown());
-                }
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        boolean useParent = jul.getUseParentHandlers();
-        jul.addHandler(h);
-        jul.setUseParentHandlers(false); // keep the expected stack traces out of the test output
+        ThrownLog thrown = new ThrownLog(); // keeps the expected stack traces out of the output
+        ConcurrentLinkedQueue<Throwable> logged = thrown.thrown;
         List<LeaderLatch> latches = new ArrayList<>();
         List<Log> logs = new ArrayList<>();
         try (Cluster c = Cluster.config(3)) {
@@ -159,8 +139,7 @@ class LeaderLatchTest {
             assertThrows(IllegalStateException.class, next::start);
         } finally {
             latches.forEach(LeaderLatch::close);
-            jul.removeHandler(h);
-            jul.setUseParentHandlers(useParent);
+            thrown.close();
         }
     }
 
