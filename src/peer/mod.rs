@@ -27,7 +27,7 @@ mod store;
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use error::Error;
 pub use notifier::Callback;
-pub use state::Confirmed;
+pub use state::{Confirmed, Leadership};
 pub use store::{FileStore, StoreHook};
 
 use crate::cnx::threads::ThreadSet;
@@ -259,6 +259,14 @@ impl Peer {
         store: impl Fn(Durable) -> Result<(), String> + Send + Sync + 'static,
     ) {
         *self.inner.hook.lock() = Some((held, Arc::new(store)));
+    }
+
+    /// My leadership as one consistent snapshot: state, decision, confirmed
+    /// leadership and lease, all from one reading of the peer's state and
+    /// of the clock (separate calls to [`Peer::state`], [`Peer::confirmed`]
+    /// and [`Peer::lease_deadline`] may each see a different moment).
+    pub fn leadership(&self) -> Leadership {
+        self.inner.state.leadership()
     }
 
     /// Waits until a leadership is confirmed; `None` on timeout or when the
