@@ -140,6 +140,10 @@ pub struct Core {
     started: bool,
     /// `stop` ran: nothing more is sent.
     stopped: bool,
+    /// Whom my earlier life acknowledged under the stored epoch, when the
+    /// store knows ([`Core::with_earlier_ack`]): the restart quarantine
+    /// then only forbids acknowledging anyone else.
+    earlier_ack: Option<Sid>,
     /// Peers whose connection was up at some time in this run: a refused
     /// reconnect then means that one went away, not that it has not
     /// started yet (see [`Core::on_refused`]).
@@ -207,9 +211,28 @@ impl Core {
             answered: BTreeMap::new(),
             started: false,
             stopped: false,
+            earlier_ack: None,
             seen_up: BTreeSet::new(),
             mode: Mode::Lease,
         }
+    }
+
+    /// What a store in `dataDir` can also tell after a crash of the
+    /// process: the leader my earlier life acknowledged under its stored
+    /// epoch (`leader`, my own sid if I led it). The restart quarantine is
+    /// then a promise to that leader (its proof of death or its new round
+    /// releases it, and I may acknowledge it again), and if I led, no
+    /// quarantine of my own count: the earlier life that my followers
+    /// promised is dead (the lock proves it). Set before [`Core::start`].
+    pub fn with_earlier_ack(mut self, leader: Sid) -> Core {
+        self.earlier_ack = Some(leader);
+        self
+    }
+
+    /// The leader I acknowledged (or accepted, before my acknowledgement
+    /// left) under my accepted epoch, and that epoch.
+    pub fn acked(&self) -> Option<(Sid, i64)> {
+        self.acked
     }
 
     /// In `mode` ([`Mode::Lease`] by default). Set before [`Core::start`].
@@ -321,12 +344,20 @@ impl Core {
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
         if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {
+            let earlier = self.earlier_ack.filter(|_| self.durable);
             self.promise = Some(Promise {
-                leader: None,
+                leader: earlier,
                 round: i64::MAX,
-                epoch: i64::MAX,
+                epoch: if earlier.is_some() {
+                    self.accepted
+                } else {
+                    i64::MAX
+                },
                 until: now + self.timing.follower_deadline(),
             });
+            if let Some(l) = earlier {
+                self.acked = Some((l, self.accepted));
+            }
         }
         self.begin(now, &mut out);
         out
@@ -1058,7 +1089,10 @@ impl Core {
 
     /// Whether no promise keeps me from counting myself.
     fn self_free(&self, now: Duration) -> bool {
-        !self.promise.is_some_and(|p| now < p.until)
+        let me = self.me();
+        !self
+            .promise
+            .is_some_and(|p| now < p.until && p.leader != Some(me))
     }
 
     fn check_confirm(&mut self, now: Duration, out: &mut Vec<Output>) {

@@ -448,9 +448,16 @@ impl PeerInner {
         let mode = c.leadership_mode;
         let (core, store) = match durable {
             Some((mut held, store)) => {
+                let stored = held.epoch;
                 // An epoch accepted earlier in this process counts too.
                 held.epoch = held.epoch.max(self.state.accepted());
-                (Core::durable(fle, timing, held), Some(store))
+                let mut core = Core::durable(fle, timing, held);
+                if held.epoch == stored {
+                    if let Some(l) = store.earlier_ack(stored) {
+                        core = core.with_earlier_ack(l);
+                    }
+                }
+                (core, Some(store))
             }
             None if mode == Mode::Fencing => {
                 return Err(Error::io(
