@@ -172,6 +172,7 @@ import sys, time
 import zkelect
 cfg = open(sys.argv[1]).read()
 with zkelect.Peer(cfg, 3, zxid=100) as peer:       # the highest zxid: it wins
+    print("started", flush=True)
     c = peer.wait_for_confirmed(timeout=60)
     print(f"confirmed {c.state.name} {c.leader} {c.epoch}", flush=True)
     time.sleep(600)                                # until it is killed
@@ -191,6 +192,9 @@ def test_a_leader_killed_in_another_process(peers, tmp_path: Path) -> None:
         text=True,
     )
     try:
+        # The others start once it runs: an election of 1 and 2 alone would
+        # not wait for it (a quorum decides), and it would then follow.
+        assert child.stdout.readline().split() == ["started"]  # type: ignore[union-attr]
         group = [peers(cfg, sid) for sid in (1, 2)]
         for p in group:
             p.start()
