@@ -1171,6 +1171,19 @@ impl Core {
             Some(ServerState::Looking) => {
                 if msg.leader == me {
                     t.elsewhere.remove(&from);
+                    // It votes for me and may decide to follow me at any
+                    // moment: my latest heartbeat now, not at the next
+                    // period, so it can acknowledge as soon as it decides.
+                    if let Some(&(zxid, _)) = t.sent.back() {
+                        let hb = Message::outgoing(
+                            ServerState::Leading,
+                            me,
+                            zxid,
+                            t.vote.election_epoch,
+                            t.epoch,
+                        );
+                        out.push(Output::Send { to: from, msg: hb });
+                    }
                 } else {
                     t.elsewhere.insert(from);
                 }

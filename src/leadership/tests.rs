@@ -1050,3 +1050,25 @@ fn a_restart_that_knows_its_earlier_ack_is_quarantined_only_against_others() {
     q.start(ms(0));
     assert_eq!(q.promised(), Some((None, i64::MAX)));
 }
+
+#[test]
+fn a_late_voter_for_me_gets_my_heartbeat_at_once() {
+    let (mut c, hb) = elected_leader();
+    c.receive(ms(25), 1, &report(3, hb.zxid, 1, 1));
+    assert!(matches!(
+        c.role(),
+        Role::Leading {
+            confirmed: true,
+            ..
+        }
+    ));
+    // 2 comes late and votes for me: it hears from me now, not in half a tick.
+    let outs = c.receive(ms(30), 2, &looking(3, 1));
+    let beats: Vec<Message> = sent_to(&outs, 2)
+        .into_iter()
+        .filter(|m| m.server_state() == Some(ServerState::Leading) && says_confirmed(m))
+        .collect();
+    // (The other LEADING message is the reply rules' answer: my vote.)
+    assert_eq!(beats.len(), 1, "{outs:?}");
+    assert_eq!(beats[0].peer_epoch, 1);
+}
