@@ -200,6 +200,8 @@ pub struct Confirmation {
 
 struct Member {
     child: Child,
+    /// Sent SIGTERM or SIGINT by the cluster: its exit is expected.
+    stopping: bool,
 }
 
 /// `n` `zkelect run` processes of one zoo.cfg (one per peer with
@@ -423,7 +425,13 @@ impl Cluster {
                 }
             }
         });
-        self.members.insert(sid, Member { child });
+        self.members.insert(
+            sid,
+            Member {
+                child,
+                stopping: false,
+            },
+        );
         t
     }
 
@@ -449,8 +457,14 @@ impl Cluster {
     }
 
     /// Sends `sig` to `sid`'s process; returns the instant just before.
-    pub fn signal(&self, sid: i64, sig: i32) -> Instant {
+    /// After SIGTERM or SIGINT its exit is expected; any other member that
+    /// exits makes the next wait fail at once (a crash, or a signal from
+    /// outside the test).
+    pub fn signal(&mut self, sid: i64, sig: i32) -> Instant {
         let pid = self.pid(sid) as i32;
+        if sig == libc::SIGTERM || sig == libc::SIGINT {
+            self.members.get_mut(&sid).unwrap().stopping = true;
+        }
         let t = Instant::now();
         // SAFETY: a plain syscall on our own child, not reaped yet (the
         // cluster reaps only in kill9, wait_exit and drop).
@@ -533,7 +547,21 @@ impl Cluster {
             if left.is_zero() {
                 panic!("timed out after {within:?} waiting for {what}");
             }
-            self.pump(left);
+            self.check_alive(what);
+            // Wake up now and then to see processes that exit silently.
+            self.pump(left.min(Duration::from_millis(100)));
+        }
+    }
+
+    /// Fails the test if a member that was not asked to stop has exited.
+    fn check_alive(&mut self, what: &str) {
+        for (sid, m) in &mut self.members {
+            if m.stopping {
+                continue;
+            }
+            if let Ok(Some(status)) = m.child.try_wait() {
+                panic!("sid {sid} exited unexpectedly ({status}) while waiting for {what}");
+            }
         }
     }
 
