@@ -46,6 +46,15 @@
 //!   assert that the first and final leader is M. For elections after a
 //!   leader crash this holds when the survivors restart in the same host tick
 //!   (same detection delay), which the successive-election scenario arranges.
+//! - Early finalize (on in most seeds) keeps all of the above: a peer
+//!   decides before its wait ends only when every voter that is not marked
+//!   known down and does not weigh 0 has sent it a vote equal to its
+//!   proposal, so that proposal is at least every such voter's initial vote;
+//!   in a synchronous fresh election nobody is marked (a peer that has not
+//!   booted yet is not taken for crashed), so it is M's. Peers mark crashed
+//!   voters, and in some seeds live voters behind cut links, known down
+//!   (`KnownDown`); the safety invariants and convergence do not depend on
+//!   what they mark.
 
 mod sim;
 
@@ -789,6 +798,123 @@ fn failover_with_detection_delays() {
     }
 }
 
+// ===================================================================== early finalize
+
+/// A fresh, synchronous election with every voter up: with early finalize
+/// every peer decides as soon as all voters have voted its way, well within
+/// its finalize wait (simulated time), on the best voter; without it no one
+/// decides before a whole wait has passed. Majority and hierarchical
+/// configs, the latter with a zero-weight voter nobody waits for.
+#[test]
+fn early_finalize_fresh_election_decides_within_the_wait() {
+    for seed in seeds(40) {
+        let mut r = Rng::new(seed ^ 0xea21);
+        let n = r.pick(&[3, 5, 7]) as Sid;
+        let all: Vec<Sid> = (1..=n).collect();
+        let qv = if seed % 3 == 2 {
+            // One group; the last voter weighs 0.
+            hierarchical(&[&all], &[(n, 0)], &[])
+        } else {
+            majority(&all, &[])
+        };
+        for early in [true, false] {
+            let mut params = synchronous();
+            params.early_finalize = early;
+            let peers: Vec<PeerSpec> = all
+                .iter()
+                .map(|&s| {
+                    PeerSpec::participant(s)
+                        .data(0x1_0000_0000 | r.range(0, 3) as i64, 1)
+                        .start(Some(ms(r.range(0, 20))))
+                })
+                .collect();
+            let mut sim = Sim::new(seed, qv.clone(), peers, params);
+            let want = best(&sim, &all);
+            let l = sim.run_to_convergence(Duration::from_secs(10));
+            sim.check(l == want, &format!("leader {l}, expected {want}"));
+            assert_all_on(&sim, l);
+            for &s in &all {
+                let node = &sim.nodes[&s];
+                let wait = node.spec.finalize_wait;
+                for &(at, _, _, elapsed) in &node.decisions {
+                    if early {
+                        sim.check(
+                            elapsed < wait,
+                            &format!("peer {s} took {elapsed:?}, not less than its wait"),
+                        );
+                    } else {
+                        sim.check(at >= wait, &format!("peer {s} decided at {at:?}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Survivors of a crash that mark the crashed voters known down elect the
+/// best survivor at once; without the marks they wait their finalize wait.
+/// The crashed voters come back, their first notifications clear the marks,
+/// and they join.
+#[test]
+fn early_finalize_survivors_with_crashed_voters_known_down() {
+    for seed in seeds(40) {
+        for known_down in [KnownDown::Crashed, KnownDown::Off] {
+            let mut r = Rng::new(seed ^ 0xdead);
+            let mut params = synchronous();
+            params.known_down = known_down;
+            let peers: Vec<PeerSpec> = (1..=5)
+                .map(|s| PeerSpec::participant(s).data(0x1_0000_0000 | r.range(0, 3) as i64, 1))
+                .collect();
+            let mut sim = Sim::new(seed, majority(&[1, 2, 3, 4, 5], &[]), peers, params);
+            let l = sim.run_to_convergence(Duration::from_secs(10));
+            let other = r.pick(
+                &sim.live()
+                    .into_iter()
+                    .filter(|&s| s != l)
+                    .collect::<Vec<_>>(),
+            );
+            let t = sim.now + ms(r.range(0, 200));
+            sim.run_until(t);
+            sim.crash(l);
+            sim.crash(other);
+            let survivors = sim.live();
+            let want = best(&sim, &survivors);
+            let since = sim.now;
+            let l2 = sim.run_to_convergence(sim.now + Duration::from_secs(10));
+            sim.check(l2 == want, &format!("leader {l2}, expected {want}"));
+            for &s in &survivors {
+                let node = &sim.nodes[&s];
+                let &(at, _, _, elapsed) = node.decisions.last().expect("decided");
+                sim.check(at > since, &format!("peer {s} did not elect again"));
+                let wait = node.spec.finalize_wait;
+                if known_down == KnownDown::Crashed {
+                    sim.check(elapsed < wait, &format!("peer {s} took {elapsed:?}"));
+                    let marked: BTreeSet<Sid> = [l, other].into_iter().collect();
+                    sim.check(
+                        sim.fle(s).known_down() == &marked,
+                        &format!("peer {s} marks {:?}", sim.fle(s).known_down()),
+                    );
+                } else {
+                    sim.check(elapsed >= wait, &format!("peer {s} took {elapsed:?}"));
+                }
+            }
+            let t = sim.now + ms(r.range(0, 300));
+            sim.run_until(t);
+            sim.boot(l);
+            sim.boot(other);
+            let l3 = sim.run_to_convergence(sim.now + Duration::from_secs(10));
+            sim.check(l3 == want, "the returning voters changed the leader");
+            assert_all_on(&sim, l3);
+            for &s in &survivors {
+                sim.check(
+                    sim.fle(s).known_down().is_empty(),
+                    &format!("peer {s} still marks {:?}", sim.fle(s).known_down()),
+                );
+            }
+        }
+    }
+}
+
 // ===================================================================== random
 
 /// How long a random case may take to converge once faults are over.
@@ -924,6 +1050,14 @@ fn random_case(seed: u64) -> Case {
     params.host.new_epochs = r.chance(0.5);
     params.host.txn_p = r.pick(&[0.0, 0.05, 0.3]);
     params.faults_until = heal;
+    // Early finalize is on in most seeds; the rest keep ZooKeeper's timing
+    // covered. Peers mark crashed voters, and maybe voters behind cut links
+    // (alive), known down: the invariants must hold whatever they mark.
+    // (Their own stream, so that each seed's schedule is what it was before
+    // early finalize existed.)
+    let mut e = Rng::new(seed ^ 0xEA21_F1A1_0000_0000);
+    params.early_finalize = e.chance(0.8);
+    params.known_down = e.pick(&[KnownDown::Off, KnownDown::Crashed, KnownDown::CrashedOrCut]);
     let last_start = peers
         .iter()
         .filter_map(|p| p.start_at)
@@ -1036,6 +1170,10 @@ struct Outcome {
     events: u64,
     host_restarts: u64,
     stale_self_votes: u64,
+    quick_decisions: u64,
+    decisions: u64,
+    marks: u64,
+    mark_decisions: u64,
     /// From the end of faults (and of late starts) to convergence.
     settle: Duration,
 }
@@ -1064,6 +1202,10 @@ fn run_random(seed: u64) -> Outcome {
         events: sim.stats.events,
         host_restarts: sim.stats.host_restarts,
         stale_self_votes: sim.stats.stale_self_votes,
+        quick_decisions: sim.stats.quick_decisions,
+        decisions: sim.stats.decisions,
+        marks: sim.stats.marks,
+        mark_decisions: sim.stats.mark_decisions,
         settle: sim.now.saturating_sub(deadline - SETTLE_LIMIT),
     }
 }
@@ -1111,12 +1253,17 @@ fn random_schedules() {
     let slowest = results.iter().max_by_key(|o| o.settle);
     println!(
         "random_schedules: {} seeds ({} clean), {} events, {} host restarts, \
-         {} stale self-votes, slowest settle {:?} (seed {}), {:?} wall",
+         {} stale self-votes, {} decisions ({} within the finalize wait), \
+         {} known-down marks ({} decided at once), slowest settle {:?} (seed {}), {:?} wall",
         results.len(),
         results.iter().filter(|o| o.clean).count(),
         sum(|o| o.events),
         sum(|o| o.host_restarts),
         sum(|o| o.stale_self_votes),
+        sum(|o| o.decisions),
+        sum(|o| o.quick_decisions),
+        sum(|o| o.marks),
+        sum(|o| o.mark_decisions),
         slowest.map(|o| o.settle).unwrap_or_default(),
         slowest.map_or(0, |o| o.seed),
         started.elapsed()

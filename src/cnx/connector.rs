@@ -1,7 +1,7 @@
 //! The connection-request role: one asynchronous attempt per sid, never
 //! serial (spec 2.2, ZOOKEEPER-3756).
 
-use super::{resolve, socket, worker, Inner};
+use super::{resolve, socket, worker, CnxEvent, Inner};
 use crate::log;
 use crate::logging::Level;
 use crate::types::Sid;
@@ -49,6 +49,7 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
         return;
     }
     let mut last_err = None;
+    let mut all_refused = true;
     for addr in targets {
         match open(inner, addr) {
             Ok(stream) => {
@@ -63,12 +64,18 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
                 }
                 return;
             }
-            Err(e) => last_err = Some((addr, e)),
+            Err(e) => {
+                all_refused &= e.kind() == io::ErrorKind::ConnectionRefused;
+                last_err = Some((addr, e));
+            }
         }
     }
     if let Some((addr, e)) = last_err {
         if !inner.stopping() {
             log!(Level::Debug, "cannot connect to sid {sid} at {addr}: {e}");
+            if all_refused {
+                inner.emit(CnxEvent::Refused(sid));
+            }
         }
     }
 }

@@ -127,6 +127,10 @@ pub enum CnxEvent {
     /// A listener gave up after its bind retries; no more connections are
     /// accepted on that address.
     ListenerFailed(SocketAddr),
+    /// Every address of `sid` refused a connection attempt (nothing
+    /// listens there now). Not proof that the process is dead: a firewall
+    /// may refuse for a live one.
+    Refused(Sid),
 }
 
 /// A request to connect to a sid at some addresses.
@@ -156,6 +160,28 @@ struct WorkerHandle {
 struct SendQueue {
     tx: Sender<Arc<[u8]>>,
     rx: Receiver<Arc<[u8]>>,
+    /// Messages queued or taken and not yet written (or failed): counted
+    /// before the push, so it never falls below the truth; the send worker
+    /// counts down after each write ([`CnxManager::flush`]).
+    unwritten: Arc<AtomicU64>,
+}
+
+impl SendQueue {
+    /// Queues `body`, the newest winning (spec 2.5).
+    fn push(&self, body: Arc<[u8]>) {
+        self.unwritten.fetch_add(1, Ordering::AcqRel);
+        let dropped = queue::push_drop_oldest(&self.tx, &self.rx, body) as u64;
+        if dropped > 0 {
+            self.unwritten.fetch_sub(dropped, Ordering::AcqRel);
+        }
+    }
+
+    /// The send worker took one message and wrote it (or failed to).
+    fn written(&self) {
+        let _ = self
+            .unwritten
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
 }
 
 struct Inner {
@@ -284,6 +310,41 @@ impl CnxManager {
         v
     }
 
+    /// Tries to connect to `sid` now, unless a connection is live or in
+    /// flight. A refused attempt is reported as [`CnxEvent::Refused`].
+    pub fn connect(&self, sid: Sid) {
+        self.inner.connect_one(sid);
+    }
+
+    /// Waits until every message queued for a connected peer has been
+    /// written to its socket, or until `timeout` passes; true if all were.
+    /// Used by a graceful stop, so that its last messages (the departure
+    /// notice) leave before the sockets close. Peers without a live
+    /// connection are not waited for.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pending = {
+                let workers = self.inner.workers.lock();
+                let queues = self.inner.queues.lock();
+                workers.keys().any(|sid| {
+                    queues
+                        .get(sid)
+                        .is_some_and(|q| q.unwritten.load(Ordering::Acquire) > 0)
+                })
+            };
+            if !pending {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            // A bounded wait on the stop path, for a few frames to reach
+            // the kernel: no event to wait on is cheaper than a short poll.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Closes every socket and joins every thread. Idempotent.
     pub fn stop(&self) {
         self.inner.shutdown();
@@ -326,11 +387,11 @@ impl Inner {
             }
             let q = self.queue(sid);
             drop(workers);
-            queue::push_drop_oldest(&q.tx, &q.rx, body);
+            q.push(body);
             return;
         }
         let q = self.queue(sid);
-        queue::push_drop_oldest(&q.tx, &q.rx, body);
+        q.push(body);
         self.connect_one(sid);
     }
 
@@ -352,7 +413,11 @@ impl Inner {
             .entry(sid)
             .or_insert_with(|| {
                 let (tx, rx) = bounded(1);
-                SendQueue { tx, rx }
+                SendQueue {
+                    tx,
+                    rx,
+                    unwritten: Arc::new(AtomicU64::new(0)),
+                }
             })
             .clone()
     }

@@ -1,6 +1,6 @@
 //! Per-peer SendWorker and RecvWorker threads (spec 2.5, 2.6).
 
-use super::{queue, CnxEvent, Inner, WorkerHandle};
+use super::{queue, CnxEvent, Inner, SendQueue, WorkerHandle};
 use crate::log;
 use crate::logging::Level;
 use crate::types::Sid;
@@ -51,7 +51,7 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
     };
     let i = inner.clone();
     let send = inner.threads.spawn(format!("zkelect-send-{sid}"), move || {
-        send_loop(&i, sid, send_stream, q.rx, stop_rx);
+        send_loop(&i, sid, send_stream, q, stop_rx);
         finish(&i, sid, conn);
     });
     let i = inner.clone();
@@ -85,13 +85,8 @@ fn write_frame(stream: &mut TcpStream, body: &[u8]) -> io::Result<()> {
     stream.write_all(&wire::encode_frame(body))
 }
 
-fn send_loop(
-    inner: &Inner,
-    sid: Sid,
-    mut stream: TcpStream,
-    q: Receiver<Arc<[u8]>>,
-    stop: Receiver<()>,
-) {
+fn send_loop(inner: &Inner, sid: Sid, mut stream: TcpStream, queue: SendQueue, stop: Receiver<()>) {
+    let q = &queue.rx;
     // ZOOKEEPER-481: a new connection first repeats the last message sent to
     // that sid, unless something newer is already queued.
     if q.is_empty() {
@@ -111,7 +106,9 @@ fn send_loop(
                     // state ends with its connection.
                     inner.last_sent.lock().insert(sid, m.clone());
                 }
-                if let Err(e) = write_frame(&mut stream, &m) {
+                let wrote = write_frame(&mut stream, &m);
+                queue.written();
+                if let Err(e) = wrote {
                     if !inner.stopping() {
                         log!(Level::Debug, "send to sid {sid} failed: {e}");
                     }

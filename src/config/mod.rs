@@ -104,6 +104,9 @@ pub struct Config {
     /// `finalizeWait` (our own key) in ms: how long a LOOKING server waits for
     /// a better vote before deciding; ZooKeeper hard-codes 200.
     pub finalize_wait_ms: u64,
+    /// `leadershipMode` (a zkelect key): `lease` (the default) or
+    /// `fencing`; see [`crate::leadership::Mode`].
+    pub leadership_mode: crate::leadership::Mode,
     /// The global `clientPort`, when given and not 0.
     pub client_port: Option<u16>,
 }

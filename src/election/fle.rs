@@ -53,6 +53,10 @@ pub struct Decision {
     pub vote: Vote,
     /// Time from the start of this election to the decision.
     pub elapsed: Duration,
+    /// Decided by early finalize (every voter that is up agreed), before
+    /// the finalize wait ran out: the peers that agree with me need no wait
+    /// of theirs either.
+    pub early: bool,
 }
 
 /// One `lookForLeader` call in progress.
@@ -68,11 +72,81 @@ struct Round {
     poll_deadline: Duration,
     /// Set while waiting for a better vote after my proposal reached a quorum.
     finalize_deadline: Option<Duration>,
+    /// The voters that sent a LOOKING vote equal to `agreed_on` (my
+    /// proposal and round when it was noted), whether the election recorded
+    /// it or the finalize wait consumed it (spec 5.9). Kept beside `recvset`,
+    /// which stays exactly ZooKeeper's, and read only by early finalize; it
+    /// counts only while `agreed_on` is still my proposal and round.
+    agreed: BTreeSet<Sid>,
+    /// (leader, zxid, round, peer epoch) that `agreed` is about.
+    agreed_on: (Sid, Zxid, i64, i64),
     started: Duration,
 }
 
 /// A peer's FastLeaderElection: its round counter, proposal, state and
 /// current vote, and the election in progress, if any.
+///
+/// # Early finalize
+///
+/// ZooKeeper decides on the LOOKING path only after a finalize wait
+/// (spec 5.9): once my proposal has a quorum, it waits until no better vote
+/// has come for the wait's length. This machine decides at once instead, when
+/// nothing better can come: every *required* voter has sent me, in my round,
+/// a LOOKING vote equal to my current proposal (spec 5.6: leader, zxid, round
+/// and peer epoch), me included (my own notification loops back), and those
+/// voters form a quorum in every tracked config (spec 5.6, 7.4). The
+/// required voters are the current-and-next voters minus
+///
+/// - those the driver said are known down ([`Fle::set_known_down`]), and
+/// - those whose weight in the committed config is 0 (hierarchical quorums).
+///   They are voters of the config and they vote, but the total order
+///   (spec 5.5) never lets a vote naming them beat another, and the only
+///   votes they originate name themselves; whatever else they send was
+///   copied from another voter, which is required (or known down). Hearing
+///   from them could never interrupt the wait, so early finalize does not
+///   wait for them. (ZooKeeper's quorum rule is unchanged: their
+///   acknowledgements count as they do there, for their weight, 0.)
+///
+/// An equal vote counts whether the election recorded it in `recvset` or
+/// the finalize wait consumed it unrecorded, as ZooKeeper's wait consumes
+/// everything that does not beat the proposal; `recvset` itself stays
+/// exactly ZooKeeper's, and the agreements are kept beside it, for the
+/// current proposal and round only. The condition is checked when the quorum
+/// appears (instead of starting the wait), on every equal vote the wait
+/// consumes, and when the driver marks a voter known down during a wait.
+/// Nothing else changes: a better vote still interrupts the wait, a required
+/// voter not heard from still makes me wait the full finalize wait, and what
+/// I send is what ZooKeeper sends, so real servers in a mixed ensemble only
+/// see my decision come earlier, as from a server whose wait happened to end
+/// sooner. [`Fle::set_early_finalize`] turns it off.
+///
+/// Why this is safe:
+///
+/// - FLE's decision is only a proposal. Peers may decide differently (a
+///   finalize wait that ends before a late better vote arrives does that in
+///   ZooKeeper too); the leadership layer confirms a leader only with a
+///   quorum that durably accepts its new epoch, and a peer whose decision
+///   goes nowhere looks again.
+/// - The finalize wait is a liveness heuristic: it gives a better vote that
+///   is on its way the chance to arrive before a quorum settles on a worse
+///   one. Only a vote that beats my proposal by the total order ends it, and
+///   after it ZooKeeper decides on exactly the proposal I decide on early.
+/// - Once every required voter agrees, no better vote of this round can come
+///   from a voter that is up. Every vote of a round names a voter `L` and
+///   started as `L`'s initial vote of that round: votes are copied, never
+///   made up (adoption copies the better vote, a round jump takes the better
+///   of the offered and the initial vote). Within a round a voter's proposal
+///   only rises in the total order, from its initial vote up. So if a vote
+///   naming `L` beat mine, `L`'s initial vote, and every vote `L` sent in
+///   this round, would be above mine, and `L` could not have sent a vote
+///   equal to mine. Hence `L` is known down, or weighs 0 and its vote cannot
+///   beat anything. (One equal vote from each voter is enough for this;
+///   what it sent after does not matter.) A better vote of a *later* round,
+///   from a voter that restarted its election with new data, is the race
+///   ZooKeeper has with a vote that arrives just after its wait. A voter
+///   marked down that is in fact up costs what a slow network costs
+///   ZooKeeper: a decision the leadership layer does not confirm, or a
+///   follower that joins later.
 #[derive(Debug, Clone)]
 pub struct Fle {
     settings: Settings,
@@ -91,6 +165,10 @@ pub struct Fle {
     round: Option<Round>,
     /// Whether [`Fle::start`] ran once (the first start sets the initial vote).
     started: bool,
+    /// Voters the driver said are down; read only by early finalize.
+    known_down: BTreeSet<Sid>,
+    /// Whether early finalize is on (it is unless the driver turns it off).
+    early_finalize: bool,
 }
 
 impl Fle {
@@ -111,6 +189,8 @@ impl Fle {
             init: (-1, -1, -1),
             round: None,
             started: false,
+            known_down: BTreeSet::new(),
+            early_finalize: true,
         }
     }
 
@@ -201,6 +281,66 @@ impl Fle {
         self.current_vote.peer_epoch = epoch;
     }
 
+    /// Marks voter `sid` known down (`down`) or not, for early finalize
+    /// only (see [Early finalize](Fle#early-finalize)): a known-down voter
+    /// need not have voted like me for me to decide before the finalize wait
+    /// ends. Nothing else reads it: the notifications I send, the quorums I
+    /// count and the replies I give do not change.
+    ///
+    /// The leadership layer sets it for a voter that announced it is
+    /// stopping, whose death is proven (for example its lock in a shared
+    /// `dataDir` could be taken), or whose connection is down and whose
+    /// reconnects are refused; it clears it (`down = false`) when that stops
+    /// being true. The mark survives elections. Any notification from `sid`
+    /// clears it by itself ([`Fle::receive`], [`Fle::on_notification`]): a
+    /// voter that speaks is up. A driver that does not pass a voter's
+    /// message to either (a message the reply rules do not deliver) should
+    /// clear the mark itself, and a driver that takes a voter's message for
+    /// its announcement that it stops should mark it *after* passing that
+    /// message on.
+    ///
+    /// Marking a voter down while a finalize wait runs re-checks the early
+    /// condition, and may end the election at `now`: the returned actions
+    /// are then that [`Action::Decided`], to be applied like those of any
+    /// other input. Otherwise, and always when clearing the mark, nothing is
+    /// returned. Marking myself is ignored (I am up).
+    #[must_use = "marking a voter down may decide the election"]
+    pub fn set_known_down(&mut self, now: Duration, sid: Sid, down: bool) -> Vec<Action> {
+        if sid == self.settings.my_sid {
+            return Vec::new();
+        }
+        if !down {
+            self.known_down.remove(&sid);
+            return Vec::new();
+        }
+        if !self.known_down.insert(sid) || !self.finalizing() {
+            return Vec::new();
+        }
+        if self.early_finalize && self.early_condition() {
+            self.decide_early(now)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The voters marked known down ([`Fle::set_known_down`]) and not heard
+    /// from since.
+    pub fn known_down(&self) -> &BTreeSet<Sid> {
+        &self.known_down
+    }
+
+    /// Turns early finalize on (the default) or off. Off, the machine
+    /// behaves as ZooKeeper's: every LOOKING-path decision waits the full
+    /// finalize wait. It takes effect from the next input.
+    pub fn set_early_finalize(&mut self, on: bool) {
+        self.early_finalize = on;
+    }
+
+    /// Whether early finalize is on ([`Fle::set_early_finalize`]).
+    pub fn early_finalize(&self) -> bool {
+        self.early_finalize
+    }
+
     /// Starts an election (`lookForLeader`, spec 5.2) with the zxid and epoch
     /// this host reports. The first start also sets my current vote to my
     /// initial vote (spec 4); later starts keep the last decision as current
@@ -227,6 +367,8 @@ impl Fle {
             not_timeout: t,
             poll_deadline: now + t,
             finalize_deadline: None,
+            agreed: BTreeSet::new(),
+            agreed_on: (NO_VOTE, NO_VOTE, NO_VOTE, NO_VOTE),
             started: now,
         });
         self.notifications()
@@ -240,8 +382,10 @@ impl Fle {
 
     /// Handles one incoming message from `from` the way ZooKeeper's receive
     /// thread and election loop together would: the reply rules first, then,
-    /// while LOOKING, the election step.
+    /// while LOOKING, the election step. Whatever it is, it clears a known-down
+    /// mark on `from` ([`Fle::set_known_down`]).
     pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
+        self.known_down.remove(&from);
         let resp = respond(&self.view(), self.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = resp.reply {
@@ -258,11 +402,19 @@ impl Fle {
 
     /// The election loop's step for one notification taken off its queue
     /// (spec 5.4 c, and 5.9 while finalizing). Call it only for messages the
-    /// reply rules delivered; it ignores anything while not LOOKING.
+    /// reply rules delivered; it ignores anything while not LOOKING, except
+    /// that it clears a known-down mark on `from` ([`Fle::set_known_down`]).
+    /// While finalizing it may decide at once ([early
+    /// finalize](Fle#early-finalize)).
     pub fn on_notification(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
+        self.known_down.remove(&from);
         if self.state != ServerState::Looking {
             return Vec::new();
         }
+        let (pl, pz, pe) = self.proposal;
+        let better = total_order(&self.qv, msg.leader, msg.zxid, msg.peer_epoch, pl, pz, pe);
+        let agrees = self.agrees(from, msg);
+        let early = self.early_finalize;
         let Some(round) = self.round.as_mut() else {
             return Vec::new();
         };
@@ -270,8 +422,13 @@ impl Fle {
             // Spec 5.9: only a better vote interrupts the wait; anything else
             // is consumed. The wait does not restart on a discarded message
             // (ZooKeeper's poll loop would), so chatter cannot delay a decision.
-            let (pl, pz, pe) = self.proposal;
-            if !total_order(&self.qv, msg.leader, msg.zxid, msg.peer_epoch, pl, pz, pe) {
+            if !better {
+                if early && agrees {
+                    self.note_agreement(from);
+                    if self.early_condition() {
+                        return self.decide_early(now);
+                    }
+                }
                 return Vec::new();
             }
             round.finalize_deadline = None;
@@ -370,16 +527,92 @@ impl Fle {
             round.recvset.insert(from, round_vote);
             has_all_quorums(&vrefs, &round.recvset, &cmp)
         };
+        if self.agrees(from, msg) {
+            self.note_agreement(from);
+        }
         if quorum {
             let wait = self.settings.finalize_wait;
-            let round = self.round.as_mut().expect("looking without a round");
             if wait.is_zero() {
                 out.extend(self.decide_on_proposal(now));
+            } else if self.early_finalize && self.early_condition() {
+                out.extend(self.decide_early(now));
             } else {
+                let round = self.round.as_mut().expect("looking without a round");
                 round.finalize_deadline = Some(now + wait);
             }
         }
         out
+    }
+
+    /// Whether a finalize wait runs.
+    fn finalizing(&self) -> bool {
+        self.state == ServerState::Looking
+            && self
+                .round
+                .as_ref()
+                .is_some_and(|r| r.finalize_deadline.is_some())
+    }
+
+    /// Whether `msg` from `from` is what the LOOKING path would record as a
+    /// vote equal to my proposal in this round: a valid sender and leader
+    /// (spec 5.4 c), neither zxid -1 (5.4 c 1), my round, and leader, zxid
+    /// and peer epoch equal to my proposal's (5.6).
+    fn agrees(&self, from: Sid, msg: &Message) -> bool {
+        let (pl, pz, pe) = self.proposal;
+        msg.server_state() == Some(ServerState::Looking)
+            && self.is_voter(from)
+            && self.is_voter(msg.leader)
+            && self.init.1 != -1
+            && msg.zxid != -1
+            && (msg.leader, msg.zxid, msg.election_epoch, msg.peer_epoch)
+                == (pl, pz, self.logicalclock, pe)
+    }
+
+    /// My proposal and round, as `Round::agreed_on` names them.
+    fn agreement_key(&self) -> (Sid, Zxid, i64, i64) {
+        let (l, z, e) = self.proposal;
+        (l, z, self.logicalclock, e)
+    }
+
+    /// `from` sent a LOOKING vote equal to my proposal in my round.
+    fn note_agreement(&mut self, from: Sid) {
+        let key = self.agreement_key();
+        let Some(round) = self.round.as_mut() else {
+            return;
+        };
+        if round.agreed_on != key {
+            round.agreed.clear();
+            round.agreed_on = key;
+        }
+        round.agreed.insert(from);
+    }
+
+    /// Early finalize's condition ([`Fle`]'s docs): every required voter
+    /// sent a LOOKING vote equal to my proposal in my round, and those that
+    /// did are a quorum in every tracked config.
+    fn early_condition(&self) -> bool {
+        let key = self.agreement_key();
+        let Some(agreed) = self
+            .round
+            .as_ref()
+            .filter(|r| r.agreed_on == key)
+            .map(|r| &r.agreed)
+        else {
+            return false;
+        };
+        let required = self
+            .voters
+            .iter()
+            .filter(|sid| !self.known_down.contains(sid) && self.qv.weight(**sid) != 0);
+        for sid in required {
+            if !agreed.contains(sid) {
+                return false;
+            }
+        }
+        self.verifiers().iter().all(|qv| {
+            let mine: BTreeSet<Sid> = agreed.iter().copied().filter(|s| qv.is_voter(*s)).collect();
+            qv.contains_quorum(&mine)
+        })
     }
 
     fn on_decided_vote(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
@@ -434,6 +667,17 @@ impl Fle {
         self.finish(now, vote)
     }
 
+    /// [`Fle::decide_on_proposal`] by early finalize.
+    fn decide_early(&mut self, now: Duration) -> Vec<Action> {
+        let mut acts = self.decide_on_proposal(now);
+        for a in &mut acts {
+            if let Action::Decided(d) = a {
+                d.early = true;
+            }
+        }
+        acts
+    }
+
     fn finish(&mut self, now: Duration, vote: Vote) -> Vec<Action> {
         let state = if vote.leader == self.settings.my_sid {
             ServerState::Leading
@@ -451,6 +695,7 @@ impl Fle {
             state,
             vote: self.current_vote,
             elapsed: now.saturating_sub(started),
+            early: false,
         })]
     }
 }

@@ -791,3 +791,259 @@ fn next_config_needs_quorum_in_both() {
     let d = decision(&f.receive(ms(1), 4, &looking(3, 0, 1, 0))).unwrap();
     assert_eq!(d.state, Leading);
 }
+
+// ---------------------------------------------------------------- early finalize
+
+/// The finalize wait of [`peer`].
+const WAIT: Duration = Duration::from_millis(50);
+
+#[test]
+fn early_finalize_all_voters_agree_decides_without_the_wait() {
+    // 3 has a quorum {3, 1} at 2 ms and waits for 2; 2's equal vote at 5 ms
+    // completes the set and 3 leads then, not at 52 ms.
+    let mut f = waiting_leader();
+    let d = decision(&f.receive(ms(5), 2, &looking(3, 0, 1, 0))).expect("decides at once");
+    assert_eq!(d.state, Leading);
+    assert_eq!(d.elapsed, ms(5));
+    assert!(d.elapsed < WAIT);
+    assert_eq!(
+        (d.vote.leader, d.vote.zxid, d.vote.election_epoch),
+        (3, 0, 1)
+    );
+    assert_eq!(f.next_deadline(), None);
+}
+
+#[test]
+fn early_finalize_one_voter_missing_waits_the_full_wait() {
+    let mut f = waiting_leader();
+    // 2 never speaks: nothing happens before the wait passes.
+    assert!(f.on_timeout(ms(51), true).is_empty());
+    assert_eq!(f.state(), Looking);
+    let d = decision(&f.on_timeout(ms(52), true)).expect("decides when the wait passes");
+    assert_eq!(d.state, Leading);
+    assert_eq!(d.elapsed, ms(52));
+}
+
+#[test]
+fn early_finalize_missing_voter_known_down_decides_at_once() {
+    // Marked before the quorum appears: the quorum decides, no wait starts.
+    let mut f = peer(3, three());
+    f.start(ms(0), 0, 0);
+    assert!(f.set_known_down(ms(0), 2, true).is_empty(), "no wait runs");
+    assert_eq!(f.known_down(), &BTreeSet::from([2]));
+    f.receive(ms(1), 3, &looking(3, 0, 1, 0));
+    let d = decision(&f.receive(ms(2), 1, &looking(3, 0, 1, 0))).expect("decides at once");
+    assert_eq!((d.state, d.elapsed), (Leading, ms(2)));
+
+    // Marked while the wait runs: the setter decides at its `now`.
+    let mut f = waiting_leader();
+    let d = decision(&f.set_known_down(ms(7), 2, true)).expect("decides when marked");
+    assert_eq!((d.state, d.elapsed), (Leading, ms(7)));
+    assert_eq!(f.next_deadline(), None);
+
+    // Clearing the mark never decides, nor does marking a voter that
+    // already agrees while another one is missing.
+    let mut f = peer(3, five());
+    f.start(ms(0), 0, 0);
+    for from in [3, 1, 2] {
+        f.receive(ms(1), from, &looking(3, 0, 1, 0));
+    }
+    assert_eq!(f.next_deadline(), Some(ms(51)), "waiting for 4 and 5");
+    assert!(f.set_known_down(ms(2), 4, true).is_empty(), "5 is missing");
+    assert!(f.set_known_down(ms(2), 4, false).is_empty());
+    assert!(
+        f.set_known_down(ms(3), 1, true).is_empty(),
+        "4 and 5 missing"
+    );
+    assert!(f.set_known_down(ms(4), 4, true).is_empty(), "5 missing");
+    let d = decision(&f.set_known_down(ms(5), 5, true)).expect("only down voters are missing");
+    assert_eq!(d.elapsed, ms(5));
+}
+
+#[test]
+fn early_finalize_known_down_voter_that_speaks_is_no_longer_known_down() {
+    // 2 is marked before the election, then speaks with a worse vote of
+    // this round: it is up and does not agree, so the wait runs its course.
+    let mut f = peer(3, three());
+    f.start(ms(0), 0, 0);
+    assert!(f.set_known_down(ms(0), 2, true).is_empty());
+    f.receive(ms(1), 3, &looking(3, 0, 1, 0));
+    f.receive(ms(1), 2, &looking(2, 0, 1, 0));
+    assert!(f.known_down().is_empty(), "2 spoke");
+    assert_eq!(decision(&f.receive(ms(2), 1, &looking(3, 0, 1, 0))), None);
+    assert_eq!(f.next_deadline(), Some(ms(52)));
+    assert!(f.on_timeout(ms(51), true).is_empty());
+    // Marked again (it announced it stops, say): the mark decides.
+    let d = decision(&f.set_known_down(ms(51), 2, true)).expect("decides when marked");
+    assert_eq!((d.state, d.elapsed), (Leading, ms(51)));
+
+    // A message the election does not count clears the mark too: here a
+    // FOLLOWING vote of an older round.
+    let mut g = peer(3, three());
+    g.start(ms(0), 0, 0);
+    assert!(g.set_known_down(ms(0), 2, true).is_empty());
+    g.receive(ms(1), 2, &following(1, 0, 0, 0));
+    assert!(g.known_down().is_empty());
+    g.receive(ms(2), 3, &looking(3, 0, 1, 0));
+    assert_eq!(decision(&g.receive(ms(2), 1, &looking(3, 0, 1, 0))), None);
+    assert_eq!(g.next_deadline(), Some(ms(52)), "2 is up and silent");
+
+    // So does the election step on its own, even while decided.
+    let mut k = eager(1, three());
+    k.start(ms(0), 0, 0);
+    k.receive(ms(1), 3, &looking(3, 0, 1, 0));
+    k.receive(ms(1), 2, &looking(3, 0, 1, 0));
+    assert_eq!(k.state(), Following);
+    assert!(k.set_known_down(ms(2), 3, true).is_empty());
+    assert_eq!(k.known_down(), &BTreeSet::from([3]));
+    assert!(k.on_notification(ms(3), 3, &leading(3, 0, 1, 0)).is_empty());
+    assert!(k.known_down().is_empty());
+    // Marking myself is ignored.
+    assert!(k.set_known_down(ms(4), 1, true).is_empty());
+    assert!(k.known_down().is_empty());
+}
+
+#[test]
+fn early_finalize_needs_an_equal_vote_and_later_words_do_not_undo_it() {
+    let mut f = waiting_leader();
+    // 2's worse vote is no agreement: the wait goes on.
+    assert!(f.receive(ms(3), 2, &looking(2, 0, 1, 0)).is_empty());
+    assert_eq!(f.next_deadline(), Some(ms(52)));
+    // 1 already sent an equal vote; what it says after (here it has decided
+    // and answers FOLLOWING, then an older round) does not take it back: its
+    // initial vote is below mine either way.
+    assert!(f.receive(ms(4), 1, &following(3, 0, 1, 0)).is_empty());
+    assert!(
+        f.receive(ms(5), 1, &looking(1, 0, 0, 0)).len() == 1,
+        "answered"
+    );
+    assert_eq!(f.next_deadline(), Some(ms(52)));
+    let d = decision(&f.receive(ms(6), 2, &looking(3, 0, 1, 0))).expect("all agree");
+    assert_eq!((d.state, d.elapsed), (Leading, ms(6)));
+}
+
+#[test]
+fn early_finalize_better_vote_during_the_wait_still_interrupts() {
+    // 2 of three waits on {2, 1} for itself with 3 marked down; 3 speaks
+    // with a better vote: the mark goes, the wait ends, 3's vote is adopted.
+    let mut f = peer(2, three());
+    f.start(ms(0), 0, 0);
+    f.receive(ms(1), 2, &looking(2, 0, 1, 0));
+    assert!(f.set_known_down(ms(1), 1, true).is_empty(), "no quorum yet");
+    assert!(f.set_known_down(ms(1), 1, false).is_empty());
+    let acts = f.receive(ms(2), 1, &looking(2, 0, 1, 0));
+    assert_eq!(decision(&acts), None, "3 is missing");
+    assert_eq!(f.next_deadline(), Some(ms(52)));
+    let acts = f.receive(ms(10), 3, &looking(3, 0, 1, 0));
+    assert_eq!(decision(&acts), None);
+    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(3, 0, 1, 0)));
+    assert_eq!(f.next_deadline(), Some(ms(210)), "back to polling");
+    // 1's late equal vote for the old proposal counts for nothing.
+    assert!(decision(&f.receive(ms(11), 1, &looking(2, 0, 1, 0))).is_none());
+    // The new proposal: {3, 2} is a quorum, 1 still names 2: wait; 1's vote
+    // for 3 then completes the set.
+    assert!(f.receive(ms(12), 2, &looking(3, 0, 1, 0)).is_empty());
+    assert_eq!(f.next_deadline(), Some(ms(62)));
+    let d = decision(&f.receive(ms(13), 1, &looking(3, 0, 1, 0))).expect("all agree on 3");
+    assert_eq!((d.state, d.vote.leader, d.elapsed), (Following, 3, ms(13)));
+
+    // A better vote from a voter marked down interrupts as well: 1 of five
+    // waits on {1, 2, 3} for 2, with 4 missing and 5 marked down.
+    let mut f = peer(1, five());
+    f.start(ms(0), 0, 0);
+    assert!(f.set_known_down(ms(0), 5, true).is_empty());
+    for from in [2, 1, 3] {
+        assert_eq!(
+            decision(&f.receive(ms(1), from, &looking(2, 0, 1, 0))),
+            None
+        );
+    }
+    assert_eq!(f.next_deadline(), Some(ms(51)), "waiting for 4");
+    let acts = f.receive(ms(3), 5, &looking(5, 0, 1, 0));
+    assert_eq!(decision(&acts), None);
+    assert!(f.known_down().is_empty(), "5 spoke");
+    assert_eq!(f.proposal(), (5, 0, 0));
+    assert_eq!(f.next_deadline(), Some(ms(203)), "back to polling");
+}
+
+#[test]
+fn early_finalize_discarded_equal_vote_completes_the_set() {
+    // 1 of three adopts 3's vote; the quorum {2, 3} for 3 appears before my
+    // own loopback of it. The wait discards that loopback (it does not beat
+    // the proposal), but it is my agreement and completes the set.
+    let mut f = peer(1, three());
+    f.start(ms(0), 0, 0);
+    let acts = f.receive(ms(1), 3, &looking(3, 0, 1, 0));
+    assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(3, 0, 1, 0)));
+    assert!(f.receive(ms(2), 2, &looking(3, 0, 1, 0)).is_empty());
+    assert_eq!(
+        f.next_deadline(),
+        Some(ms(52)),
+        "waiting: my own vote is missing"
+    );
+    let d = decision(&f.receive(ms(3), 1, &looking(3, 0, 1, 0))).expect("my loopback completes it");
+    assert_eq!((d.state, d.vote.leader, d.elapsed), (Following, 3, ms(3)));
+}
+
+#[test]
+fn early_finalize_does_not_wait_for_zero_weight_voters() {
+    // Weights 1, 1, 0 in one group: {1, 2} is the quorum and 3 can never
+    // originate a vote that beats mine, so 2 decides without hearing it.
+    let mut f = peer(2, weighted_zero_three());
+    f.start(ms(0), 0, 0);
+    f.receive(ms(1), 2, &looking(2, 0, 1, 0));
+    let d = decision(&f.receive(ms(2), 1, &looking(2, 0, 1, 0))).expect("3 weighs nothing");
+    assert_eq!((d.state, d.elapsed), (Leading, ms(2)));
+    // A weighted voter is still required: 1 waits for 2's word... which
+    // here is the vote that makes the quorum, and 3 is not needed.
+    let mut g = peer(1, weighted_zero_three());
+    g.start(ms(0), 0, 0);
+    g.receive(ms(1), 2, &looking(2, 0, 1, 0));
+    assert!(decision(&g.receive(ms(2), 3, &looking(2, 0, 1, 0))).is_none());
+    let d = decision(&g.receive(ms(3), 1, &looking(2, 0, 1, 0))).expect("1 and 2 agree");
+    assert_eq!((d.state, d.vote.leader, d.elapsed), (Following, 2, ms(3)));
+}
+
+#[test]
+fn early_finalize_requires_the_voters_of_the_next_config() {
+    let mut f = peer(3, maj(&[1, 2, 3], &[]));
+    f.set_next_config(Some(Arc::new(QuorumVerifier::Majority(Majority::new(
+        [3, 4, 5],
+        [],
+        1,
+    )))));
+    f.start(ms(0), 0, 0);
+    for from in [3, 1, 2, 4] {
+        assert!(decision(&f.receive(ms(1), from, &looking(3, 0, 1, 0))).is_none());
+    }
+    assert_eq!(f.next_deadline(), Some(ms(51)), "quorum in both, 5 missing");
+    let d = decision(&f.receive(ms(2), 5, &looking(3, 0, 1, 0))).expect("all five agree");
+    assert_eq!(d.elapsed, ms(2));
+}
+
+#[test]
+fn early_finalize_observer_decides_when_all_voters_agree() {
+    let mut f = observer(4, maj(&[1, 2, 3], &[4]), ms(50));
+    f.start(ms(0), 0, 0);
+    f.receive(ms(1), 1, &looking(3, 0, 1, 0));
+    assert!(f.receive(ms(1), 3, &looking(3, 0, 1, 0)).is_empty());
+    assert_eq!(f.next_deadline(), Some(ms(51)));
+    let d = decision(&f.receive(ms(2), 2, &looking(3, 0, 1, 0))).unwrap();
+    assert_eq!((d.state, d.elapsed), (Observing, ms(2)));
+}
+
+#[test]
+fn early_finalize_off_keeps_zookeepers_timing() {
+    let mut f = peer(3, three());
+    f.set_early_finalize(false);
+    assert!(!f.early_finalize());
+    f.start(ms(0), 0, 0);
+    for from in [3, 1, 2] {
+        assert!(decision(&f.receive(ms(1), from, &looking(3, 0, 1, 0))).is_none());
+    }
+    assert!(f.set_known_down(ms(2), 2, true).is_empty());
+    assert!(f.on_timeout(ms(50), true).is_empty());
+    let d = decision(&f.on_timeout(ms(51), true)).unwrap();
+    assert_eq!(d.elapsed, ms(51));
+}

@@ -62,3 +62,35 @@ pub fn boottime() -> Option<std::time::Duration> {
         ts.tv_nsec as u32,
     ))
 }
+
+/// Tries to take an exclusive `flock` on `file` without waiting: `Ok(true)`
+/// if taken, `Ok(false)` if another open file description holds it. The
+/// lock lives as long as the file stays open (or until [`unlock_file`]),
+/// and the kernel drops it when the process dies.
+pub fn try_lock_file(file: &std::fs::File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the duration of the call (borrowed
+    // from `file`); flock has no memory arguments.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// Lets go of a lock taken with [`try_lock_file`].
+pub fn unlock_file(file: &std::fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: as in `try_lock_file`.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

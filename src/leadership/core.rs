@@ -5,6 +5,7 @@ use super::durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 use super::event::{Event, Leader, LossReason};
 use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
+use super::mode::Mode;
 use super::signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed};
 use super::timing::Timing;
 use crate::election::{check_range, Action, Decision, Fle, Message, RangeError, MAX_EPOCH};
@@ -25,6 +26,9 @@ pub enum Output {
     },
     /// (Re)connect to every known peer (ZooKeeper's `connectAll`).
     ConnectAll,
+    /// Try to connect to `sid` now (its connection broke: a refused
+    /// attempt is then reported at once, [`Core::on_refused`]).
+    Connect(Sid),
     /// Tell the host.
     Event(Event),
     /// Store this durably (fsync) and then call [`Core::on_persisted`].
@@ -123,6 +127,13 @@ pub struct Core {
     /// When I last answered each peer's hello while looking.
     answered: BTreeMap<Sid, Duration>,
     started: bool,
+    /// `stop` ran: nothing more is sent.
+    stopped: bool,
+    /// Peers whose connection was up at some time in this run: a refused
+    /// reconnect then means that one went away, not that it has not
+    /// started yet (see [`Core::on_refused`]).
+    seen_up: BTreeSet<Sid>,
+    mode: Mode,
 }
 
 impl Core {
@@ -182,7 +193,21 @@ impl Core {
             looking_sent: Duration::ZERO,
             answered: BTreeMap::new(),
             started: false,
+            stopped: false,
+            seen_up: BTreeSet::new(),
+            mode: Mode::Lease,
         }
+    }
+
+    /// In `mode` ([`Mode::Lease`] by default). Set before [`Core::start`].
+    pub fn with_mode(mut self, mode: Mode) -> Core {
+        self.mode = mode;
+        self
+    }
+
+    /// The leadership mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// The election machine (read-only: its view feeds the reply rules).
@@ -282,10 +307,11 @@ impl Core {
         }
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
-        if !self.durable || self.accepted > 0 {
+        if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {
             self.promise = Some(Promise {
                 leader: None,
                 round: i64::MAX,
+                epoch: i64::MAX,
                 until: now + self.timing.follower_deadline(),
             });
         }
@@ -296,6 +322,9 @@ impl Core {
     /// The host restarts the election (`restart_election`).
     pub fn restart(&mut self, now: Duration) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
         self.advance(now, &mut out);
         if matches!(self.term, Term::Looking) {
             self.begin(now, &mut out);
@@ -305,14 +334,131 @@ impl Core {
         out
     }
 
-    /// The host stops the peer: the last events (loss of leadership or of
-    /// the leader, reason `Stopped`); nothing is sent.
+    /// The host stops the peer (a graceful hand-off): first the last
+    /// events (loss of leadership and of the leader, reason `Stopped`),
+    /// then, in this order, a *departure notice* to every voter and
+    /// observer: a LOOKING notification of a round after my current one,
+    /// with zxid −1 ([`Core::departure`]). For my followers it is my LOOKING
+    /// notification of a later round, sent after I stepped down, which
+    /// releases their promises ([`Core::on_message`]): they elect at once
+    /// instead of waiting `syncLimit` ticks. FLE ignores a LOOKING vote with
+    /// zxid −1 (spec 5.4 c), in zkelect as in a real ZooKeeper server, so
+    /// it is not a vote. The driver sends it before it closes its sockets.
+    /// Later calls return nothing.
     pub fn stop(&mut self, now: Duration) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
+        self.advance(now, &mut out);
+        // Whatever `advance` sent is superseded by the departure notice.
+        out.retain(|o| !matches!(o, Output::Send { .. }));
         self.end_term(LossReason::Stopped, &mut out);
+        if self.started {
+            let msg = self.departure();
+            for &to in &self.targets {
+                out.push(Output::Send { to, msg });
+            }
+        }
         self.fle.stop();
-        let _ = now;
+        self.stopped = true;
         out
+    }
+
+    /// My departure notice ([`Core::stop`]): `(LOOKING, me, zxid −1, my
+    /// round + 1, my accepted epoch)`.
+    pub fn departure(&self) -> Message {
+        Message::outgoing(
+            ServerState::Looking,
+            self.me(),
+            -1,
+            self.fle
+                .logicalclock()
+                .saturating_add(1)
+                .min(crate::election::MAX_ROUND),
+            self.accepted.max(0),
+        )
+    }
+
+    /// A connection attempt to `sid` was refused. Not proof that it is
+    /// dead (a REJECT firewall rule refuses while it lives), so no promise
+    /// is released; but a follower whose connection to its leader is down
+    /// gives the leader up at once instead of waiting out the reconnect
+    /// grace.
+    pub fn on_refused(&mut self, now: Duration, sid: Sid) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
+        self.advance(now, &mut out);
+        if matches!(&self.term, Term::Following(f) if f.leader == sid && f.down_since.is_some()) {
+            self.leave(now, LossReason::Disconnected, &mut out);
+        }
+        // Went away (it was up before): an election need not wait for it.
+        // One that has not started yet is not marked, so that it still
+        // gets its say when it comes (the best voter often starts last).
+        if self.seen_up.contains(&sid) {
+            self.known_down(now, sid, &mut out);
+        }
+        self.want_persist(&mut out);
+        out
+    }
+
+    /// Proof that the process of `sid` that accepted `epoch` (and every
+    /// earlier epoch) is dead: on one host, the lock it held in `dataDir`
+    /// while it ran could be taken, and it recorded `epoch` there. A
+    /// promise to `sid` for an epoch up to `epoch` has nothing left to
+    /// protect and ends; a follower of `sid` gives it up at once.
+    pub fn on_peer_dead(&mut self, now: Duration, sid: Sid, epoch: i64) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.stopped || sid == self.me() {
+            return out;
+        }
+        self.advance(now, &mut out);
+        // The epoch I know `sid` by: the one I promised it, else the one
+        // of the term I follow it in. A lock that names less was left by an
+        // earlier process of `sid`; the one I know may live elsewhere.
+        let known = match (&self.promise, &self.term) {
+            (Some(p), _) if p.leader == Some(sid) => p.epoch,
+            (_, Term::Following(f)) if f.leader == sid => f.fired.unwrap_or(f.vote_epoch),
+            _ => i64::MIN,
+        };
+        if epoch < known {
+            return out;
+        }
+        if self.promise.is_some_and(|p| p.leader == Some(sid)) {
+            self.promise = None;
+        }
+        self.known_down(now, sid, &mut out);
+        match &mut self.term {
+            Term::Following(f) if f.leader == sid => {
+                self.leave(now, LossReason::Disconnected, &mut out);
+            }
+            Term::Leading(t) => {
+                if t.fresh.remove(&sid).is_some() {
+                    self.check_lease(now, &mut out);
+                }
+                self.check_confirm(now, &mut out);
+            }
+            Term::Following(_) => self.flush_pending(now, &mut out),
+            Term::Looking => {}
+        }
+        self.want_persist(&mut out);
+        out
+    }
+
+    /// To whom and for which epoch my promise runs, if one does (`None`
+    /// as leader: the restart quarantine).
+    pub fn promised(&self) -> Option<(Option<Sid>, i64)> {
+        self.promise.map(|p| (p.leader, p.epoch))
+    }
+
+    /// The leader I follow or observe, if any.
+    pub fn following(&self) -> Option<Sid> {
+        match &self.term {
+            Term::Following(f) => Some(f.leader),
+            _ => None,
+        }
     }
 
     /// The store finished the [`Output::Persist`] of `d`: `ok` if it is
@@ -322,6 +468,9 @@ impl Core {
     /// heartbeat tries again.
     pub fn on_persisted(&mut self, now: Duration, d: Durable, ok: bool) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
         if ok {
             self.stored.epoch = self.stored.epoch.max(d.epoch);
             self.stored.round = self.stored.round.max(d.round);
@@ -344,6 +493,9 @@ impl Core {
     /// election, and the leadership layer. For drivers without a separate
     /// receive thread (simulations).
     pub fn receive(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Output> {
+        if self.stopped {
+            return Vec::new();
+        }
         let r = route(&self.fle.view(), from, self.fle.is_voter(from), msg);
         let mut out = Vec::new();
         if let Some(reply) = r.reply {
@@ -368,6 +520,9 @@ impl Core {
         delivered: bool,
     ) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
         if let Err(error) = check_range(msg) {
             // Never used; the driver logs it.
             out.push(Output::OutOfRange { from, error });
@@ -375,6 +530,11 @@ impl Core {
         }
         self.advance(now, &mut out);
         let state = msg.server_state();
+        let voter = self.fle.is_voter(from) && from != self.me();
+        if voter {
+            // It speaks: not down (whatever FLE is given of it below).
+            let _ = self.fle.set_known_down(now, from, false);
+        }
         if state == Some(ServerState::Looking) {
             self.maybe_release(now, from, msg, &mut out);
         }
@@ -408,14 +568,29 @@ impl Core {
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
         }
+        if voter && state == Some(ServerState::Looking) && msg.zxid == -1 {
+            // A departure notice ([`Core::stop`]): the voter is going away,
+            // so an election need not wait for its vote.
+            self.known_down(now, from, &mut out);
+        }
         self.want_persist(&mut out);
         out
+    }
+
+    /// Marks `sid` known down for FLE's early finalize, which may decide at
+    /// once.
+    fn known_down(&mut self, now: Duration, sid: Sid, out: &mut Vec<Output>) {
+        let acts = self.fle.set_known_down(now, sid, true);
+        self.apply_fle(now, acts, false, out);
     }
 
     /// The deadline ([`Core::next_deadline`]) passed. `have_delivered` is
     /// the transport's "some send queue is empty" (spec 5.4 b).
     pub fn on_timeout(&mut self, now: Duration, have_delivered: bool) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
         self.advance(now, &mut out);
         if self.fle.next_deadline().is_some_and(|d| d <= now) {
             let acts = self.fle.on_timeout(now, have_delivered);
@@ -426,15 +601,32 @@ impl Core {
     }
 
     /// The election connection to `sid` came up (`up`) or went down.
+    ///
+    /// When the connection to my leader breaks I try to reconnect at once
+    /// ([`Output::Connect`]), so that a refused attempt ends the term
+    /// ([`Core::on_refused`]); otherwise the term ends after a tick of
+    /// grace. In [`Mode::Fencing`] the term ends at once (nothing waits for
+    /// promises there, and a leader that lives is elected again).
     pub fn on_connection(&mut self, now: Duration, sid: Sid, up: bool) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
         self.advance(now, &mut out);
+        let fencing = self.mode == Mode::Fencing;
+        if up {
+            self.seen_up.insert(sid);
+            let _ = self.fle.set_known_down(now, sid, false);
+        }
         match &mut self.term {
             Term::Following(t) if t.leader == sid => {
                 if up {
                     t.down_since = None;
+                } else if fencing {
+                    self.leave(now, LossReason::Disconnected, &mut out);
                 } else if t.down_since.is_none() {
                     t.down_since = Some(now);
+                    out.push(Output::Connect(sid));
                 }
             }
             Term::Leading(t) if !up => {
@@ -676,10 +868,15 @@ impl Core {
                 // heartbeat period): the peers that elected me are finishing
                 // theirs, and a heartbeat (its new peer epoch makes it a
                 // "better vote") would cut it short and delay them.
-                let wait = self
-                    .timing
-                    .finalize_wait
-                    .min(self.timing.heartbeat_period());
+                // Decided early, every voter that is up agreed with me:
+                // none of them is in a finalize wait to protect.
+                let wait = if d.early {
+                    Duration::ZERO
+                } else {
+                    self.timing
+                        .finalize_wait
+                        .min(self.timing.heartbeat_period())
+                };
                 let first = now + wait;
                 self.term = Term::Leading(LeaderTerm::new(d.vote, epoch, now, first));
                 self.check_confirm(now, out);
@@ -1257,11 +1454,14 @@ impl Core {
             to: leader,
             msg: report(leader, hb.zxid, round, hb.peer_epoch),
         });
-        self.promise = Some(Promise {
-            leader: Some(leader),
-            round: hb.election_epoch,
-            until: now + d_f,
-        });
+        if self.mode == Mode::Lease {
+            self.promise = Some(Promise {
+                leader: Some(leader),
+                round: hb.election_epoch,
+                epoch: hb.peer_epoch,
+                until: now + d_f,
+            });
+        }
     }
 
     fn flush_pending(&mut self, now: Duration, out: &mut Vec<Output>) {

@@ -17,6 +17,10 @@ pub(crate) struct Promise {
     /// The round of the leader's heartbeats: a LOOKING notification from it
     /// with a later round proves it stepped down, which releases the promise.
     pub round: i64,
+    /// The epoch acknowledged (`i64::MAX` for the quarantine): proof that
+    /// the process that accepted at least this epoch for `leader` is dead
+    /// releases the promise.
+    pub epoch: i64,
     pub until: Duration,
 }
 

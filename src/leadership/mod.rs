@@ -181,12 +181,14 @@ mod durable;
 mod event;
 mod follower;
 mod leader;
+mod mode;
 mod signal;
 mod timing;
 
 pub use self::core::{Core, Output, Role};
 pub use durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 pub use event::{Event, Leader, LossReason};
+pub use mode::Mode;
 pub use signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed, Route};
 pub use timing::{Timing, DEFAULT_INIT_LIMIT, DEFAULT_SYNC_LIMIT};
 

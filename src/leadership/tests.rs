@@ -716,3 +716,166 @@ fn following_epochs_behind_real_leaders_rise_when_the_leader_changes() {
         epoch: 2
     }));
 }
+
+// ------------------------------------------------------------ fail-over
+
+#[test]
+fn a_stopping_leader_steps_down_then_sends_a_departure_that_releases() {
+    let (mut c, hb) = elected_leader();
+    c.receive(ms(25), 1, &report(3, hb.zxid, 1, 1));
+    let outs = c.0.stop(ms(30));
+    // The step-down comes before any message, and every message is the
+    // departure notice: LOOKING, zxid -1, a later round.
+    let first_send = outs
+        .iter()
+        .position(|o| matches!(o, Output::Send { .. }))
+        .unwrap();
+    let lost = outs
+        .iter()
+        .position(|o| matches!(o, Output::Event(Event::LeadershipLost { .. })))
+        .unwrap();
+    assert!(lost < first_send);
+    let d = c.departure();
+    assert_eq!(d.server_state(), Some(ServerState::Looking));
+    assert_eq!(d.zxid, -1);
+    assert!(d.election_epoch > hb.election_epoch);
+    assert_eq!(sent_to(&outs, 1), [d]);
+    assert_eq!(sent_to(&outs, 2), [d]);
+    assert!(c.0.stop(ms(31)).is_empty(), "stop is idempotent");
+    assert!(c.receive(ms(32), 1, &looking(1, 5)).is_empty());
+
+    // A follower that acknowledged 3 is released by it and looks again.
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    assert!(f.promise_until().is_some());
+    let outs = f.receive(ms(40), 3, &d);
+    assert!(events(&outs).contains(&Event::LeaderLost {
+        leader: 3,
+        reason: LossReason::LeaderLooking
+    }));
+    assert_eq!(f.promise_until(), None);
+    // FLE took the notice for no vote: my proposal is my own.
+    assert_eq!(f.fle().proposal().0, 1);
+}
+
+#[test]
+fn a_departure_from_another_peer_releases_nothing() {
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    let notice = Message::outgoing(ServerState::Looking, 2, -1, 9, 1);
+    f.receive(ms(30), 2, &notice);
+    assert!(f.promise_until().is_some());
+    assert!(matches!(f.role(), Role::Following { leader: 3, .. }));
+}
+
+#[test]
+fn a_refused_reconnect_ends_the_term_but_keeps_the_promise() {
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    let outs = f.on_connection(ms(30), 3, false);
+    assert!(outs.contains(&Output::Connect(3)));
+    // Refused: maybe a firewall in front of a live leader.
+    let o = f.0.on_refused(ms(31), 3);
+    assert!(events(&o).contains(&Event::LeaderLost {
+        leader: 3,
+        reason: LossReason::Disconnected
+    }));
+    assert_eq!(f.promise_until(), Some(ms(520)));
+    // Refused from a peer I do not follow: nothing.
+    let mut g = follower();
+    g.on_connection(ms(30), 3, false);
+    assert!(events(&g.0.on_refused(ms(31), 2)).is_empty());
+}
+
+#[test]
+fn proof_of_death_releases_a_promise_up_to_the_recorded_epoch() {
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 2, false, 1, 1));
+    assert_eq!(f.promised(), Some((Some(3), 2)));
+    f.on_connection(ms(30), 3, false);
+    // A lock left by an older run of 3 (epoch 1) proves nothing.
+    f.0.on_peer_dead(ms(31), 3, 1);
+    assert!(f.promise_until().is_some());
+    assert!(matches!(f.role(), Role::Following { leader: 3, .. }));
+    let o = f.0.on_peer_dead(ms(32), 3, 2);
+    assert_eq!(f.promise_until(), None);
+    assert!(events(&o).contains(&Event::LeaderLost {
+        leader: 3,
+        reason: LossReason::Disconnected
+    }));
+    // The quarantine after a restart (no leader known) is never released.
+    let mut q = Auto(raw_core(1, None));
+    q.start(ms(0));
+    q.0.on_peer_dead(ms(1), 3, i64::MAX - 1);
+    assert!(q.promise_until().is_some());
+}
+
+#[test]
+fn fencing_mode_makes_no_promises_and_leaves_a_broken_leader_at_once() {
+    let mut f = Auto(raw_core(1, Some(Durable::default())).with_mode(Mode::Fencing));
+    f.start(ms(0));
+    f.receive(ms(0), 1, &looking(1, 1));
+    f.receive(ms(1), 3, &looking(3, 1));
+    f.receive(ms(1), 1, &looking(3, 1));
+    f.receive(ms(2), 2, &looking(3, 1));
+    f.on_timeout(ms(12), true);
+    let hb = heartbeat(3, 1, false, 1, 1);
+    let outs = f.receive(ms(21), 3, &hb);
+    assert_eq!(sent_to(&outs, 3), [report(3, hb.zxid, 1, 1)]);
+    assert_eq!(f.promise_until(), None);
+    let outs = f.on_connection(ms(30), 3, false);
+    assert!(events(&outs).contains(&Event::LeaderLost {
+        leader: 3,
+        reason: LossReason::Disconnected
+    }));
+    // A restart with a stored epoch is no quarantine either.
+    let mut r = Auto(
+        raw_core(
+            1,
+            Some(Durable {
+                epoch: 4,
+                round: 20,
+            }),
+        )
+        .with_mode(Mode::Fencing),
+    );
+    r.start(ms(0));
+    assert_eq!(r.promise_until(), None);
+}
+
+#[test]
+fn a_leader_decided_early_heartbeats_at_once() {
+    let mut c = core(3);
+    c.start(ms(0));
+    c.receive(ms(0), 3, &looking(3, 1));
+    c.receive(ms(1), 1, &looking(3, 1));
+    let outs = c.receive(ms(2), 2, &looking(3, 1));
+    // Every voter agreed: no finalize wait, and no wait for the first
+    // heartbeat either.
+    assert!(matches!(c.role(), Role::Leading { epoch: 1, .. }));
+    let hb = sent_to(&outs, 1);
+    assert!(
+        hb.iter().any(|m| m.server_state() == Some(ServerState::Leading)),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_departure_notice_lets_the_election_decide_without_the_departed() {
+    // 1 follows 3, which departs; 2 and 1 then agree on 2 at once.
+    let mut f = follower();
+    f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    let notice = Message::outgoing(ServerState::Looking, 3, -1, 2, 1);
+    f.receive(ms(30), 3, &notice);
+    assert_eq!(f.role(), Role::Looking);
+    assert!(f.fle().known_down().contains(&3));
+    let round = f.fle().logicalclock();
+    let v2 = Message::outgoing(ServerState::Looking, 2, 0, round, 1);
+    f.receive(ms(31), 2, &v2);
+    f.receive(ms(31), 1, &v2);
+    assert!(
+        matches!(f.role(), Role::Following { leader: 2, .. }),
+        "{:?}",
+        f.role()
+    );
+}

@@ -2,6 +2,7 @@
 //! ([`Core`]) with real time, messages, connection events and host commands.
 
 use super::messenger::{send_or_stop, Forwarded, Outgoing};
+use super::notifier::Progress;
 use super::state::PeerState;
 use super::store::Store;
 use crate::clock;
@@ -9,6 +10,7 @@ use crate::cnx::{CnxEvent, CnxManager};
 use crate::leadership::{Core, Durable, Event, Output};
 use crate::log;
 use crate::logging::Level;
+use crate::types::Sid;
 use crossbeam_channel::{after, never, select, Receiver, SendTimeoutError, Sender};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,10 +38,26 @@ pub(crate) const EVENT_CAPACITY: usize = 1024;
 /// notifier still delivers.
 const NOTIFY_POLL: Duration = Duration::from_millis(20);
 
+/// How long a graceful stop waits for the host to have seen its last
+/// events (the step-down) before it releases its followers anyway.
+pub(crate) const HANDOFF_EVENTS_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a graceful stop waits for its departure notice to reach the
+/// sockets.
+pub(crate) const HANDOFF_FLUSH_WAIT: Duration = Duration::from_millis(500);
+
+/// How often a follower whose leader's connection broke looks whether the
+/// leader's lock in the shared `dataDir` was released ([`super::lock`]).
+const DEATH_POLL: Duration = Duration::from_millis(5);
+
 /// Commands from the host.
 pub(crate) enum Control {
     /// Start a new election round (the leader is gone).
     Restart,
+    /// Stop gracefully ([`Core::stop`]): step down, let the host see it,
+    /// send the departure notice and wait until it is written; then the
+    /// sender is dropped and the thread ends.
+    Stop(Sender<()>),
 }
 
 /// Everything the election thread works with.
@@ -61,6 +79,15 @@ pub(crate) struct ElectionLoop {
     pub events: Sender<Event>,
     /// False once nothing more may be delivered (stop from a callback).
     pub live: Arc<AtomicBool>,
+    /// How far the notifier got.
+    pub progress: Arc<Progress>,
+    /// Events handed to the notifier so far.
+    pub queued: u64,
+    /// My config text, for the messages a graceful stop writes itself.
+    pub config_text: Arc<[u8]>,
+    /// A peer whose connection broke and whose death I look for in its
+    /// lock ([`ElectionLoop::watch_death`]).
+    pub watch: Option<Sid>,
 }
 
 impl ElectionLoop {
@@ -80,10 +107,14 @@ impl ElectionLoop {
         loop {
             // Sleep in slices: the monotonic timer does not count suspend,
             // the machine's clock does.
-            let wake = match self.core.next_deadline() {
-                Some(d) => after(clock::sleep_slice(d)),
-                None => after(clock::MAX_SLEEP),
+            let mut sleep = match self.core.next_deadline() {
+                Some(d) => clock::sleep_slice(d),
+                None => clock::MAX_SLEEP,
             };
+            if self.watch.is_some() {
+                sleep = sleep.min(DEATH_POLL);
+            }
+            let wake = after(sleep);
             let closed = never();
             let connections = if connections_open {
                 &self.connections
@@ -98,6 +129,11 @@ impl ElectionLoop {
                         let outs = self.core.restart(self.now());
                         self.apply(outs);
                     }
+                    Ok(Control::Stop(done)) => {
+                        self.hand_off();
+                        drop(done);
+                        break;
+                    }
                     Err(_) => break,
                 },
                 recv(self.delivered) -> m => {
@@ -110,6 +146,12 @@ impl ElectionLoop {
                     let (sid, up) = match c {
                         Ok(CnxEvent::Connected(s)) => (s, true),
                         Ok(CnxEvent::Disconnected(s)) => (s, false),
+                        Ok(CnxEvent::Refused(s)) => {
+                            self.sync_reported();
+                            let outs = self.core.on_refused(self.now(), s);
+                            self.apply(outs);
+                            continue;
+                        }
                         Ok(CnxEvent::ListenerFailed(_)) => continue,
                         Err(_) => { connections_open = false; continue; }
                     };
@@ -119,8 +161,15 @@ impl ElectionLoop {
                     self.sync_reported();
                     let outs = self.core.on_connection(self.now(), sid, up);
                     self.apply(outs);
+                    if up && self.watch == Some(sid) {
+                        self.watch = None;
+                    } else if !up && self.cares_about(sid) {
+                        self.watch = Some(sid);
+                        self.watch_death();
+                    }
                 }
                 recv(wake) -> _ => {
+                    self.watch_death();
                     let now = self.now();
                     if self.core.next_deadline().is_some_and(|d| d <= now) {
                         self.sync_reported();
@@ -135,11 +184,88 @@ impl ElectionLoop {
             match c {
                 CnxEvent::Connected(s) => self.notify(peer_event(s, true)),
                 CnxEvent::Disconnected(s) => self.notify(peer_event(s, false)),
-                CnxEvent::ListenerFailed(_) => {}
+                CnxEvent::ListenerFailed(_) | CnxEvent::Refused(_) => {}
             }
         }
         let outs = self.core.stop(self.now());
         self.apply(outs);
+    }
+
+    /// Whether the death of `sid` would change anything: I follow it or
+    /// promised it my acknowledgements.
+    fn cares_about(&self, sid: Sid) -> bool {
+        self.core.following() == Some(sid)
+            || self
+                .core
+                .promised()
+                .is_some_and(|(leader, _)| leader == Some(sid))
+    }
+
+    /// Looks whether the watched peer's lock in the shared `dataDir` was
+    /// released ([`super::lock`]); if so, tells the machine, which releases
+    /// the promise to it. The watch ends with the proof, a reconnection, or
+    /// when nothing depends on that peer any more.
+    fn watch_death(&mut self) {
+        let Some(sid) = self.watch else { return };
+        if !self.cares_about(sid) || self.cnx.connected().contains(&sid) {
+            self.watch = None;
+            return;
+        }
+        let Some(epoch) = self.store.as_ref().and_then(|s| s.probe_dead(sid)) else {
+            return;
+        };
+        self.watch = None;
+        log!(
+            Level::Info,
+            "sid {}: the lock of sid {sid} is free (it had accepted epoch {epoch}): its process is gone",
+            self.core.fle().my_sid()
+        );
+        self.sync_reported();
+        let outs = self.core.on_peer_dead(self.now(), sid, epoch);
+        self.apply(outs);
+    }
+
+    /// The graceful stop: the machine steps down and emits its last
+    /// events; once the host has seen them (at most
+    /// [`HANDOFF_EVENTS_WAIT`]), the departure notice that releases my
+    /// followers goes straight to the connection manager, and the stop
+    /// waits (at most [`HANDOFF_FLUSH_WAIT`]) until it is written, so it
+    /// leaves before the sockets close.
+    fn hand_off(&mut self) {
+        let notice = self.core.departure();
+        let outs = self.core.stop(self.now());
+        let (sends, rest): (Vec<Output>, Vec<Output>) = outs
+            .into_iter()
+            .partition(|o| matches!(o, Output::Send { .. }));
+        self.apply(rest);
+        self.state
+            .publish_departed(self.core.fle().my_sid(), &notice);
+        if self.live.load(Ordering::Acquire) {
+            self.progress.wait_for(self.queued, HANDOFF_EVENTS_WAIT);
+        }
+        for o in sends {
+            if let Output::Send { to, msg } = o {
+                let state = crate::types::ServerState::from_i32(msg.state)
+                    .unwrap_or(crate::types::ServerState::Looking);
+                let body = crate::wire::encode_notification_body(
+                    state,
+                    msg.leader,
+                    msg.zxid,
+                    msg.election_epoch,
+                    msg.peer_epoch,
+                    &self.config_text,
+                );
+                self.cnx.send(to, body.into());
+            }
+        }
+        if !self.cnx.flush(HANDOFF_FLUSH_WAIT) {
+            log!(
+                Level::Debug,
+                "sid {}: departure notice not written to every peer within {:?}",
+                self.core.fle().my_sid(),
+                HANDOFF_FLUSH_WAIT
+            );
+        }
     }
 
     /// Hands an event to the notifier, waiting while its queue is full
@@ -148,7 +274,8 @@ impl ElectionLoop {
     /// after stop from a callback, whose own thread is the notifier), the
     /// event is dropped instead of waiting for a notifier that will not
     /// read again.
-    fn notify(&self, mut e: Event) {
+    fn notify(&mut self, mut e: Event) {
+        self.queued += 1;
         loop {
             match self.events.send_timeout(e, NOTIFY_POLL) {
                 Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
@@ -177,6 +304,7 @@ impl ElectionLoop {
                     send_or_stop(&self.out, (to, msg), &self.stop);
                 }
                 Output::ConnectAll => self.cnx.connect_all(),
+                Output::Connect(sid) => self.cnx.connect(sid),
                 Output::Event(e) => {
                     // The lease and the view the receive thread answers
                     // from first, then what the host reads: a host woken by

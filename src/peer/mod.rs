@@ -18,6 +18,7 @@
 
 mod election;
 mod error;
+mod lock;
 mod messenger;
 mod notifier;
 mod state;
@@ -33,7 +34,7 @@ use crate::cnx::threads::ThreadSet;
 use crate::cnx::{CnxManager, CnxSettings};
 use crate::config::{Config, QuorumServer};
 use crate::election::{Fle, Settings};
-use crate::leadership::{Core, Timing};
+use crate::leadership::{Core, Mode, Timing};
 use crate::types::{ServerState, Sid, Vote, Zxid};
 use crate::wire::{HostPort, ProtocolVersion};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -288,12 +289,15 @@ impl Peer {
     /// can be started again; it then restarts like a new process
     /// (logicalclock from 0).
     pub fn start(&self) -> Result<(), Error> {
+        // Name resolution can take as long as DNS likes: not under the life
+        // lock, which `stop()` takes.
+        let settings = self.inner.cnx_settings()?;
         let mut life = self.inner.life.lock();
         match *life {
             Life::Idle => {}
             _ => return Err(Error::AlreadyRunning),
         }
-        let rt = self.inner.launch()?;
+        let rt = self.inner.launch(settings)?;
         *life = Life::Running(rt);
         Ok(())
     }
@@ -402,17 +406,20 @@ impl PeerInner {
             return Ok(None);
         };
         let file = FileStore::new(dir, self.my_sid);
-        Ok(Some((file.load()?, store::Store::File(file))))
+        // The lock first: a second process of my sid must not read a state
+        // that the first one is still changing.
+        let lock = Arc::new(file.lock()?);
+        Ok(Some((file.load()?, store::Store::File(file, lock))))
     }
 
-    fn launch(&self) -> Result<Runtime, Error> {
+    fn launch(&self, settings: CnxSettings) -> Result<Runtime, Error> {
         let c = &self.config;
         let durable = self.durable_store()?;
         // Every queue of a run is bounded (see their capacities); connection
         // events go straight to the election thread.
         let (cnx_events_tx, cnx_events_rx) = bounded(election::CNX_EVENT_CAPACITY);
         let cnx = Arc::new(
-            CnxManager::start(self.cnx_settings()?, cnx_events_tx)
+            CnxManager::start(settings, cnx_events_tx)
                 .map_err(|e| Error::io(format!("starting sid {}", self.my_sid), e))?,
         );
         let settings = Settings {
@@ -430,20 +437,32 @@ impl PeerInner {
             c.sync_limit,
         )
         .with_finalize_wait(Duration::from_millis(c.finalize_wait_ms));
+        let mode = c.leadership_mode;
         let (core, store) = match durable {
             Some((mut held, store)) => {
                 // An epoch accepted earlier in this process counts too.
                 held.epoch = held.epoch.max(self.state.accepted());
                 (Core::durable(fle, timing, held), Some(store))
             }
+            None if mode == Mode::Fencing => {
+                return Err(Error::io(
+                    format!("starting sid {}", self.my_sid),
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "leadershipMode=fencing needs a durable store: set dataDir in the config or an epoch store hook",
+                    ),
+                ));
+            }
             None => (Core::new(fle, timing, self.state.accepted()), None),
         };
+        let core = core.with_mode(mode);
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
         let (out_tx, out_rx) = bounded(messenger::OUT_CAPACITY);
         let (deliver_tx, deliver_rx) = bounded(messenger::DELIVER_CAPACITY);
         let (events_tx, events_rx) = bounded(election::EVENT_CAPACITY);
         let live = Arc::new(AtomicBool::new(true));
+        let progress = Arc::new(notifier::Progress::default());
         let threads = ThreadSet::default();
         self.state.set_running(true);
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -453,10 +472,10 @@ impl PeerInner {
         };
         let mut notifier = std::thread::current().id();
         let result = (|| {
-            let (listeners, l) = (self.listeners.clone(), live.clone());
+            let (listeners, l, p) = (self.listeners.clone(), live.clone(), progress.clone());
             notifier = spawn(
                 "zkelect-notify",
-                Box::new(move || notifier::run(events_rx, listeners, l)),
+                Box::new(move || notifier::run(events_rx, listeners, l, p)),
             )?;
             let (frames, stop, view) = (
                 cnx.receiver().clone(),
@@ -487,6 +506,10 @@ impl PeerInner {
                 out: out_tx,
                 events: events_tx,
                 live: live.clone(),
+                progress,
+                queued: 0,
+                config_text: self.config_text.clone(),
+                watch: None,
             };
             spawn("zkelect-election", Box::new(move || el.run()))?;
             Ok::<(), Error>(())
@@ -554,6 +577,16 @@ impl PeerInner {
             live,
             notifier: _,
         } = rt;
+        // The graceful part first: the election thread steps down, lets
+        // the host see it and sends its departure notice (bounded waits).
+        let (done_tx, done_rx) = bounded::<()>(0);
+        if control.send(Control::Stop(done_tx)).is_ok() {
+            let _ = done_rx.recv_timeout(
+                election::HANDOFF_EVENTS_WAIT
+                    + election::HANDOFF_FLUSH_WAIT
+                    + Duration::from_secs(1),
+            );
+        }
         drop(stop);
         drop(control);
         cnx.stop();

@@ -3,9 +3,10 @@
 
 use crate::leadership::Event;
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A host callback.
 pub type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -57,17 +58,51 @@ impl Listeners {
     }
 }
 
+/// How many events the notifier has finished with (delivered, or skipped
+/// once nothing more may be delivered), so that a graceful stop can wait
+/// until the host has seen its step-down before it releases the followers.
+#[derive(Default)]
+pub(crate) struct Progress {
+    done: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Progress {
+    fn finished_one(&self) {
+        *self.done.lock() += 1;
+        self.changed.notify_all();
+    }
+
+    /// Waits until `n` events are finished with, or `timeout` passes; true
+    /// if they are.
+    pub(crate) fn wait_for(&self, n: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut done = self.done.lock();
+        while *done < n {
+            if self.changed.wait_until(&mut done, deadline).timed_out() {
+                return *done >= n;
+            }
+        }
+        true
+    }
+}
+
 /// Runs until the election thread, the only producer of `events`, is gone,
 /// delivering while `live` holds. Every event comes from the election
 /// thread, `PeerConnected`/`PeerDisconnected` included (it gets connection
 /// events straight from the connection manager and passes them on), so all
 /// of them arrive in one order, and a slow callback delays no input of the
 /// election.
-pub(crate) fn run(events: Receiver<Event>, listeners: Arc<Listeners>, live: Arc<AtomicBool>) {
+pub(crate) fn run(
+    events: Receiver<Event>,
+    listeners: Arc<Listeners>,
+    live: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+) {
     for e in events.iter() {
-        if !live.load(Ordering::Acquire) {
-            continue;
+        if live.load(Ordering::Acquire) {
+            listeners.deliver(&e, &live);
         }
-        listeners.deliver(&e, &live);
+        progress.finished_one();
     }
 }

@@ -213,6 +213,17 @@ impl PeerState {
     }
 
     /// Publishes the machine's state and vote, and wakes waiters.
+    /// What the receive thread answers from once the peer departs (a
+    /// graceful stop): LOOKING, proposing `me` with zxid −1, so that its
+    /// answers are departure notices too, never the vote that just ended
+    /// (which would let a released follower decide on me again).
+    pub(crate) fn publish_departed(&self, me: Sid, notice: &crate::election::Message) {
+        let mut v = self.view.lock();
+        v.state = ServerState::Looking;
+        v.logicalclock = notice.election_epoch;
+        v.proposal = (me, -1, notice.peer_epoch);
+    }
+
     pub(crate) fn publish(&self, fle: &Fle) {
         {
             let mut s = self.status.lock();

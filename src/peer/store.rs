@@ -15,6 +15,7 @@
 //! an error at start (naming the file and the line), never taken for an
 //! empty one: that would forget a promise.
 
+use super::lock::Lock;
 use super::Error;
 use crate::leadership::Durable;
 use crate::types::Sid;
@@ -32,20 +33,34 @@ pub type StoreHook = Arc<dyn Fn(Durable) -> Result<(), String> + Send + Sync>;
 /// The durable store of one peer.
 #[derive(Clone)]
 pub(crate) enum Store {
-    /// The file in `dataDir`.
-    File(FileStore),
+    /// The file in `dataDir`, and the lock held there while the peer runs
+    /// ([`super::lock`]).
+    File(FileStore, Arc<Lock>),
     /// The host's hook, and what its store held when it was set.
     Hook(StoreHook),
 }
 
 impl Store {
-    /// Writes `d` durably.
+    /// Writes `d` durably (and records its epoch in my lock file).
     pub(crate) fn save(&self, d: Durable) -> Result<(), String> {
         match self {
-            Store::File(f) => f
-                .save(d)
-                .map_err(|e| format!("{}: {e}", f.path().display())),
+            Store::File(f, lock) => {
+                f.save(d)
+                    .map_err(|e| format!("{}: {e}", f.path().display()))?;
+                lock.record(d.epoch)
+                    .map_err(|e| format!("{}: {e}", lock.path().display()))
+            }
             Store::Hook(h) => h(d),
+        }
+    }
+
+    /// Whether the process of `sid` that shares my `dataDir` is dead, and
+    /// the epoch it recorded ([`super::lock::probe_dead`]); always `None`
+    /// for a host's hook.
+    pub(crate) fn probe_dead(&self, sid: Sid) -> Option<i64> {
+        match self {
+            Store::File(f, _) => super::lock::probe_dead(&f.dir, sid),
+            Store::Hook(_) => None,
         }
     }
 }
@@ -71,6 +86,12 @@ impl FileStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Takes the lock of my sid in the same directory, held while the peer
+    /// runs ([`super::lock`]).
+    pub(crate) fn lock(&self) -> Result<Lock, Error> {
+        Lock::acquire(&self.dir, self.sid).map_err(|e| Error::io(format!("sid {}", self.sid), e))
     }
 
     /// What the file holds; the default (epoch 0, round 0) if there is no

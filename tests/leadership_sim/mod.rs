@@ -1081,7 +1081,7 @@ impl Sim {
         for o in outs {
             match o {
                 Output::Send { to, msg } => self.send(sid, to, msg),
-                Output::ConnectAll => {}
+                Output::ConnectAll | Output::Connect(_) => {}
                 Output::Event(e) => self.on_event(sid, e),
                 Output::Persist(d) => self.persist(sid, d),
                 Output::Refused(r) => self.record(Trace::Refused(sid, r.to_string())),

@@ -24,6 +24,10 @@
 //!   logicalclock back to 0), election restarts on the same machine, cut
 //!   links (full, partial, one-way partitions) and injected messages from
 //!   mock peers.
+//! - **the failure detector** of the leadership layer, if
+//!   [`Params::known_down`] asks for it: peers mark crashed voters known down
+//!   ([`Fle::set_known_down`], read by early finalize), and optionally voters
+//!   they cannot hear because a link is cut, although those are alive.
 //!
 //! Everything is a function of the seed: events are ordered by (time,
 //! sequence number) and all randomness comes from one splitmix64 stream.
@@ -213,6 +217,22 @@ impl Default for Host {
     }
 }
 
+/// Which voters the peers mark known down ([`Fle::set_known_down`]), each a
+/// random detection delay after the fact, if it still holds then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownDown {
+    /// Nobody is ever marked.
+    Off,
+    /// Crashed voters (not those that have not booted yet), by every running
+    /// peer; a booting peer marks the voters that are crashed then. Nobody unmarks them: the mark goes when
+    /// the rebooted voter's first notification arrives (the machine clears
+    /// it itself).
+    Crashed,
+    /// As `Crashed`, and a peer also marks a voter whose link to it is cut
+    /// (alive, but not heard), and unmarks it when the link comes back.
+    CrashedOrCut,
+}
+
 /// Everything but the peers.
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -229,6 +249,12 @@ pub struct Params {
     /// A run that processes more events fails (a message storm or a
     /// livelock would otherwise look like a hang).
     pub max_events: u64,
+    /// Early finalize in every machine ([`Fle::set_early_finalize`]).
+    pub early_finalize: bool,
+    /// What the peers mark known down.
+    pub known_down: KnownDown,
+    /// Range of the delay before a peer marks (or unmarks) a voter.
+    pub detect_down: (Duration, Duration),
 }
 
 impl Default for Params {
@@ -240,6 +266,9 @@ impl Default for Params {
             host: Host::default(),
             faults_until: Duration::ZERO,
             max_events: 2_000_000,
+            early_finalize: true,
+            known_down: KnownDown::Off,
+            detect_down: (ms(0), ms(30)),
         }
     }
 }
@@ -286,6 +315,14 @@ enum Ev {
     },
     Tick,
     Control(Control),
+    /// `at` (in incarnation `inc`) marks `sid` known down or not, if that
+    /// is still true of `sid` then.
+    Mark {
+        at: Sid,
+        inc: u64,
+        sid: Sid,
+        down: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -329,8 +366,9 @@ pub struct Node {
     pub epoch: i64,
     /// Initial vote of the current election as (epoch, zxid, leader).
     pub init: (i64, Zxid, Sid),
-    /// Every decision: (time, state, leader).
-    pub decisions: Vec<(Duration, ServerState, Sid)>,
+    /// Every decision: (time, state, leader, time since the election
+    /// started).
+    pub decisions: Vec<(Duration, ServerState, Sid, Duration)>,
     /// Elections started (boot, host restarts, explicit restarts).
     pub starts: u32,
     timer_at: Option<Duration>,
@@ -404,6 +442,12 @@ enum TraceKind {
         sid: Sid,
         epoch: i64,
     },
+    Mark {
+        at: Sid,
+        sid: Sid,
+        down: bool,
+        acts: usize,
+    },
 }
 
 /// Counters for reports.
@@ -420,6 +464,15 @@ pub struct Stats {
     /// LEADING decisions whose vote carried (epoch, zxid) above the leader's
     /// own initial vote: it adopted a stale vote naming itself.
     pub stale_self_votes: u64,
+    /// Decisions reached in less than the peer's finalize wait (early
+    /// finalize, or out of election).
+    pub quick_decisions: u64,
+    /// Decisions in all.
+    pub decisions: u64,
+    /// Known-down marks set (each one a voter that was down or cut then).
+    pub marks: u64,
+    /// Elections that a mark ended at once.
+    pub mark_decisions: u64,
 }
 
 /// Trace events kept and shown on failure; `SIM_TRACE=n` raises it.
@@ -585,6 +638,7 @@ impl Sim {
                 self.pending_controls -= 1;
                 self.control(c);
             }
+            Ev::Mark { at, inc, sid, down } => self.mark(at, inc, sid, down),
         }
         true
     }
@@ -637,6 +691,20 @@ impl Sim {
     pub fn boot(&mut self, sid: Sid) {
         let (min, max) = (self.params.min_notification, self.params.max_notification);
         let qv = self.qv.clone();
+        // A new process finds the ports of crashed voters (and, with
+        // `CrashedOrCut`, of those behind a cut link) refusing.
+        let now = self.now;
+        let down: Vec<Sid> = match self.params.known_down {
+            KnownDown::Off => Vec::new(),
+            _ => self
+                .qv
+                .voters()
+                .iter()
+                .copied()
+                .filter(|&s| s != sid && self.looks_down(sid, s))
+                .collect(),
+        };
+        let early = self.params.early_finalize;
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
         if node.live() {
             return;
@@ -652,6 +720,13 @@ impl Sim {
             },
             qv,
         ));
+        let fle = node.fle.as_mut().expect("just booted");
+        fle.set_early_finalize(early);
+        for &s in &down {
+            let acts = fle.set_known_down(now, s, true);
+            assert!(acts.is_empty(), "no election runs before start");
+        }
+        self.stats.marks += down.len() as u64;
         // The transport connects to the new process and sends what its
         // queues hold for it.
         let held: Vec<(Sid, Message)> = self
@@ -679,6 +754,62 @@ impl Sim {
         // Its own queues die with it; what others hold for it stays.
         self.held.retain(|(a, _), _| *a != sid);
         self.record(TraceKind::Crash(sid));
+        if self.params.known_down != KnownDown::Off && self.qv.is_voter(sid) {
+            let others: Vec<Sid> = self.live();
+            for at in others {
+                self.schedule_mark(at, sid, true);
+            }
+        }
+    }
+
+    /// `at` will mark `sid` (un)known down after a detection delay.
+    fn schedule_mark(&mut self, at: Sid, sid: Sid, down: bool) {
+        let (lo, hi) = self.params.detect_down;
+        let when = self.now + self.rng.dur(lo, hi);
+        let inc = self.nodes[&at].inc;
+        self.push(when, Ev::Mark { at, inc, sid, down });
+    }
+
+    /// Whether `at` may take `sid` for down: it crashed (a peer that has not
+    /// booted yet has not), or (in [`KnownDown::CrashedOrCut`]) `at` cannot
+    /// hear it.
+    fn looks_down(&self, at: Sid, sid: Sid) -> bool {
+        let crashed = self.nodes.get(&sid).is_some_and(|n| !n.live() && n.inc > 0);
+        let cut =
+            self.params.known_down == KnownDown::CrashedOrCut && self.cut.contains(&(sid, at));
+        crashed || cut
+    }
+
+    fn mark(&mut self, at: Sid, inc: u64, sid: Sid, down: bool) {
+        let now = self.now;
+        // Only what is true when the detector fires: a voter that came back
+        // (or a link that healed, or broke again) in between is not marked.
+        if down != self.looks_down(at, sid) {
+            return;
+        }
+        let Some(node) = self.nodes.get_mut(&at) else {
+            return;
+        };
+        if node.inc != inc {
+            return;
+        }
+        let Some(fle) = node.fle.as_mut() else {
+            return;
+        };
+        let acts = fle.set_known_down(now, sid, down);
+        if down {
+            self.stats.marks += 1;
+            if !acts.is_empty() {
+                self.stats.mark_decisions += 1;
+            }
+        }
+        self.record(TraceKind::Mark {
+            at,
+            sid,
+            down,
+            acts: acts.len(),
+        });
+        self.process(at, acts);
     }
 
     /// Starts a new election on `sid`'s running machine (host restart).
@@ -714,6 +845,22 @@ impl Sim {
 
     fn set_cut(&mut self, links: BTreeSet<(Sid, Sid)>) {
         let restored: Vec<(Sid, Sid)> = self.cut.difference(&links).copied().collect();
+        if self.params.known_down == KnownDown::CrashedOrCut {
+            // The receiving end of a cut link takes the sender for down
+            // (its connection broke and reconnects fail), and back up
+            // when the link heals.
+            let broken: Vec<(Sid, Sid)> = links.difference(&self.cut).copied().collect();
+            for (from, to) in broken {
+                if self.qv.is_voter(from) && self.nodes.get(&to).is_some_and(|n| n.live()) {
+                    self.schedule_mark(to, from, true);
+                }
+            }
+            for &(from, to) in &restored {
+                if self.qv.is_voter(from) && self.nodes.get(&to).is_some_and(|n| n.live()) {
+                    self.schedule_mark(to, from, false);
+                }
+            }
+        }
         self.record(TraceKind::Cut(links.len()));
         self.cut = links;
         // The transport re-sends the newest queued message on reconnect.
@@ -936,8 +1083,13 @@ impl Sim {
 
     fn on_decided(&mut self, sid: Sid, d: Decision) {
         self.record(TraceKind::Decided { sid, d });
+        self.stats.decisions += 1;
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
-        node.decisions.push((self.now, d.state, d.vote.leader));
+        if d.elapsed < node.spec.finalize_wait {
+            self.stats.quick_decisions += 1;
+        }
+        node.decisions
+            .push((self.now, d.state, d.vote.leader, d.elapsed));
         node.bad_since = None;
         node.good_since = None;
         node.established = false;
@@ -1312,5 +1464,11 @@ fn fmt_trace(k: &TraceKind) -> String {
         TraceKind::Crash(sid) => format!("{sid} CRASH"),
         TraceKind::Cut(n) => format!("links cut: {n}"),
         TraceKind::Establish { sid, epoch } => format!("{sid} established epoch {epoch}"),
+        TraceKind::Mark {
+            at,
+            sid,
+            down,
+            acts,
+        } => format!("{at} marks {sid} known down={down} -> {acts} actions"),
     }
 }

@@ -112,3 +112,24 @@ def test_a_failing_store_acknowledges_nothing(peers) -> None:
         pass
     else:
         raise AssertionError("confirmed although no store ever succeeded")
+
+
+def test_closing_the_leader_hands_off_without_waiting_out_the_promises(peers, tmp_path: Path) -> None:
+    # tickTime 40 s and syncLimit 2: a follower's promise to the old leader
+    # would last 80 s, far beyond the deadline below. A successor confirmed
+    # within the deadline was released by the leader's departure notice.
+    cfg = make_config(3).replace("tickTime=2000", "tickTime=40000") + f"dataDir={tmp_path}\n"
+    group = [peers(cfg, sid) for sid in (1, 2, 3)]
+    for p in group:
+        p.start()
+    first = [p.wait_for_confirmed(DEADLINE) for p in group]
+    leader, epoch = first[0].leader, first[0].epoch
+    old = next(p for p in group if p.my_sid == leader)
+    old.close()
+    for p in group:
+        if p is old:
+            continue
+        gone = wait_event(p, lambda e: isinstance(e, zkelect.LeaderLost))
+        assert gone.reason == LossReason.LEADER_LOOKING, gone  # type: ignore[union-attr]
+        nxt = wait_event(p, lambda e: isinstance(e, (Leading, Following)))
+        assert nxt.epoch > epoch, nxt  # type: ignore[union-attr]

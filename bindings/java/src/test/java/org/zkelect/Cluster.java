@@ -20,9 +20,14 @@ final class Cluster implements AutoCloseable {
 
     /** A config of {@code n} servers on distinct free ports; no peer created yet. */
     static Cluster config(int n) throws IOException {
+        return config(n, 2000);
+    }
+
+    /** The same with another {@code tickTime} (ms). */
+    static Cluster config(int n, int tickMs) throws IOException {
         List<ServerSocket> held = new ArrayList<>();
         try {
-            StringBuilder cfg = new StringBuilder("tickTime=2000\ninitLimit=5\nsyncLimit=2\n");
+            StringBuilder cfg = new StringBuilder("tickTime=" + tickMs + "\ninitLimit=5\nsyncLimit=2\n");
             int[] election = new int[n + 1];
             for (int sid = 1; sid <= n; sid++) {
                 ServerSocket quorum = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());

@@ -164,6 +164,39 @@ class LeadershipTest {
     }
 
     @Test
+    void closingTheLeaderReleasesItsFollowersAtOnce() throws Exception {
+        // tickTime 60 s, syncLimit 2: the followers' promises to the old leader
+        // would hold for 120 s, twice the agreement deadline. A successor
+        // confirmed in time was released by the leader's departure notice.
+        try (Cluster c = Cluster.config(3, 60000)) {
+            Map<Peer, LeadershipLog> logs = new HashMap<>();
+            for (int sid = 1; sid <= 3; sid++) {
+                Peer p = c.peer(sid);
+                LeadershipLog log = new LeadershipLog();
+                p.addListener(log);
+                p.setEpochStore(0, 0, log);
+                logs.put(p, log);
+            }
+            for (Peer p : c.peers) {
+                p.start();
+            }
+            Map<Peer, Confirmed> agreed = awaitAgreement(c.peers, 0);
+            Peer leader = leaderOf(agreed);
+            long epoch = agreed.get(leader).epoch();
+            leader.close();
+            List<Peer> survivors = new ArrayList<>(c.peers);
+            survivors.remove(leader);
+            Map<Peer, Confirmed> next = awaitAgreement(survivors, epoch);
+            assertTrue(next.get(leaderOf(next)).epoch() > epoch, next.toString());
+            for (Peer p : survivors) {
+                LeadershipLog sl = logs.get(p);
+                assertTrue(sl.has("leaderLost " + leader.sid() + " " + LossReason.LEADER_LOOKING),
+                        "sid " + p.sid() + " was released by the departure notice: " + sl);
+            }
+        }
+    }
+
+    @Test
     void aThrowingStoreIsReportedAndTheElectionGoesOn() throws Exception {
         Logger jul = Logger.getLogger("org.zkelect");
         ConcurrentLinkedQueue<Throwable> logged = new ConcurrentLinkedQueue<>();
