@@ -192,19 +192,43 @@ const ROWS: &[(&str, &str)] = &[
     ("restart_time", "  restart (spawn to first line)"),
     ("restart_net", "  kill -9 + restart minus restart"),
     (
+        "restart_all",
+        "  kill -9 + restart, restarted one confirmed too",
+    ),
+    (
         "restart_other",
         "zkelect lease, kill -9 + restart, other wins",
+    ),
+    (
+        "restart_other_all",
+        "  other wins, restarted one confirmed too",
     ),
     ("lock", "zkelect lease, kill -9, shared dataDir (lock)"),
     ("fencing", "zkelect fencing, kill -9"),
     ("no_restart", "zkelect lease, kill -9, no restart (D_F)"),
 ];
 
-/// Samples per (n, row key).
-type Samples = BTreeMap<(usize, &'static str), Vec<f64>>;
+/// Samples per (n, row key): each row's figure, and for the zkelect
+/// fail-overs also the time to the new leader's own `leading` (a quorum
+/// confirmed it; the row's figure waits for every survivor as well).
+#[derive(Default)]
+struct Samples {
+    rows: BTreeMap<(usize, &'static str), Vec<f64>>,
+    lead: BTreeMap<(usize, &'static str), Vec<f64>>,
+}
+
+impl Samples {
+    fn get(&self, k: &(usize, &'static str)) -> Option<&Vec<f64>> {
+        self.rows.get(k)
+    }
+}
 
 fn push(s: &mut Samples, n: usize, key: &'static str, v: f64) {
-    s.entry((n, key)).or_default().push(v);
+    s.rows.entry((n, key)).or_default().push(v);
+}
+
+fn push_lead(s: &mut Samples, n: usize, key: &'static str, v: f64) {
+    s.lead.entry((n, key)).or_default().push(v);
 }
 
 /// How the leader goes away.
@@ -226,10 +250,16 @@ enum Fault {
 
 /// What one fail-over run measured.
 struct FailOver {
-    /// The fault to every live peer confirmed under a new epoch.
+    /// The fault to every survivor confirmed under a new epoch: the new
+    /// leader's `leading` (a survivor, or the restarted process) and every
+    /// other survivor's `following`.
     total: f64,
     /// Spawn of the restarted process to its first line, if restarted.
     restart: Option<f64>,
+    /// The fault to the restarted process confirmed as well.
+    with_restarted: Option<f64>,
+    /// The fault to the new leader's `leading`.
+    lead: f64,
 }
 
 /// `n` `zkelect run` processes at ZooKeeper's defaults; returns the cluster
@@ -285,8 +315,8 @@ fn zkelect_fresh(n: usize) -> (f64, f64) {
 }
 
 /// One zkelect fail-over: once the first leader is confirmed everywhere and
-/// after [`settle`], it goes away by `fault`; timed to every live peer
-/// confirmed under a higher epoch.
+/// after [`settle`], it goes away by `fault`; timed to every survivor
+/// confirmed under a higher epoch (see [`FailOver`]).
 fn zkelect_failover(n: usize, data: DataDirs, extra: &str, fault: Fault) -> FailOver {
     let args: &[&str] = match fault {
         Fault::RestartOlder => &["--zxid", "5"],
@@ -309,18 +339,34 @@ fn zkelect_failover(n: usize, data: DataDirs, extra: &str, fault: Fault) -> Fail
             (t0, Some(ms(line.at.saturating_duration_since(spawned))))
         }
     };
-    let live: Vec<i64> = match fault {
-        Fault::Restart | Fault::RestartOlder => c.sids(),
-        _ => c.sids().into_iter().filter(|&s| s != old).collect(),
-    };
-    let next = c.wait_confirmed(&live, first.epoch, WAIT);
-    if let Fault::Term = fault {
-        // Reaped here, so that its exit is not left to the drop's kill.
-        let _ = c.wait_exit(old, WAIT);
+    // The survivors; the new leader may also be the restarted process.
+    let survivors: Vec<i64> = c.sids().into_iter().filter(|&s| s != old).collect();
+    let next = c.wait_confirmed(&survivors, first.epoch, WAIT);
+    let mut with_restarted = None;
+    match fault {
+        Fault::Term => {
+            // Reaped here, so that its exit is not left to the drop's kill.
+            let _ = c.wait_exit(old, WAIT);
+        }
+        Fault::Restart | Fault::RestartOlder => {
+            let all = c.wait_confirmed(&c.sids(), first.epoch, WAIT);
+            with_restarted = Some(ms(all.at.saturating_duration_since(t0)));
+        }
+        Fault::Kill => {}
     }
+    let total = ms(next.at.saturating_duration_since(t0));
+    let lead = ms(next.each[&next.leader].saturating_duration_since(t0));
+    eprintln!(
+        "  n={n} {}: {total:.1} ms (sid {} confirmed with epoch {})",
+        c.dir.display(),
+        next.leader,
+        next.epoch
+    );
     FailOver {
-        total: ms(next.at.saturating_duration_since(t0)),
+        total,
         restart,
+        with_restarted,
+        lead,
     }
 }
 
@@ -369,6 +415,7 @@ fn one_run(n: usize, s: &mut Samples) {
             zkelect_failover(n, DataDirs::PerPeer, "", Fault::Term)
         });
         push(s, n, "graceful", g.total);
+        push_lead(s, n, "graceful", g.lead);
     }
     if only("restart") {
         let r = attempt("restart", || {
@@ -376,32 +423,39 @@ fn one_run(n: usize, s: &mut Samples) {
         });
         let restart = r.restart.unwrap();
         push(s, n, "restart", r.total);
+        push_lead(s, n, "restart", r.lead);
         push(s, n, "restart_time", restart);
         push(s, n, "restart_net", r.total - restart);
+        push(s, n, "restart_all", r.with_restarted.unwrap());
     }
     if only("restart_other") {
         let r = attempt("restart_other", || {
             zkelect_failover(n, DataDirs::PerPeer, "", Fault::RestartOlder)
         });
         push(s, n, "restart_other", r.total);
+        push_lead(s, n, "restart_other", r.lead);
+        push(s, n, "restart_other_all", r.with_restarted.unwrap());
     }
     if only("lock") {
         let l = attempt("lock", || {
             zkelect_failover(n, DataDirs::Shared, "", Fault::Kill)
         });
         push(s, n, "lock", l.total);
+        push_lead(s, n, "lock", l.lead);
     }
     if only("fencing") {
         let f = attempt("fencing", || {
             zkelect_failover(n, DataDirs::PerPeer, "leadershipMode=fencing", Fault::Kill)
         });
         push(s, n, "fencing", f.total);
+        push_lead(s, n, "fencing", f.lead);
     }
     if only("no_restart") {
         let d = attempt("no_restart", || {
             zkelect_failover(n, DataDirs::PerPeer, "", Fault::Kill)
         });
         push(s, n, "no_restart", d.total);
+        push_lead(s, n, "no_restart", d.lead);
     }
 }
 
@@ -481,8 +535,8 @@ fn print_tables(runs: usize, s: &Samples) {
         d_f_ms()
     );
     println!(
-        "{:>2}  {:<48} {:>8} {:>8} {:>8} {:>8} {:>7}",
-        "n", "scenario", "min", "median", "p90", "max", "/ZK"
+        "{:>2}  {:<48} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}",
+        "n", "scenario", "min", "median", "p90", "max", "/ZK", "leads med"
     );
     for n in sizes() {
         let zk_fresh = s.get(&(n, "zk_fresh")).map_or(f64::NAN, |v| median(v));
@@ -502,9 +556,20 @@ fn print_tables(runs: usize, s: &Samples) {
             } else {
                 format!("{:.3}", med / base)
             };
-            println!("{n:>2}  {label:<48} {min:>8.1} {med:>8.1} {p90:>8.1} {max:>8.1} {ratio:>7}");
+            let lead = s
+                .lead
+                .get(&(n, *key))
+                .map_or(String::new(), |v| format!("{:.1}", median(v)));
+            println!(
+                "{n:>2}  {label:<48} {min:>8.1} {med:>8.1} {p90:>8.1} {max:>8.1} {ratio:>7} {lead:>9}"
+            );
         }
     }
+    println!(
+        "zkelect fail-overs: the fault (signal sent) to every survivor confirmed under a new \
+         epoch (the new leader's `leading`, every other survivor's `following`); `leads med`: \
+         to the new leader's `leading` alone. ZooKeeper: kill -9 to the last survivor decided."
+    );
     println!("\ntargets of issue 14 (medians, ms)");
     println!("{:>2}  {:<28} {:>9}  target", "n", "scenario", "measured");
     for n in sizes() {
@@ -516,10 +581,14 @@ fn print_tables(runs: usize, s: &Samples) {
 
 fn write_json(s: &Samples) {
     let mut rows = Vec::new();
-    for ((n, key), v) in s {
+    for ((n, key), v) in &s.rows {
         let [min, med, p90, max] = summary(v);
+        let lead = s
+            .lead
+            .get(&(*n, *key))
+            .map_or(String::new(), |l| format!(r#","leads_samples":{l:?}"#));
         rows.push(format!(
-            r#"{{"n":{n},"name":"{key}","min":{min:.1},"median":{med:.1},"p90":{p90:.1},"max":{max:.1},"samples":{v:?}}}"#
+            r#"{{"n":{n},"name":"{key}","min":{min:.1},"median":{med:.1},"p90":{p90:.1},"max":{max:.1},"samples":{v:?}{lead}}}"#
         ));
     }
     let out = std::env::var("ZKELECT_BENCH_JSON").unwrap_or_else(|_| {
@@ -537,7 +606,7 @@ fn zkelect_and_zookeeper_side_by_side() {
     let Some(_serial) = begin() else { return };
     let runs = runs();
     let started = Instant::now();
-    let mut samples = Samples::new();
+    let mut samples = Samples::default();
     for n in sizes() {
         for r in 0..runs {
             let t = Instant::now();

@@ -855,7 +855,8 @@ fn a_leader_decided_early_heartbeats_at_once() {
     assert!(matches!(c.role(), Role::Leading { epoch: 1, .. }));
     let hb = sent_to(&outs, 1);
     assert!(
-        hb.iter().any(|m| m.server_state() == Some(ServerState::Leading)),
+        hb.iter()
+            .any(|m| m.server_state() == Some(ServerState::Leading)),
         "{outs:?}"
     );
 }

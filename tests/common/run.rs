@@ -586,27 +586,37 @@ impl Cluster {
         })
     }
 
+    /// The confirmed leadership the current run of `sid` holds with an epoch
+    /// above `above` (leader, epoch, arrival of its line): its last
+    /// `leading` or `following`, unless a `leadership_lost` or
+    /// `leader_lost` came after it.
+    pub fn holds(&self, sid: i64, above: i64) -> Option<(i64, i64, Instant)> {
+        let mut cur = None;
+        for l in self.lines_of(sid) {
+            let epoch = l.num("epoch").unwrap_or(i64::MIN);
+            match l.kind() {
+                "leading" if epoch > above => cur = Some((sid, epoch, l.at)),
+                "following" if epoch > above => {
+                    cur = l.num("leader").map(|leader| (leader, epoch, l.at))
+                }
+                "leadership_lost" | "leader_lost" => cur = None,
+                _ => {}
+            }
+        }
+        cur
+    }
+
     /// Whether the current runs of `sids` all hold one confirmed leadership
-    /// with an epoch above `above`: the leader (one of `sids`) printed
-    /// `leading`, every other `following` it, with the same epoch, and none
-    /// lost it since.
+    /// with an epoch above `above` (see [`Cluster::holds`]), and its leader
+    /// does too: the leader printed `leading`, every other of `sids`
+    /// `following` it, with the same epoch. The leader may be outside
+    /// `sids` (a restarted process that won); its `leading` line then
+    /// counts as well.
     pub fn confirmed(&self, sids: &[i64], above: i64) -> Option<Confirmation> {
         let mut each = BTreeMap::new();
         let mut agreed: Option<(i64, i64)> = None;
         for &sid in sids {
-            let mut cur: Option<(i64, i64, Instant)> = None;
-            for l in self.lines_of(sid) {
-                let epoch = l.num("epoch").unwrap_or(i64::MIN);
-                match l.kind() {
-                    "leading" if epoch > above => cur = Some((sid, epoch, l.at)),
-                    "following" if epoch > above => {
-                        cur = l.num("leader").map(|leader| (leader, epoch, l.at))
-                    }
-                    "leadership_lost" | "leader_lost" => cur = None,
-                    _ => {}
-                }
-            }
-            let (leader, epoch, at) = cur?;
+            let (leader, epoch, at) = self.holds(sid, above)?;
             match agreed {
                 None => agreed = Some((leader, epoch)),
                 Some(a) if a != (leader, epoch) => return None,
@@ -615,8 +625,15 @@ impl Cluster {
             each.insert(sid, at);
         }
         let (leader, epoch) = agreed?;
-        if !sids.contains(&leader) {
-            return None;
+        if let std::collections::btree_map::Entry::Vacant(slot) = each.entry(leader) {
+            if !self.members.contains_key(&leader) {
+                return None;
+            }
+            let (l, e, at) = self.holds(leader, above)?;
+            if (l, e) != (leader, epoch) {
+                return None;
+            }
+            slot.insert(at);
         }
         Some(Confirmation {
             leader,
