@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "support/fencing.rs"]
+mod fencing;
 #[path = "support/native.rs"]
 mod native;
 use native::lib_dir;
@@ -55,11 +57,14 @@ fn have(tool: &str) -> bool {
     ok
 }
 
+/// Compiles and links a C file against this build's library; the `-l`
+/// flags of `extra` go after the source, the others before it.
 fn compile(src: &Path, out: &Path, extra: &[&str]) {
     let lib = lib_dir();
+    let (libs, flags): (Vec<&str>, Vec<&str>) = extra.iter().partition(|f| f.starts_with("-l"));
     run(Command::new("gcc")
         .args(STRICT)
-        .args(extra)
+        .args(flags)
         .arg("-I")
         .arg(root().join("include"))
         .arg(src)
@@ -68,6 +73,7 @@ fn compile(src: &Path, out: &Path, extra: &[&str]) {
         .arg(format!("-L{}", lib.display()))
         .arg("-lzkelect")
         .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(libs)
         .arg("-lpthread"));
 }
 
@@ -221,6 +227,31 @@ fn example_ensemble_elects_a_leader() {
     let base = free_range(6);
     let out = run(Command::new(&bin).arg(base.to_string()));
     assert_one_leader(&String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The fencing example: the confirmed leader's write is accepted, its
+/// successor writes with a higher epoch, and the old epoch is refused.
+#[test]
+fn example_fencing_refuses_the_old_leaders_epoch() {
+    if !Path::new("/usr/include/sqlite3.h").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "libsqlite3-dev is required in CI"
+        );
+        eprintln!("SKIPPED: sqlite3.h is not installed (apt-get install libsqlite3-dev)");
+        return;
+    }
+    let dir = tmp("fencing");
+    let bin = dir.join("fencing");
+    compile(
+        &root().join("examples/c/fencing.c"),
+        &bin,
+        &["-O2", "-lsqlite3"],
+    );
+    let base = free_range(6);
+    let out = run(Command::new(&bin).arg(base.to_string()));
+    fencing::check_fencing_output(&String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(dir);
 }
 

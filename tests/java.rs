@@ -13,13 +13,17 @@ use std::time::Instant;
 
 const JUNIT: &str = "/usr/share/java/junit-platform-console-standalone.jar";
 /// The tests of this file; the last one to finish removes the build dir.
-const TESTS: usize = 2;
+const TESTS: usize = 3;
+/// Debian's libxerial-sqlite-jdbc-java, for the fencing example.
+const SQLITE_JDBC: &str = "/usr/share/java/sqlite-jdbc.jar";
 static FINISHED: AtomicUsize = AtomicUsize::new(0);
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+#[path = "support/fencing.rs"]
+mod fencing;
 #[path = "support/native.rs"]
 mod native;
 
@@ -182,4 +186,31 @@ fn java_example_elects_a_leader() {
         epochs[0] >= 1 && epochs.iter().all(|e| *e == epochs[0]),
         "{stdout}"
     );
+}
+
+#[test]
+fn java_fencing_example_refuses_the_old_leaders_epoch() {
+    let _finish = Finish;
+    if !built() {
+        return;
+    }
+    if !Path::new(SQLITE_JDBC).exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{SQLITE_JDBC} is required in CI"
+        );
+        eprintln!("SKIPPED: {SQLITE_JDBC} is missing (apt-get install libxerial-sqlite-jdbc-java)");
+        return;
+    }
+    let class_path = format!(
+        "{}:{SQLITE_JDBC}",
+        build_dir().join("zkelect.jar").display()
+    );
+    let out = run(Command::new("java")
+        .arg("-Xcheck:jni")
+        .arg("-cp")
+        .arg(class_path)
+        .arg(root().join("examples/java/Fencing.java"))
+        .env_remove("LD_LIBRARY_PATH"));
+    fencing::check_fencing_output(&String::from_utf8_lossy(&out.stdout));
 }

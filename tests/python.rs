@@ -10,6 +10,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+#[path = "support/fencing.rs"]
+mod fencing;
 #[path = "support/native.rs"]
 mod native;
 
@@ -96,7 +98,7 @@ fn pytest_suite_passes() {
 }
 
 #[test]
-fn example_ensemble_elects_a_leader() {
+fn example_ensemble_elects_and_fences() {
     if !have("import ctypes", "python3", "apt-get install python3") {
         return;
     }
@@ -105,11 +107,22 @@ fn example_ensemble_elects_a_leader() {
         Duration::from_secs(60),
         "example",
     );
-    let sids: Vec<&str> = out.lines().filter(|l| l.starts_with("sid ")).collect();
+    // First the confirmed leadership as each peer sees it, one leader...
+    let sids: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("sid ") && l.contains(", leader "))
+        .collect();
     assert_eq!(sids.len(), 3, "{out}");
-    assert_eq!(out.matches("LEADING").count(), 1, "{out}");
-    assert_eq!(out.matches("FOLLOWING").count(), 2, "{out}");
-    assert!(out.contains("fenced write by sid "), "{out}");
+    assert_eq!(
+        sids.iter().filter(|l| l.contains("LEADING")).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        sids.iter().filter(|l| l.contains("FOLLOWING")).count(),
+        2,
+        "{out}"
+    );
     let leaders: Vec<&str> = sids
         .iter()
         .filter_map(|l| l.split(", leader ").nth(1))
@@ -117,4 +130,6 @@ fn example_ensemble_elects_a_leader() {
         .collect();
     assert_eq!(leaders.len(), 3, "{out}");
     assert!(leaders.iter().all(|l| *l == leaders[0]), "{out}");
+    // ...then the fenced writes across the fail-over, as every example.
+    fencing::check_fencing_output(&out);
 }

@@ -1,4 +1,5 @@
-/* Runs a 3-peer election ensemble in one process and prints the leader.
+/* Runs a 3-peer election ensemble in one process and prints the leader a
+ * quorum confirmed, with its epoch (the fencing token).
  *
  *   cc -std=c99 ensemble.c $(pkg-config --cflags --libs zkelect) -o ensemble
  *   ./ensemble [first-port]
@@ -9,16 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <zkelect.h>
-
-static const char *state_name(int32_t s) {
-    switch (s) {
-    case ZKELECT_STATE_LOOKING: return "LOOKING";
-    case ZKELECT_STATE_FOLLOWING: return "FOLLOWING";
-    case ZKELECT_STATE_LEADING: return "LEADING";
-    case ZKELECT_STATE_OBSERVING: return "OBSERVING";
-    default: return "?";
-    }
-}
 
 int main(int argc, char **argv) {
     int base = argc > 1 ? atoi(argv[1]) : 23100;
@@ -42,15 +33,16 @@ int main(int argc, char **argv) {
         }
     }
     for (int i = 0; i < 3; i++) {
-        zkelect_leader l;
-        zkelect_result rc = zkelect_peer_wait_for_leader(peers[i], 10000, &l);
+        /* A leader a quorum confirmed, not the bare election result. */
+        zkelect_leadership l;
+        zkelect_result rc = zkelect_peer_wait_for_confirmed(peers[i], 30000, &l);
         if (rc != ZKELECT_OK) {
             fprintf(stderr, "peer %d: %s\n", i + 1, zkelect_result_message(rc));
             goto out;
         }
-        printf("sid %d: %s, leader %lld (round %lld, %llu ms)\n", i + 1, state_name(l.state),
-               (long long)l.leader, (long long)l.election_epoch,
-               (unsigned long long)l.elapsed_ms);
+        printf("sid %d: %s, leader %lld (epoch %lld)%s\n", i + 1, zkelect_state_name(l.role),
+               (long long)l.leader, (long long)l.epoch,
+               l.leads_now ? ", leads now: would write with that epoch" : "");
     }
     status = 0;
 out:

@@ -10,26 +10,35 @@
 #include <stdlib.h>
 #include <zkelect.h>
 
-static const char *state_name(int32_t s) {
-    static const char *names[] = {"LOOKING", "FOLLOWING", "LEADING", "OBSERVING"};
-    return s >= 0 && s <= 3 ? names[s] : "?";
-}
-
 /* Runs on the library's notifier thread, one event at a time, in order. */
 static void on_event(void *userdata, const zkelect_event *e) {
     FILE *out = userdata;
     switch (e->kind) {
     case ZKELECT_EVENT_STATE_CHANGED:
-        fprintf(out, "sid %lld: %s\n", (long long)e->my_sid, state_name(e->new_state));
+        fprintf(out, "sid %lld: %s\n", (long long)e->my_sid, zkelect_state_name(e->new_state));
         break;
     case ZKELECT_EVENT_LEADER_ELECTED:
         fprintf(out, "sid %lld: elected leader %lld, I am %s (round %lld, peer epoch %lld, %llu ms)\n",
-                (long long)e->my_sid, (long long)e->leader, state_name(e->new_state),
+                (long long)e->my_sid, (long long)e->leader, zkelect_state_name(e->new_state),
                 (long long)e->election_epoch, (long long)e->peer_epoch,
                 (unsigned long long)e->elapsed_ms);
         break;
     case ZKELECT_EVENT_LEADER_LOST:
-        fprintf(out, "sid %lld: leader %lld lost\n", (long long)e->my_sid, (long long)e->leader);
+        fprintf(out, "sid %lld: leader %lld lost (%s)\n", (long long)e->my_sid, (long long)e->leader,
+                zkelect_reason_name(e->reason));
+        break;
+    /* The leadership to act on: a quorum confirmed it, with this epoch. */
+    case ZKELECT_EVENT_LEADING:
+        fprintf(out, "sid %lld: leading, epoch %lld (tag every write with it)\n",
+                (long long)e->my_sid, (long long)e->epoch);
+        break;
+    case ZKELECT_EVENT_FOLLOWING:
+        fprintf(out, "sid %lld: following %lld, epoch %lld\n", (long long)e->my_sid,
+                (long long)e->leader, (long long)e->epoch);
+        break;
+    case ZKELECT_EVENT_LEADERSHIP_LOST:
+        fprintf(out, "sid %lld: no longer leading epoch %lld (%s)\n", (long long)e->my_sid,
+                (long long)e->epoch, zkelect_reason_name(e->reason));
         break;
     default:
         break; /* connection events, and kinds added later */

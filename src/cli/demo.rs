@@ -1,7 +1,9 @@
 //! `zkelect demo`: a whole ensemble on loopback in one process. It elects
-//! and confirms a leader, stops the leader (its sockets close, as with
-//! `kill -9`), and shows the others noticing, electing and confirming a
-//! successor by themselves, with timings.
+//! and confirms a leader, stops the leader cleanly (as SIGTERM stops
+//! `zkelect run`: it steps down, then tells the others), and shows the
+//! others electing and confirming a successor by themselves, with timings.
+//! The peers share a temporary `dataDir` for their durable epochs, removed
+//! at the end.
 
 use super::args::Args;
 use super::cluster;
@@ -14,9 +16,11 @@ usage: zkelect demo [--peers N] [--tick MS] [--finalize-wait MS] [--rounds R]
                     [--failovers K]
 
 Runs N election peers (default 5) on loopback in this process: shows the
-first election and the leader's confirmation, stops the leader (its sockets
-close, as with kill -9), and shows the others giving it up, electing and
-confirming a successor by themselves (no restart_election), with timings.
+first election and the leader's confirmation, stops the leader cleanly (as
+SIGTERM stops zkelect run: it steps down, then tells the others), and shows
+the others electing and confirming a successor by themselves (no
+restart_election), with timings. The peers keep their epochs in a temporary
+dataDir, removed at the end.
 
   --peers N           ensemble size, 1 to 51 (default 5)
   --tick MS           tickTime (default 200, a tenth of ZooKeeper's sample
@@ -30,8 +34,30 @@ confirming a successor by themselves (no restart_election), with timings.
                       time to a confirmed successor (default 1)
 ";
 
-fn config(n: usize, tick: u64, finalize_wait: u64) -> Result<String, String> {
-    cluster::config_with_tick(n, tick, &format!("finalizeWait={finalize_wait}")).map(|(c, _)| c)
+fn config(n: usize, tick: u64, finalize_wait: u64, data: &DataDir) -> Result<String, String> {
+    let extra = format!("finalizeWait={finalize_wait}\ndataDir={}", data.0.display());
+    cluster::config_with_tick(n, tick, &extra).map(|(c, _)| c)
+}
+
+/// A fresh temporary `dataDir`, removed on drop.
+struct DataDir(std::path::PathBuf);
+
+impl DataDir {
+    fn new() -> Result<DataDir, String> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("zkelect-demo-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+        Ok(DataDir(d))
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn peer(cfg: &str, sid: i64) -> Result<Peer, String> {
@@ -151,7 +177,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     if rounds > 1 {
         let mut times = Vec::new();
         for _ in 0..rounds {
-            let cfg = config(n, tick, fw)?;
+            let data = DataDir::new()?;
+            let cfg = config(n, tick, fw, &data)?;
             let peers: Vec<Peer> = (1..=n as i64)
                 .map(|s| peer(&cfg, s))
                 .collect::<Result<_, _>>()?;
@@ -177,7 +204,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         "zkelect demo: {n} peers on loopback, tickTime={tick} ms, initLimit=10, syncLimit=5, \
          finalizeWait={fw} ms"
     );
-    let cfg = config(n, tick, fw)?;
+    let data = DataDir::new()?;
+    let cfg = config(n, tick, fw, &data)?;
     let mut peers: Vec<Peer> = (1..=n as i64)
         .map(|s| peer(&cfg, s))
         .collect::<Result<_, _>>()?;
@@ -224,8 +252,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         let verbose = k == 0;
         if verbose {
             println!(
-                "\nstopping the leader, sid {leader} (its sockets close, as with kill -9); \
-                 nobody calls restart_election ..."
+                "\nstopping the leader, sid {leader} (cleanly: it steps down, then tells the \
+                 others); nobody calls restart_election ..."
             );
         }
         let idx = (leader - 1) as usize;
@@ -246,17 +274,17 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         if verbose {
             println!(
                 "\nfail-over: {} from stopping sid {leader} to every survivor following the \
-                 confirmed sid {next} (epoch {e2}, was {epoch}); the promise to the old leader \
-                 lasts syncLimit x tickTime = {} ms after its last heartbeat",
+                 confirmed sid {next} (epoch {e2}, was {epoch}); its departure released the \
+                 followers' promises, which a leader that dies unseen holds for \
+                 syncLimit x tickTime = {} ms after its last heartbeat",
                 ms(took),
                 5 * tick
             );
         }
-        // Bring the stopped peer back, as a restarted process that kept its
-        // accepted epoch (so it waits syncLimit ticks before acknowledging
-        // anyone), and let it rejoin before the next round.
+        // Bring the stopped peer back, as a restarted process reading its
+        // accepted epoch from the dataDir, and let it rejoin before the
+        // next round.
         let back = peer(&cfg, leader)?;
-        back.set_epoch(peers[idx].accepted_epoch());
         rxs[idx] = back.subscribe();
         back.start().map_err(|e| e.to_string())?;
         let c = back

@@ -10,9 +10,12 @@ const HELP: &str = "\
 usage: zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
                    [--report-lease] [--crash-before-store]
 
-Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0.
+Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0:
+a leader first steps down, then tells the others, who elect a successor at once.
 A dead or cut-off leader is noticed and replaced without any signal; SIGHUP
 still restarts the election by hand (the host saying: the leader is gone).
+leadershipMode=fencing in zoo.cfg confirms leaders without follower promises
+(fail-over in one round trip; fence writes with the epoch); see the README.
 stdout: one JSON object per line per event, e.g.
   {\"event\":\"state\",\"sid\":1,\"state\":\"LOOKING\",\"old\":\"LOOKING\"}
   {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
@@ -26,7 +29,9 @@ not_confirmed, stopped, superseded, epoch_raised. Timers come from tickTime,
 initLimit and syncLimit (10 and 5 when absent).
   {\"event\":\"epoch_store_failed\",\"sid\":1,\"epoch\":2}
 The accepted epoch is kept in dataDir (zkelect.<sid>.state, fsynced before
-any acknowledgement); without dataDir nothing is kept and every start waits
+any acknowledgement), and dataDir/zkelect.<sid>.lock is held while the peer
+runs; peers of one host that share a dataDir see a leader's death at once
+through its lock. Without dataDir nothing is kept and every start waits
 syncLimit ticks before it acknowledges anyone (pass the last epoch_accepted
 back with --epoch then).
 stderr: human-readable logs.

@@ -311,9 +311,17 @@ impl CnxManager {
     }
 
     /// Tries to connect to `sid` now, unless a connection is live or in
-    /// flight. A refused attempt is reported as [`CnxEvent::Refused`].
+    /// flight, even if I poked it a moment ago (a poke that crossed its
+    /// death proves nothing): a refused attempt is reported as
+    /// [`CnxEvent::Refused`]. For a connection that just broke; the rare
+    /// extra poke of a live larger sid only makes it dial back again.
     pub fn connect(&self, sid: Sid) {
-        self.inner.connect_one(sid);
+        if self.inner.workers.lock().contains_key(&sid) {
+            return;
+        }
+        if let Some(addrs) = self.inner.s.peers.get(&sid) {
+            self.inner.connect_to(sid, addrs.clone());
+        }
     }
 
     /// Waits until every message queued for a connected peer has been

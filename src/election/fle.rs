@@ -545,7 +545,7 @@ impl Fle {
     }
 
     /// Whether a finalize wait runs.
-    fn finalizing(&self) -> bool {
+    pub fn finalizing(&self) -> bool {
         self.state == ServerState::Looking
             && self
                 .round

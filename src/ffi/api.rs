@@ -4,6 +4,7 @@
 use super::callbacks::*;
 use super::error::{guard, guard_value, last_error_ptr, message_of, Failure};
 use super::ptr::{self, check_out, handle, str_arg, write_out, PeerHandle, UserData};
+use super::tables::zkelect_result::*;
 use super::types::*;
 use crate::logging::{self, Level};
 use crate::peer::Peer;
@@ -11,10 +12,16 @@ use parking_lot::Mutex;
 use std::ffi::{c_char, c_void};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn sid_arg(my_sid: i64) -> Option<i64> {
     (my_sid != ZKELECT_MYID_FROM_DATADIR).then_some(my_sid)
+}
+
+/// A wait's timeout; `UINT64_MAX` and other huge values wait "forever"
+/// (136 years) rather than overflow the clock.
+fn timeout(timeout_ms: u64) -> Duration {
+    Duration::from_millis(timeout_ms.min(u64::from(u32::MAX) * 1000))
 }
 
 fn new_handle(peer: Peer) -> PeerHandle {
@@ -138,13 +145,15 @@ pub extern "C" fn zkelect_peer_get_vote(
     guard(|| {
         let h = handle(peer, "peer")?;
         let mut v: zkelect_vote = h.peer.vote().into();
-        v.state = h.peer.state().as_i32();
+        v.state = h.peer.state().into();
         write_out(out, v, "out")
     })
 }
 
 /// Waits up to `timeout_ms` for a decision and writes it to `*out`. Returns
-/// at once if a leader is known. Errors: `ZKELECT_ERR_TIMEOUT`,
+/// at once if a leader is known. This is FastLeaderElection's decision, not
+/// yet a confirmed leader: to act as (or on) the leader, use
+/// `zkelect_peer_wait_for_confirmed`. Errors: `ZKELECT_ERR_TIMEOUT`,
 /// `ZKELECT_ERR_NOT_RUNNING` (not started, or stopped while waiting).
 #[no_mangle]
 pub extern "C" fn zkelect_peer_wait_for_leader(
@@ -161,7 +170,7 @@ pub extern "C" fn zkelect_peer_wait_for_leader(
                 "the peer is not running",
             ));
         }
-        match h.peer.wait_for_leader(Duration::from_millis(timeout_ms)) {
+        match h.peer.wait_for_leader(timeout(timeout_ms)) {
             Some(l) => write_out(out, l.into(), "out"),
             None if !h.peer.is_running() => Err(Failure::new(
                 ZKELECT_ERR_NOT_RUNNING,
@@ -189,18 +198,75 @@ pub extern "C" fn zkelect_peer_get_lease(
 ) -> zkelect_result {
     guard(|| {
         check_out(out, "out")?;
-        let p = &handle(peer, "peer")?.peer;
-        let mut l = zkelect_lease::default();
-        if let (Some(deadline), Some(c)) = (p.lease_deadline(), p.confirmed()) {
-            let now = crate::clock::now();
-            if now < deadline && c.state == crate::ServerState::Leading {
-                l.leads_now = 1;
-                l.epoch = c.epoch;
-                l.remaining_ns = u64::try_from((deadline - now).as_nanos()).unwrap_or(u64::MAX);
-            }
-            l.deadline_ns = u64::try_from(deadline.as_nanos()).unwrap_or(u64::MAX);
+        let l = handle(peer, "peer")?.peer.leadership();
+        let mut lease = zkelect_lease::default();
+        if let (Some(deadline), Some(c)) = (l.lease_deadline, l.confirmed) {
+            lease.leads_now = 1;
+            lease.epoch = c.epoch;
+            lease.remaining_ns = ns(deadline.saturating_sub(l.now));
+            lease.deadline_ns = ns(deadline);
         }
-        write_out(out, l, "out")
+        write_out(out, lease, "out")
+    })
+}
+
+/// Writes my leadership to `*out` as one consistent snapshot: whether a
+/// leadership is confirmed, my role, the leader, the epoch (the fencing
+/// token), the lease and the election's state, all read at one moment
+/// (separate calls to `zkelect_peer_get_vote` and `zkelect_peer_get_lease`
+/// may each see a different one). Works on a stopped peer too (`running`
+/// is 0, nothing is confirmed). Errors: `ZKELECT_ERR_NULL`.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_get_leadership(
+    peer: *const PeerHandle,
+    out: *mut zkelect_leadership,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let l = handle(peer, "peer")?.peer.leadership();
+        write_out(out, l.into(), "out")
+    })
+}
+
+/// Waits up to `timeout_ms` until a quorum confirms a leadership (I lead,
+/// or my leader is confirmed) and writes it to `*out` as in
+/// `zkelect_peer_get_leadership`, with `confirmed` 1. Returns at once if one
+/// is confirmed now. This, not `zkelect_peer_wait_for_leader`, is the leader
+/// to act on: with `epoch` as the fencing token, and after checking
+/// `zkelect_peer_get_lease` right before acting as leader. Errors:
+/// `ZKELECT_ERR_NULL`, `ZKELECT_ERR_TIMEOUT`, `ZKELECT_ERR_NOT_RUNNING` (not
+/// started, or stopped while waiting).
+#[no_mangle]
+pub extern "C" fn zkelect_peer_wait_for_confirmed(
+    peer: *const PeerHandle,
+    timeout_ms: u64,
+    out: *mut zkelect_leadership,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let p = &handle(peer, "peer")?.peer;
+        let not_running = |what: &str| Err(Failure::new(ZKELECT_ERR_NOT_RUNNING, what));
+        if !p.is_running() {
+            return not_running("the peer is not running");
+        }
+        let deadline = Instant::now() + timeout(timeout_ms);
+        loop {
+            let found = p.wait_for_confirmed(deadline.saturating_duration_since(Instant::now()));
+            let l = p.leadership();
+            if l.confirmed.is_some() {
+                return write_out(out, l.into(), "out");
+            }
+            if !p.is_running() {
+                return not_running("the peer stopped while waiting");
+            }
+            if found.is_none() || Instant::now() >= deadline {
+                return Err(Failure::new(
+                    ZKELECT_ERR_TIMEOUT,
+                    format!("no confirmed leader within {timeout_ms} ms"),
+                ));
+            }
+            // Confirmed, then lost again before the snapshot: wait on.
+        }
     })
 }
 
@@ -373,10 +439,42 @@ pub extern "C" fn zkelect_set_log_level(level: i32) -> zkelect_result {
 }
 
 /// The static, NUL-terminated message of a result code (never NULL; lives
-/// for the whole process).
+/// for the whole process; "unknown result code" for a number that is not a
+/// `zkelect_result`).
 #[no_mangle]
-pub extern "C" fn zkelect_result_message(code: zkelect_result) -> *const c_char {
-    message_of(code).as_ptr().cast()
+pub extern "C" fn zkelect_result_message(code: i32) -> *const c_char {
+    guard_value(c"unknown result code".as_ptr(), || {
+        message_of(code).as_ptr()
+    })
+}
+
+/// The name of an event kind without its prefix, e.g. "LEADING" for
+/// `ZKELECT_EVENT_LEADING`: static, NUL-terminated, never NULL; "unknown"
+/// for a number that is not a `zkelect_event_kind` (e.g. a kind of a newer
+/// library).
+#[no_mangle]
+pub extern "C" fn zkelect_event_kind_name(kind: i32) -> *const c_char {
+    guard_value(c"unknown".as_ptr(), || {
+        zkelect_event_kind::name(kind).as_ptr()
+    })
+}
+
+/// The name of a state (or role) without its prefix, e.g. "LEADING" for
+/// `ZKELECT_STATE_LEADING` (ZooKeeper's names): static, NUL-terminated,
+/// never NULL; "unknown" for a number that is not a `zkelect_state`.
+#[no_mangle]
+pub extern "C" fn zkelect_state_name(state: i32) -> *const c_char {
+    guard_value(c"unknown".as_ptr(), || zkelect_state::name(state).as_ptr())
+}
+
+/// The name of a loss reason without its prefix, e.g. "NO_QUORUM" for
+/// `ZKELECT_REASON_NO_QUORUM`: static, NUL-terminated, never NULL;
+/// "unknown" for a number that is not a `zkelect_reason`.
+#[no_mangle]
+pub extern "C" fn zkelect_reason_name(reason: i32) -> *const c_char {
+    guard_value(c"unknown".as_ptr(), || {
+        zkelect_reason::name(reason).as_ptr()
+    })
 }
 
 /// The detailed message of the last failed call on this thread (empty after

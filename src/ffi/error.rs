@@ -1,10 +1,10 @@
 //! Result codes, their messages, the per-thread detailed message, and the
 //! panic boundary around every exported function.
 
-use super::types::*;
+use super::tables::zkelect_result::{self, *};
 use crate::peer::Error;
 use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 thread_local! {
@@ -73,19 +73,19 @@ pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
-/// The static message of a result code.
-pub(crate) fn message_of(code: zkelect_result) -> &'static [u8] {
-    match code {
-        ZKELECT_OK => b"ok\0",
-        ZKELECT_ERR_NULL => b"a required pointer argument was NULL\0",
-        ZKELECT_ERR_CONFIG => b"invalid configuration\0",
-        ZKELECT_ERR_IO => b"socket, file or thread operation failed\0",
-        ZKELECT_ERR_ALREADY_RUNNING => b"the peer is already running\0",
-        ZKELECT_ERR_NOT_RUNNING => b"the peer is not running\0",
-        ZKELECT_ERR_TIMEOUT => b"timed out before an election was decided\0",
-        ZKELECT_ERR_INVALID_ARGUMENT => b"invalid argument\0",
-        ZKELECT_ERR_PANIC => b"internal error (panic caught at the API boundary)\0",
-        _ => b"unknown result code\0",
+/// The static message of a result code (any number a host passes).
+pub(crate) fn message_of(code: i32) -> &'static CStr {
+    match zkelect_result::from_raw(code) {
+        Some(ZKELECT_OK) => c"ok",
+        Some(ZKELECT_ERR_NULL) => c"a required pointer argument was NULL",
+        Some(ZKELECT_ERR_CONFIG) => c"invalid configuration",
+        Some(ZKELECT_ERR_IO) => c"socket, file or thread operation failed",
+        Some(ZKELECT_ERR_ALREADY_RUNNING) => c"the peer is already running",
+        Some(ZKELECT_ERR_NOT_RUNNING) => c"the peer is not running",
+        Some(ZKELECT_ERR_TIMEOUT) => c"timed out",
+        Some(ZKELECT_ERR_INVALID_ARGUMENT) => c"invalid argument",
+        Some(ZKELECT_ERR_PANIC) => c"internal error (panic caught at the API boundary)",
+        None => c"unknown result code",
     }
 }
 

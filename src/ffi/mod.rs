@@ -3,13 +3,15 @@
 //! calls the command needs. The only `unsafe` code of the crate lives here.
 //!
 //! Conventions (rustls-ffi style): every symbol is prefixed `zkelect_`;
-//! opaque handles; plain-data `#[repr(C)]` structs; fallible functions
-//! return a `zkelect_result` and write outputs only on success; every body
-//! runs inside one panic boundary.
+//! opaque handles; plain-data `#[repr(C)]` structs; the tables (result
+//! codes, states, event kinds, loss reasons) as `#[repr(i32)]` enums in
+//! [`tables`]; fallible functions return a `zkelect_result` and write
+//! outputs only on success; every body runs inside one panic boundary.
 
 pub mod api;
 pub mod callbacks;
 pub mod error;
 pub mod os;
 pub mod ptr;
+pub mod tables;
 pub mod types;

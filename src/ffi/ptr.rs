@@ -1,8 +1,7 @@
 //! Every pointer cast of the C ABI, in one place.
 
 use super::error::Failure;
-use super::types::ZKELECT_ERR_INVALID_ARGUMENT;
-use super::types::ZKELECT_ERR_NULL;
+use super::tables::zkelect_result::{ZKELECT_ERR_INVALID_ARGUMENT, ZKELECT_ERR_NULL};
 use crate::peer::Peer;
 use std::ffi::{c_char, CStr};
 

@@ -6,7 +6,7 @@ use super::event::{Event, Leader, LossReason};
 use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
 use super::mode::Mode;
-use super::signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed};
+use super::signal::{heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed};
 use super::timing::Timing;
 use crate::election::{check_range, Action, Decision, Fle, Message, RangeError, MAX_EPOCH};
 use crate::types::{ServerState, Sid, Zxid};
@@ -122,6 +122,17 @@ pub struct Core {
     /// election, even if FLE consumed it in its finalize wait: a decision
     /// for one of them is backed by the leader's word.
     leading_seen: BTreeSet<Sid>,
+    /// The latest LOOKING vote of each voter that reached me while I was
+    /// decided (so FLE did not see it): given to my next election as soon
+    /// as it starts, as if it had arrived just after. Without it, a peer
+    /// that started its new election a moment before me waits for its
+    /// notification timeout to tell me its vote again.
+    stash: BTreeMap<Sid, Message>,
+    /// The latest LEADING notification of each peer that says it leads,
+    /// heard during the current election: when I decide to follow one of
+    /// them I take its heartbeat at once instead of waiting for the next
+    /// (a leader that decided early heartbeats while I may still look).
+    beats: BTreeMap<Sid, Message>,
     /// When I last sent my LOOKING notifications (see `nudge`).
     looking_sent: Duration,
     /// When I last answered each peer's hello while looking.
@@ -129,6 +140,10 @@ pub struct Core {
     started: bool,
     /// `stop` ran: nothing more is sent.
     stopped: bool,
+    /// Whom my earlier life acknowledged under the stored epoch, when the
+    /// store knows ([`Core::with_earlier_ack`]): the restart quarantine
+    /// then only forbids acknowledging anyone else.
+    earlier_ack: Option<Sid>,
     /// Peers whose connection was up at some time in this run: a refused
     /// reconnect then means that one went away, not that it has not
     /// started yet (see [`Core::on_refused`]).
@@ -190,13 +205,34 @@ impl Core {
             stored: stored.unwrap_or_default(),
             requested: stored.unwrap_or_default(),
             leading_seen: BTreeSet::new(),
+            stash: BTreeMap::new(),
+            beats: BTreeMap::new(),
             looking_sent: Duration::ZERO,
             answered: BTreeMap::new(),
             started: false,
             stopped: false,
+            earlier_ack: None,
             seen_up: BTreeSet::new(),
             mode: Mode::Lease,
         }
+    }
+
+    /// What a store in `dataDir` can also tell after a crash of the
+    /// process: the leader my earlier life acknowledged under its stored
+    /// epoch (`leader`, my own sid if I led it). The restart quarantine is
+    /// then a promise to that leader (its proof of death or its new round
+    /// releases it, and I may acknowledge it again), and if I led, no
+    /// quarantine of my own count: the earlier life that my followers
+    /// promised is dead (the lock proves it). Set before [`Core::start`].
+    pub fn with_earlier_ack(mut self, leader: Sid) -> Core {
+        self.earlier_ack = Some(leader);
+        self
+    }
+
+    /// The leader I acknowledged (or accepted, before my acknowledgement
+    /// left) under my accepted epoch, and that epoch.
+    pub fn acked(&self) -> Option<(Sid, i64)> {
+        self.acked
     }
 
     /// In `mode` ([`Mode::Lease`] by default). Set before [`Core::start`].
@@ -308,12 +344,20 @@ impl Core {
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
         if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {
+            let earlier = self.earlier_ack.filter(|_| self.durable);
             self.promise = Some(Promise {
-                leader: None,
+                leader: earlier,
                 round: i64::MAX,
-                epoch: i64::MAX,
+                epoch: if earlier.is_some() {
+                    self.accepted
+                } else {
+                    i64::MAX
+                },
                 until: now + self.timing.follower_deadline(),
             });
+            if let Some(l) = earlier {
+                self.acked = Some((l, self.accepted));
+            }
         }
         self.begin(now, &mut out);
         out
@@ -539,10 +583,18 @@ impl Core {
             self.maybe_release(now, from, msg, &mut out);
         }
         let was_decided = !matches!(self.term, Term::Looking);
+        if was_decided && voter && state == Some(ServerState::Looking) && msg.zxid != -1 {
+            self.stash.insert(from, *msg);
+        }
         match &self.term {
             Term::Looking => {
                 if state == Some(ServerState::Leading) && msg.leader == from {
                     self.leading_seen.insert(from);
+                    // Its latest word: heartbeats count up, above its vote.
+                    let newer = self.beats.get(&from).map_or(true, |m| msg.zxid > m.zxid);
+                    if newer {
+                        self.beats.insert(from, *msg);
+                    }
                     self.nudge(now, &mut out);
                 }
                 if state == Some(ServerState::Following)
@@ -563,7 +615,18 @@ impl Core {
             && matches!(self.term, Term::Looking)
             && state == Some(ServerState::Looking)
             && self.fle.is_voter(from);
-        if delivered || reopened {
+        // The LEADING notification of the very peer my finalize wait is
+        // about, in my round: it leads what I am about to decide (it decided
+        // early and heartbeats). To FLE its new epoch would be a "better
+        // vote" that ends the wait and, replacing its LOOKING vote, undoes
+        // the quorum; kept in `beats` instead, it is taken as soon as I
+        // decide to follow it.
+        let own_leader = state == Some(ServerState::Leading)
+            && msg.leader == from
+            && self.fle.finalizing()
+            && self.fle.proposal().0 == from
+            && msg.election_epoch == self.fle.logicalclock();
+        if (delivered || reopened) && !own_leader {
             let backed = matches!(state, Some(ServerState::Following | ServerState::Leading));
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
@@ -618,6 +681,10 @@ impl Core {
             self.seen_up.insert(sid);
             let _ = self.fle.set_known_down(now, sid, false);
         }
+        if !up && self.fle.is_voter(sid) {
+            // A refused attempt says at once that nothing listens there.
+            out.push(Output::Connect(sid));
+        }
         match &mut self.term {
             Term::Following(t) if t.leader == sid => {
                 if up {
@@ -626,7 +693,6 @@ impl Core {
                     self.leave(now, LossReason::Disconnected, &mut out);
                 } else if t.down_since.is_none() {
                     t.down_since = Some(now);
-                    out.push(Output::Connect(sid));
                 }
             }
             Term::Leading(t) if !up => {
@@ -660,6 +726,7 @@ impl Core {
         let acts = self.fle.start(now, self.zxid, self.accepted);
         self.term = Term::Looking;
         self.leading_seen.clear();
+        self.beats.clear();
         let first = std::mem::replace(&mut self.first_begin, false);
         if old != ServerState::Looking || first {
             Self::emit(
@@ -671,6 +738,12 @@ impl Core {
             );
         }
         self.apply_fle(now, acts, false, out);
+        for (from, msg) in std::mem::take(&mut self.stash) {
+            if matches!(self.term, Term::Looking) {
+                let acts = self.fle.on_notification(now, from, &msg);
+                self.apply_fle(now, acts, false, out);
+            }
+        }
         self.want_persist(out);
     }
 
@@ -817,6 +890,7 @@ impl Core {
     }
 
     fn decided(&mut self, now: Duration, d: Decision, backed: bool, out: &mut Vec<Output>) {
+        self.stash.clear();
         Self::emit(
             out,
             Event::StateChanged {
@@ -885,6 +959,11 @@ impl Core {
                 let observer = d.state == ServerState::Observing;
                 let backed = backed || self.leading_seen.contains(&d.vote.leader);
                 self.term = Term::Following(FollowTerm::new(d.vote, observer, backed, now));
+                if let Some(m) = self.beats.remove(&d.vote.leader) {
+                    // Its heartbeat (or vote) that came while I looked.
+                    self.follower_message(now, d.vote.leader, &m, out);
+                }
+                self.beats.clear();
             }
             ServerState::Looking => {}
         }
@@ -1010,7 +1089,10 @@ impl Core {
 
     /// Whether no promise keeps me from counting myself.
     fn self_free(&self, now: Duration) -> bool {
-        !self.promise.is_some_and(|p| now < p.until)
+        let me = self.me();
+        !self
+            .promise
+            .is_some_and(|p| now < p.until && p.leader != Some(me))
     }
 
     fn check_confirm(&mut self, now: Duration, out: &mut Vec<Output>) {
@@ -1101,7 +1183,7 @@ impl Core {
             Some(ServerState::Following) if msg.leader == me => {
                 t.elsewhere.remove(&from);
                 if msg.peer_epoch == t.epoch {
-                    if t.ack(from, msg.zxid) {
+                    if reported_heartbeat(msg).is_some_and(|h| t.ack(from, h)) {
                         self.check_confirm(now, out);
                     }
                 } else if msg.peer_epoch > t.epoch {
@@ -1246,7 +1328,11 @@ impl Core {
         if epoch > self.accepted {
             self.accept(leader, epoch, out);
         }
-        self.fire(leader, epoch, out);
+        if self.fire(leader, epoch, out) {
+            // As after a confirmed heartbeat: joiners match votes on the
+            // peer epoch, and a later heartbeat fires nothing new.
+            self.fle.update_peer_epoch(epoch);
+        }
     }
 
     /// Whether `Following`/`Observing` may fire for `leader` with `epoch`:

@@ -37,7 +37,9 @@
 //!   the larger of the host's epoch and the accepted one as the peer's FLE
 //!   epoch, so a quorum's next leader proposes above what it accepted.
 //! - **Report** (follower → its leader, only in reaction to a heartbeat, at
-//!   once): `(FOLLOWING, leader, zxid = the heartbeat's, round, peerEpoch)`.
+//!   once): `(FOLLOWING, leader, zxid = !(the heartbeat's), round,
+//!   peerEpoch)`; the inverted zxid (below −1) tells it from the
+//!   follower's FOLLOWING vote ([`report`]).
 //!   `peerEpoch = E` acknowledges E; a higher value is a refusal carrying
 //!   the epoch the follower accepted, and the leader then proposes above it
 //!   at once. No report while the follower may not acknowledge yet (its
@@ -81,9 +83,10 @@
 //!   checkLeader, or a LEADING notification from the leader during that
 //!   election that FLE's finalize wait consumed) and neither a heartbeat
 //!   nor an answer came within `syncLimit + 1` ticks, the follower takes
-//!   that vote for the confirmation: it accepts the vote's peerEpoch and
-//!   emits `Following { epoch: the vote's peerEpoch }` (observers emit
-//!   nothing then). A decision from LOOKING votes alone is not evidence
+//!   that vote for the confirmation: it accepts the vote's peerEpoch,
+//!   puts it in its own vote (as after a confirmed heartbeat) and emits
+//!   `Following { epoch: the vote's peerEpoch }` (observers emit nothing
+//!   then). A decision from LOOKING votes alone is not evidence
 //!   that the leader leads: such a follower emits no `Following` until a
 //!   heartbeat comes, and looks again after `initLimit` ticks without one
 //!   (`Silent`); behind a ZooKeeper leader that costs one extra election,
@@ -189,7 +192,9 @@ pub use self::core::{Core, Output, Role};
 pub use durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 pub use event::{Event, Leader, LossReason};
 pub use mode::Mode;
-pub use signal::{heartbeat, heartbeat_zxid, report, route, says_confirmed, Route};
+pub use signal::{
+    heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed, Route,
+};
 pub use timing::{Timing, DEFAULT_INIT_LIMIT, DEFAULT_SYNC_LIMIT};
 
 #[cfg(test)]

@@ -84,10 +84,25 @@ pub fn says_confirmed(msg: &Message) -> bool {
 }
 
 /// A follower's report to its leader, answering the heartbeat whose zxid it
-/// echoes. `epoch` equal to the heartbeat's is an acknowledgement; higher,
+/// names. `epoch` equal to the heartbeat's is an acknowledgement; higher,
 /// a refusal that tells the leader what I accepted.
+///
+/// The zxid field carries the heartbeat's zxid inverted (`!echo`, at most
+/// −2 as heartbeat zxids are at least 1), so that a report can never be
+/// mistaken for the follower's FOLLOWING vote: that vote (an answer of the
+/// reply rules to a LOOKING notification, or a hello) has the same leader,
+/// round and peer epoch, and its zxid, a host's, may well equal a
+/// heartbeat's (`(E − 1) << 32 | seq` is what a host's last zxid looks
+/// like); taken for an acknowledgement it would count a follower that has
+/// not stored the epoch. A vote's zxid is never below −1.
 pub fn report(leader: Sid, echo: Zxid, round: i64, epoch: i64) -> Message {
-    Message::outgoing(ServerState::Following, leader, echo, round, epoch)
+    Message::outgoing(ServerState::Following, leader, !echo, round, epoch)
+}
+
+/// The heartbeat zxid a [`report`] names, or `None` for a FOLLOWING
+/// notification that is no report (a vote).
+pub fn reported_heartbeat(msg: &Message) -> Option<Zxid> {
+    (msg.zxid <= -2 && msg.zxid != i64::MIN).then_some(!msg.zxid)
 }
 
 #[cfg(test)]

@@ -349,7 +349,12 @@ impl ElectionLoop {
         let Some(store) = &self.store else {
             return true;
         };
-        match store.save(d) {
+        let leader = self
+            .core
+            .acked()
+            .filter(|&(_, e)| e == d.epoch)
+            .map(|(l, _)| l);
+        match store.save(d, leader) {
             Ok(()) => true,
             Err(why) => {
                 log!(

@@ -10,7 +10,17 @@
 //! ```text
 //! pid=4242
 //! acceptedEpoch=5
+//! leader=3
 //! ```
+//!
+//! (`leader`: whom it acknowledged, or led, under that epoch.) A restarted
+//! process reads what its earlier life left there before it writes its
+//! own ([`Lock::earlier`]): when the epoch matches the fsynced state file,
+//! the quarantine after the restart need only keep it from acknowledging
+//! anyone but that leader. After a crash of the machine the record may be
+//! older than the state file (it is written after the state's fsync and
+//! is not fsynced itself); then it does not match and the full quarantine
+//! applies.
 //!
 //! A follower that gave an acknowledgement for epoch E to leader L, whose
 //! connection to L broke, tries to take L's lock ([`probe_dead`]). If it
@@ -44,6 +54,9 @@ pub(crate) fn path(dir: &Path, sid: Sid) -> PathBuf {
 pub(crate) struct Lock {
     file: File,
     path: PathBuf,
+    /// What the earlier holder recorded: its accepted epoch, and whom it
+    /// acknowledged (or led) under it.
+    earlier: Option<(i64, Option<Sid>)>,
 }
 
 impl Lock {
@@ -82,14 +95,32 @@ impl Lock {
                 Err(e) => return Err(e),
             }
         }
-        let lock = Lock { file, path };
-        lock.record(0)?;
+        let earlier = read_field(&file, "acceptedEpoch")
+            .and_then(|v| v.parse().ok())
+            .map(|e| (e, read_field(&file, "leader").and_then(|v| v.parse().ok())));
+        let lock = Lock {
+            file,
+            path,
+            earlier,
+        };
+        // Kept as it was until I accept anything: my quarantine carries the
+        // earlier life's promise on.
+        let (e, leader) = earlier.unwrap_or((0, None));
+        lock.record(e, leader)?;
         Ok(lock)
     }
 
-    /// Records `epoch` as the highest I accepted (with my pid).
-    pub(crate) fn record(&self, epoch: i64) -> io::Result<()> {
-        let text = format!("pid={}\nacceptedEpoch={epoch}\n", std::process::id());
+    /// What the earlier holder of the lock recorded: its accepted epoch,
+    /// and whom it acknowledged (or led) under it, if anyone.
+    pub(crate) fn earlier(&self) -> Option<(i64, Option<Sid>)> {
+        self.earlier
+    }
+
+    /// Records `epoch` as the highest I accepted, and `leader`, whom I
+    /// acknowledge (or lead) under it (with my pid).
+    pub(crate) fn record(&self, epoch: i64, leader: Option<Sid>) -> io::Result<()> {
+        let who = leader.map(|l| format!("leader={l}\n")).unwrap_or_default();
+        let text = format!("pid={}\nacceptedEpoch={epoch}\n{who}", std::process::id());
         let mut f = &self.file;
         f.seek(SeekFrom::Start(0))?;
         f.write_all(text.as_bytes())?;
@@ -142,10 +173,14 @@ mod tests {
         let d = dir("probe");
         assert_eq!(probe_dead(&d, 3), None, "no file: no proof");
         let l = Lock::acquire(&d, 3).unwrap();
-        l.record(7).unwrap();
+        l.record(7, Some(3)).unwrap();
         assert_eq!(probe_dead(&d, 3), None, "held: alive");
         drop(l);
         assert_eq!(probe_dead(&d, 3), Some(7));
+        // The next holder learns what the earlier one recorded.
+        let again = Lock::acquire(&d, 3).unwrap();
+        assert_eq!(again.earlier(), Some((7, Some(3))));
+        drop(again);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

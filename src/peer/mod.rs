@@ -27,7 +27,7 @@ mod store;
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use error::Error;
 pub use notifier::Callback;
-pub use state::Confirmed;
+pub use state::{Confirmed, Leadership};
 pub use store::{FileStore, StoreHook};
 
 use crate::cnx::threads::ThreadSet;
@@ -261,6 +261,14 @@ impl Peer {
         *self.inner.hook.lock() = Some((held, Arc::new(store)));
     }
 
+    /// My leadership as one consistent snapshot: state, decision, confirmed
+    /// leadership and lease, all from one reading of the peer's state and
+    /// of the clock (separate calls to [`Peer::state`], [`Peer::confirmed`]
+    /// and [`Peer::lease_deadline`] may each see a different moment).
+    pub fn leadership(&self) -> Leadership {
+        self.inner.state.leadership()
+    }
+
     /// Waits until a leadership is confirmed; `None` on timeout or when the
     /// peer stops.
     pub fn wait_for_confirmed(&self, timeout: Duration) -> Option<Confirmed> {
@@ -440,9 +448,16 @@ impl PeerInner {
         let mode = c.leadership_mode;
         let (core, store) = match durable {
             Some((mut held, store)) => {
+                let stored = held.epoch;
                 // An epoch accepted earlier in this process counts too.
                 held.epoch = held.epoch.max(self.state.accepted());
-                (Core::durable(fle, timing, held), Some(store))
+                let mut core = Core::durable(fle, timing, held);
+                if held.epoch == stored {
+                    if let Some(l) = store.earlier_ack(stored) {
+                        core = core.with_earlier_ack(l);
+                    }
+                }
+                (core, Some(store))
             }
             None if mode == Mode::Fencing => {
                 return Err(Error::io(

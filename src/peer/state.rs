@@ -20,6 +20,40 @@ pub struct Confirmed {
     pub epoch: i64,
 }
 
+/// One consistent reading of a peer's leadership ([`crate::Peer::leadership`]):
+/// taken under one lock, with one reading of the clock, so that its fields
+/// agree with each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leadership {
+    /// My state, as the election sees it.
+    pub state: ServerState,
+    /// The election's decision while it holds: not yet something to act on.
+    pub elected: Option<Leader>,
+    /// The confirmed leadership, if any; my own only while its lease holds
+    /// at `now`.
+    pub confirmed: Option<Confirmed>,
+    /// Until when I lead confirmed, on [`crate::clock::now`]'s clock; `Some`
+    /// only when `confirmed` is my own leadership and its lease holds at
+    /// `now`.
+    pub lease_deadline: Option<Duration>,
+    /// The reading of [`crate::clock::now`] the snapshot was taken at.
+    pub now: Duration,
+    /// Whether the peer runs.
+    pub running: bool,
+}
+
+impl Leadership {
+    /// Whether I led confirmed at `now`.
+    pub fn leads_now(&self) -> bool {
+        self.lease_deadline.is_some()
+    }
+
+    /// How long from `now` my lease holds; `None` unless I led confirmed.
+    pub fn lease_remaining(&self) -> Option<Duration> {
+        self.lease_deadline.map(|d| d.saturating_sub(self.now))
+    }
+}
+
 /// What the host reads: my state, my vote, and the last decision.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Status {
@@ -123,6 +157,26 @@ impl PeerState {
     pub(crate) fn leads_now(&self) -> bool {
         self.lease_deadline()
             .is_some_and(|u| crate::clock::now() < u)
+    }
+
+    /// One consistent reading of the leadership: the status under its lock,
+    /// the lease and the clock read while holding it.
+    pub(crate) fn leadership(&self) -> Leadership {
+        let s = self.status.lock();
+        let now = crate::clock::now();
+        let lease = self.lease_deadline().filter(|d| now < *d);
+        let confirmed = s
+            .confirmed
+            .filter(|c| c.state != ServerState::Leading || lease.is_some());
+        let mine = confirmed.is_some_and(|c| c.state == ServerState::Leading);
+        Leadership {
+            state: s.state,
+            elected: s.leader,
+            confirmed,
+            lease_deadline: lease.filter(|_| mine),
+            now,
+            running: s.running,
+        }
     }
 
     /// The confirmed leadership, with a leader's own past its lease removed.

@@ -41,16 +41,29 @@ pub(crate) enum Store {
 }
 
 impl Store {
-    /// Writes `d` durably (and records its epoch in my lock file).
-    pub(crate) fn save(&self, d: Durable) -> Result<(), String> {
+    /// Writes `d` durably (and records its epoch, and `leader`, whom I
+    /// acknowledge or lead under it, in my lock file).
+    pub(crate) fn save(&self, d: Durable, leader: Option<Sid>) -> Result<(), String> {
         match self {
             Store::File(f, lock) => {
                 f.save(d)
                     .map_err(|e| format!("{}: {e}", f.path().display()))?;
-                lock.record(d.epoch)
+                lock.record(d.epoch, leader)
                     .map_err(|e| format!("{}: {e}", lock.path().display()))
             }
             Store::Hook(h) => h(d),
+        }
+    }
+
+    /// Whom my earlier life acknowledged (or led) under `epoch`, when my
+    /// lock file says so for that very epoch ([`super::lock`]).
+    pub(crate) fn earlier_ack(&self, epoch: i64) -> Option<Sid> {
+        match self {
+            Store::File(_, lock) => match lock.earlier() {
+                Some((e, leader)) if e == epoch && epoch > 0 => leader,
+                _ => None,
+            },
+            Store::Hook(_) => None,
         }
     }
 

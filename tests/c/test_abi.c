@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zkelect.h>
@@ -29,7 +30,8 @@
 
 #define OK(call) CHECK((call) == ZKELECT_OK, "%s", #call)
 
-static int free_port(void) {
+/* Binds a socket to a free loopback port and returns it (the port in *port). */
+static int bind_free_port(int *port) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
     socklen_t len = sizeof a;
@@ -38,16 +40,21 @@ static int free_port(void) {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0, "bind");
     CHECK(getsockname(s, (struct sockaddr *)&a, &len) == 0, "getsockname");
-    close(s);
-    return ntohs(a.sin_port);
+    *port = ntohs(a.sin_port);
+    return s;
 }
 
-/* A config for n servers on fresh loopback ports. */
+/* A config for n servers on fresh loopback ports: all held open until each
+ * is chosen, so no two are the same. */
 static void make_config(char *buf, size_t size, int n, const char *extra) {
+    int socks[16], ports[16];
+    CHECK(2 * n <= 16, "n %d", n);
+    for (int i = 0; i < 2 * n; i++) socks[i] = bind_free_port(&ports[i]);
+    for (int i = 0; i < 2 * n; i++) close(socks[i]);
     int off = snprintf(buf, size, "tickTime=2000\ninitLimit=5\nsyncLimit=2\n%s\n", extra);
     for (int i = 1; i <= n; i++)
         off += snprintf(buf + off, size - (size_t)off, "server.%d=127.0.0.1:%d:%d\n", i,
-                        free_port(), free_port());
+                        ports[2 * i - 2], ports[2 * i - 1]);
 }
 
 static int count_dir(const char *path) {
@@ -455,9 +462,202 @@ static void test_store_hook_and_lease(void) {
     printf("ok store_hook_and_lease\n");
 }
 
+static void test_names(void) {
+    CHECK(strcmp(zkelect_event_kind_name(ZKELECT_EVENT_LEADING), "LEADING") == 0, "kind name");
+    CHECK(strcmp(zkelect_event_kind_name(ZKELECT_EVENT_EPOCH_STORE_FAILED), "EPOCH_STORE_FAILED") == 0,
+          "kind name");
+    CHECK(strcmp(zkelect_event_kind_name(0), "unknown") == 0, "kind 0");
+    CHECK(strcmp(zkelect_event_kind_name(-1), "unknown") == 0, "kind -1");
+    CHECK(strcmp(zkelect_state_name(ZKELECT_STATE_OBSERVING), "OBSERVING") == 0, "state name");
+    CHECK(strcmp(zkelect_state_name(4), "unknown") == 0, "state 4");
+    CHECK(strcmp(zkelect_reason_name(ZKELECT_REASON_NONE), "NONE") == 0, "reason NONE");
+    CHECK(strcmp(zkelect_reason_name(ZKELECT_REASON_NO_QUORUM), "NO_QUORUM") == 0, "reason name");
+    CHECK(strcmp(zkelect_reason_name(INT32_MAX), "unknown") == 0, "reason max");
+    CHECK(strcmp(zkelect_result_message(ZKELECT_ERR_TIMEOUT), "timed out") == 0, "timeout text");
+    /* Every value of each table has a name of its own. */
+    for (int k = ZKELECT_EVENT_STATE_CHANGED; k <= ZKELECT_EVENT_EPOCH_STORE_FAILED; k++)
+        CHECK(strcmp(zkelect_event_kind_name(k), "unknown") != 0, "kind %d", k);
+    for (int r = ZKELECT_REASON_NONE; r <= ZKELECT_REASON_EPOCH_RAISED; r++)
+        CHECK(strcmp(zkelect_reason_name(r), "unknown") != 0, "reason %d", r);
+    printf("ok names\n");
+}
+
+/* ---- confirmed leadership -------------------------------------------------- */
+
+/* The leadership events of one peer. */
+typedef struct {
+    pthread_mutex_t mu;
+    int64_t epoch;       /* of the last LEADING / FOLLOWING / OBSERVING */
+    int confirmations;
+    int losses;          /* LEADER_LOST and LEADERSHIP_LOST */
+    int32_t reason;      /* of the last loss */
+    int64_t lost_leader; /* of the first LEADER_LOST */
+    int64_t epoch_after_loss; /* the first confirmed epoch after the last loss, 0 if none */
+    int stopped_lost;    /* LEADERSHIP_LOST with ZKELECT_REASON_STOPPED seen */
+} leadership_log;
+
+static void on_leadership(void *userdata, const zkelect_event *e) {
+    leadership_log *l = userdata;
+    pthread_mutex_lock(&l->mu);
+    switch (e->kind) {
+    case ZKELECT_EVENT_LEADING:
+    case ZKELECT_EVENT_FOLLOWING:
+    case ZKELECT_EVENT_OBSERVING:
+        l->epoch = e->epoch;
+        l->confirmations++;
+        if (l->losses > 0 && l->epoch_after_loss == 0) l->epoch_after_loss = e->epoch;
+        break;
+    case ZKELECT_EVENT_LEADERSHIP_LOST:
+        if (e->reason == ZKELECT_REASON_STOPPED) l->stopped_lost = 1;
+        /* fall through */
+    case ZKELECT_EVENT_LEADER_LOST:
+        l->losses++;
+        l->reason = e->reason;
+        if (e->kind == ZKELECT_EVENT_LEADER_LOST && l->lost_leader == 0) l->lost_leader = e->leader;
+        l->epoch_after_loss = 0;
+        break;
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Waits (up to 30 s) until the log shows a loss followed by a confirmation
+ * with an epoch above `above`; returns that epoch, or 0 on timeout. */
+static int64_t await_reconfirmed(leadership_log *l, int64_t above) {
+    for (int i = 0; i < 3000; i++) {
+        pthread_mutex_lock(&l->mu);
+        int64_t e = l->epoch_after_loss;
+        pthread_mutex_unlock(&l->mu);
+        if (e > above) return e;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return 0;
+}
+
+static void remove_dir(const char *path) {
+    DIR *d = opendir(path);
+    CHECK(d != NULL, "opendir %s", path);
+    struct dirent *e;
+    char file[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        CHECK(unlink(file) == 0, "unlink %s", file);
+    }
+    closedir(d);
+    CHECK(rmdir(path) == 0, "rmdir %s", path);
+}
+
+static void test_wait_for_confirmed_errors(void) {
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, "");
+    zkelect_peer *p;
+    zkelect_leadership l;
+    CHECK(zkelect_peer_get_leadership(NULL, &l) == ZKELECT_ERR_NULL, "get_leadership(NULL)");
+    CHECK(zkelect_peer_wait_for_confirmed(NULL, 1, &l) == ZKELECT_ERR_NULL, "wait(NULL)");
+    OK(zkelect_peer_new(cfg, 1, &p));
+    CHECK(zkelect_peer_get_leadership(p, NULL) == ZKELECT_ERR_NULL, "get_leadership(out NULL)");
+    CHECK(zkelect_peer_wait_for_confirmed(p, 1, NULL) == ZKELECT_ERR_NULL, "wait(out NULL)");
+    CHECK(zkelect_peer_wait_for_confirmed(p, 1, &l) == ZKELECT_ERR_NOT_RUNNING, "before start");
+    OK(zkelect_peer_get_leadership(p, &l));
+    CHECK(!l.running && !l.confirmed && l.leader == -1 && l.epoch == 0 && !l.leads_now &&
+              l.role == ZKELECT_STATE_LOOKING && l.elected_leader == -1,
+          "nothing before start");
+    OK(zkelect_peer_start(p));
+    /* Alone, sid 1 cannot be confirmed. */
+    CHECK(zkelect_peer_wait_for_confirmed(p, 50, &l) == ZKELECT_ERR_TIMEOUT, "alone");
+    OK(zkelect_peer_get_leadership(p, &l));
+    CHECK(l.running && !l.confirmed && l.state == ZKELECT_STATE_LOOKING, "looking");
+    OK(zkelect_peer_stop(p));
+    CHECK(zkelect_peer_wait_for_confirmed(p, UINT64_MAX, &l) == ZKELECT_ERR_NOT_RUNNING,
+          "after stop");
+    zkelect_peer_free(p);
+    printf("ok wait_for_confirmed_errors\n");
+}
+
+/* Three peers confirm a leader; after it stops, the survivors see the loss
+ * with a reason, then a successor with a higher epoch. */
+static void test_confirmed_leadership_and_failover(void) {
+    char data[] = "/tmp/zkelect-c-XXXXXX";
+    CHECK(mkdtemp(data) != NULL, "mkdtemp");
+    char extra[128];
+    /* A dataDir keeps the accepted epochs, so no start waits out a quarantine. */
+    snprintf(extra, sizeof extra, "dataDir=%s", data);
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, extra);
+    zkelect_peer *p[3];
+    leadership_log log[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&log[i], 0, sizeof log[i]);
+        pthread_mutex_init(&log[i].mu, NULL);
+        OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+        OK(zkelect_peer_set_event_callback(p[i], on_leadership, &log[i], NULL));
+    }
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_start(p[i]));
+    zkelect_leadership c[3];
+    for (int i = 0; i < 3; i++) {
+        OK(zkelect_peer_wait_for_confirmed(p[i], 30000, &c[i]));
+        CHECK(c[i].confirmed && c[i].running && c[i].epoch >= 1, "confirmed %d", i + 1);
+    }
+    int leader = (int)c[0].leader - 1;
+    int64_t epoch = c[0].epoch;
+    CHECK(leader >= 0 && leader < 3, "leader %lld", (long long)c[0].leader);
+    for (int i = 0; i < 3; i++) {
+        CHECK(c[i].leader == leader + 1 && c[i].epoch == epoch, "one leader and epoch");
+        CHECK(c[i].role == (i == leader ? ZKELECT_STATE_LEADING : ZKELECT_STATE_FOLLOWING),
+              "role %s", zkelect_state_name(c[i].role));
+    }
+    /* The leader's snapshot holds its lease; the lease agrees. */
+    zkelect_leadership now;
+    OK(zkelect_peer_get_leadership(p[leader], &now));
+    if (now.confirmed) { /* (a loaded machine may have let the lease lapse) */
+        CHECK(now.leads_now && now.lease_ms <= 20 * 2000 && now.lease_deadline_ns > 0, "lease");
+        CHECK(now.lease_deadline_ns >= now.lease_ms * 1000000, "deadline vs ms");
+        CHECK(now.state == ZKELECT_STATE_LEADING && now.elected_leader == leader + 1, "state");
+    }
+    zkelect_lease lease;
+    OK(zkelect_peer_get_lease(p[(leader + 1) % 3], &lease));
+    CHECK(!lease.leads_now, "a follower holds no lease");
+
+    /* The leader stops: its own loss (STOPPED) is delivered before stop returns. */
+    OK(zkelect_peer_stop(p[leader]));
+    pthread_mutex_lock(&log[leader].mu);
+    CHECK(log[leader].stopped_lost, "leadership lost (stopped) delivered by stop");
+    pthread_mutex_unlock(&log[leader].mu);
+    OK(zkelect_peer_get_leadership(p[leader], &now));
+    CHECK(!now.confirmed && !now.leads_now && !now.running, "stopped leader");
+
+    for (int i = 0; i < 3; i++) {
+        if (i == leader) continue;
+        int64_t e = await_reconfirmed(&log[i], epoch);
+        CHECK(e > epoch, "sid %d: no loss and a higher epoch than %lld", i + 1, (long long)epoch);
+        pthread_mutex_lock(&log[i].mu);
+        int64_t lost = log[i].lost_leader;
+        pthread_mutex_unlock(&log[i].mu);
+        CHECK(lost == leader + 1, "sid %d lost %lld first", i + 1, (long long)lost);
+        OK(zkelect_peer_wait_for_confirmed(p[i], 30000, &now));
+        CHECK(now.epoch >= e && now.leader != leader + 1, "sid %d: epoch %lld leader %lld",
+              i + 1, (long long)now.epoch, (long long)now.leader);
+    }
+    /* The survivors' loss events carried a reason with a name. */
+    for (int i = 0; i < 3; i++) {
+        if (i == leader) continue;
+        pthread_mutex_lock(&log[i].mu);
+        int32_t reason = log[i].reason;
+        pthread_mutex_unlock(&log[i].mu);
+        CHECK(reason != ZKELECT_REASON_NONE && strcmp(zkelect_reason_name(reason), "unknown") != 0,
+              "sid %d: reason %d", i + 1, reason);
+    }
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    remove_dir(data);
+    printf("ok confirmed_leadership_and_failover\n");
+}
+
 int main(int argc, char **argv) {
     int cycles = argc > 1 ? atoi(argv[1]) : 100;
     test_version();
+    test_names();
     test_null_arguments();
     test_bad_config();
     test_calls_after_stop();
@@ -466,6 +666,8 @@ int main(int argc, char **argv) {
     test_ensemble_and_callbacks();
     test_stop_and_free_from_callback();
     test_store_hook_and_lease();
+    test_wait_for_confirmed_errors();
+    test_confirmed_leadership_and_failover();
     test_log_callback();
     test_start_stop_cycles(cycles);
     printf("all C ABI tests passed\n");

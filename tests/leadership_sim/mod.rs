@@ -36,7 +36,14 @@
 //!   the peer waits, then is handled at once on resume, timers first),
 //!   system suspends ([`Control::Suspend`]: a pause of a given length that
 //!   the clock counts, or not with the clock bug), clean, partial and
-//!   one-way partitions, resets, loss, failing stores.
+//!   one-way partitions, resets, loss, failing stores, and a stranded
+//!   leader whose last follower bounces ([`Control::Strand`]: the leader
+//!   keeps a smallest quorum, peers without a store first; once the
+//!   others' promises ran out, just after one of those followers
+//!   acknowledges, the leader is cut off entirely and the followers
+//!   without a store crash and are back within a quarter tick, so that a
+//!   restart that forgets its promise lets the others confirm a successor
+//!   inside the old lease).
 //! - **legacy peers**: a plain [`Fle`] with ZooKeeper's reply rules and
 //!   nothing else, standing for a real ZooKeeper server (no heartbeats).
 //!
@@ -238,6 +245,16 @@ pub enum Control {
     CrashAtStore(Sid),
     /// The host calls `restart_election`.
     Restart(Sid),
+    /// Strand the confirmed leader, then bounce its last follower (see
+    /// [`Sim::strand`]): cut the leader off from all but a smallest quorum
+    /// of its followers (peers without a store among them first); once the
+    /// others' promises have run out, at the next acknowledgement of one
+    /// of them, cut the leader off entirely and crash and reboot at once
+    /// that follower and every other follower without a store it kept. A
+    /// peer that forgets a promise in the crash (no quarantine) would help
+    /// the others confirm a successor while the stranded leader still
+    /// counts it. Without a confirmed leader it tries again a tick later.
+    Strand,
     /// Replace the set of cut directed links.
     Cut(BTreeSet<(Sid, Sid)>),
     /// Reset the connection between two peers.
@@ -432,6 +449,25 @@ pub struct Confirmation {
     pub epoch: i64,
 }
 
+/// An armed [`Control::Strand`].
+#[derive(Debug, Clone)]
+struct Strand {
+    leader: Sid,
+    /// The leader's confirmed epoch.
+    epoch: i64,
+    /// Whose acknowledgement triggers the bounce.
+    follower: Sid,
+    /// Who crashes and reboots then.
+    bounce: Vec<Sid>,
+    /// The leader and the followers it kept.
+    kept: BTreeSet<Sid>,
+    /// The links that cut it off from the others.
+    cut: BTreeSet<(Sid, Sid)>,
+    /// The bounce waits for an acknowledgement within `after..=until`.
+    after: Duration,
+    until: Duration,
+}
+
 /// The simulator.
 pub struct Sim {
     /// The seed everything derives from.
@@ -459,6 +495,10 @@ pub struct Sim {
     pub spins: u64,
     /// The first of them: when, who, in what role.
     pub first_spin: Option<(Duration, Sid, String)>,
+    /// [`Control::Strand`]s that reached their bounce, and those among
+    /// them that bounced a peer without a store.
+    pub bounces: (u64, u64),
+    strand: Option<Strand>,
     seq: u64,
     queue: BinaryHeap<Queued>,
     cut: BTreeSet<(Sid, Sid)>,
@@ -500,6 +540,8 @@ impl Sim {
             messages: 0,
             spins: 0,
             first_spin: None,
+            bounces: (0, 0),
+            strand: None,
             stores: 0,
             seq: 0,
             queue: BinaryHeap::new(),
@@ -790,6 +832,140 @@ impl Sim {
             }
             Control::Cut(links) => self.set_cut(links),
             Control::Reset(a, b) => self.reset(a, b),
+            Control::Strand => self.strand(),
+        }
+    }
+
+    /// The first step of [`Control::Strand`]: find the confirmed leader
+    /// and a smallest set of its followers that keeps its quorum (peers
+    /// without a store first), and cut the leader off from everyone else
+    /// (replacing the cut links). The rest stop hearing from it and look
+    /// again once their promises to it run out (`syncLimit` ticks), but
+    /// cannot elect anyone without one of the followers it kept. The
+    /// second step is armed: at the first acknowledgement of that epoch by
+    /// the first kept follower after the others' promises ended, see
+    /// [`Sim::bounce`].
+    fn strand(&mut self) {
+        let (tick, d_f) = (self.params.tick, self.params.timing().follower_deadline());
+        // Room for the promises to run out, the bounce, and an election.
+        if self.now + d_f + tick * 4 > self.params.faults_until {
+            return;
+        }
+        if self.bounces.0 > 0 || self.strand.as_ref().is_some_and(|s| self.now <= s.until) {
+            // One bounce per run.
+            return;
+        }
+        let leader = self.nodes.iter().find_map(|(&s, n)| match n.role() {
+            Some(Role::Leading {
+                epoch,
+                confirmed: true,
+            }) if self.leads(s) && !n.paused => Some((s, epoch)),
+            _ => None,
+        });
+        let Some((leader, epoch)) = leader else {
+            self.schedule(self.now + tick, Control::Strand);
+            return;
+        };
+        let mut followers: Vec<Sid> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| !n.spec.observer && !n.paused)
+            .filter(|(_, n)| {
+                matches!(n.role(), Some(Role::Following { leader: l, epoch: Some(e) })
+                    if l == leader && e == epoch)
+            })
+            .map(|(&s, _)| s)
+            .collect();
+        self.rng.shuffle(&mut followers);
+        // Stable: peers without a store first, in random order.
+        followers.sort_by_key(|s| self.nodes[s].spec.store);
+        let mut kept: BTreeSet<Sid> = BTreeSet::from([leader]);
+        for &f in &followers {
+            if self.qv.contains_quorum(&kept) {
+                break;
+            }
+            kept.insert(f);
+        }
+        if !self.qv.contains_quorum(&kept) || kept.len() < 2 {
+            self.schedule(self.now + tick, Control::Strand);
+            return;
+        }
+        let first = followers[0];
+        let mut bounce: Vec<Sid> = followers
+            .iter()
+            .copied()
+            .filter(|f| kept.contains(f) && !self.nodes[f].spec.store)
+            .collect();
+        if bounce.is_empty() {
+            bounce.push(first);
+        }
+        if !self.may_succeed(&kept, &bounce) {
+            self.schedule(self.now + tick, Control::Strand);
+            return;
+        }
+        let cut: BTreeSet<(Sid, Sid)> = self
+            .nodes
+            .keys()
+            .filter(|s| !kept.contains(s))
+            .flat_map(|&s| [(leader, s), (s, leader)])
+            .collect();
+        self.record(Trace::Control(Control::Cut(cut.clone())));
+        self.set_cut(cut.clone());
+        // A heartbeat already in flight may still be acknowledged (its
+        // report goes nowhere): a delay's margin.
+        let after = self.now + d_f + tick;
+        // Again if nothing bounced by then (one bounce per run).
+        self.schedule(after + tick * 3, Control::Strand);
+        self.strand = Some(Strand {
+            leader,
+            epoch,
+            follower: first,
+            bounce,
+            kept,
+            cut,
+            after,
+            until: after + tick * 2,
+        });
+    }
+
+    /// Whether the peers outside `kept`, with the ones to `bounce`, could
+    /// elect a successor: a quorum of them running (a paused or crashed
+    /// one would only spoil the attempt).
+    fn may_succeed(&self, kept: &BTreeSet<Sid>, bounce: &[Sid]) -> bool {
+        let mut successors: BTreeSet<Sid> = self
+            .nodes
+            .iter()
+            .filter(|(s, n)| !kept.contains(s) && n.live() && !n.paused)
+            .map(|(&s, _)| s)
+            .collect();
+        successors.extend(bounce.iter().copied());
+        self.qv.contains_quorum(&successors)
+    }
+
+    /// The second step of [`Control::Strand`], right after the
+    /// acknowledgement went out: the leader is cut off entirely (it keeps
+    /// counting that acknowledgement for `syncLimit − 1` ticks from its
+    /// heartbeat), and the followers to bounce crash and are back within
+    /// a quarter of a tick.
+    fn bounce(&mut self, s: Strand) {
+        self.bounces.0 += 1;
+        if s.bounce.iter().any(|b| !self.nodes[b].spec.store) {
+            self.bounces.1 += 1;
+        }
+        let now = self.now;
+        let mut cut = self.cut.clone();
+        for &o in self.nodes.keys() {
+            if o != s.leader {
+                cut.insert((s.leader, o));
+                cut.insert((o, s.leader));
+            }
+        }
+        self.schedule(now, Control::Cut(cut));
+        let soon = self.params.tick / 4;
+        for b in s.bounce {
+            self.schedule(now, Control::Crash(b));
+            let back = now + self.rng.dur(Duration::ZERO, soon);
+            self.schedule(back, Control::Boot(b));
         }
     }
 
@@ -1049,6 +1225,26 @@ impl Sim {
             msg,
             fate,
         });
+        if fate == "sent" {
+            let now = self.now;
+            let hit = self.strand.as_ref().is_some_and(|s| {
+                s.follower == from
+                    && s.leader == to
+                    && (s.after..=s.until).contains(&now)
+                    && msg.server_state() == Some(ServerState::Following)
+                    && msg.leader == to
+                    && msg.peer_epoch == s.epoch
+            });
+            if hit && self.leads(to) {
+                let s = self.strand.take().expect("strand");
+                // Only if other faults left the stranding as it was (then
+                // the others' promises have run out); otherwise the next
+                // attempt.
+                if s.cut.is_subset(&self.cut) && self.may_succeed(&s.kept, &s.bounce) {
+                    self.bounce(s);
+                }
+            }
+        }
     }
 
     fn transmit(&mut self, from: Sid, to: Sid, msg: Message) {
@@ -1373,7 +1569,9 @@ impl Sim {
 
     /// The confirmed leader and its epoch, if every running peer agrees: the
     /// leader leads now, every running (not paused) zkelect voter follows it
-    /// with that epoch confirmed, and every such observer observes it.
+    /// with that epoch confirmed, and every such observer observes it
+    /// (where epochs can repeat, a peer that already reported this epoch
+    /// for another leader only has to be decided on this one).
     pub fn settled(&self) -> Option<(Sid, i64)> {
         let (leader, epoch) = self.nodes.iter().find_map(|(&s, n)| match n.role() {
             Some(Role::Leading {
@@ -1395,6 +1593,33 @@ impl Sim {
                     leader: l,
                     epoch: Some(e),
                 }) => l == leader && e == epoch,
+                // Without a store at every peer ([`Params::check_epochs`]
+                // off) one epoch can be confirmed for two leaders in turn:
+                // a peer without a store forgets the epoch it acknowledged
+                // in a crash and helps a successor propose it again (seed
+                // 13095: sid 2 acknowledges epoch 2 for sid 3, crashes,
+                // and with sid 1 confirms sid 1 at epoch 2). A peer that
+                // reported that epoch, or a higher one, for the earlier
+                // leader in this incarnation must not report it for the
+                // new one (`Following`/`Observing` epochs strictly increase
+                // when the leader changes, so that they are fencing
+                // tokens), and nothing makes the new leader raise it: an
+                // observer never answers, a voter that accepted the same
+                // epoch stays silent. It stays decided on the right leader
+                // without an epoch, as the library means it to.
+                Some(Role::Following {
+                    leader: l,
+                    epoch: None,
+                })
+                | Some(Role::Observing {
+                    leader: l,
+                    epoch: None,
+                }) if !self.params.check_epochs => {
+                    l == leader
+                        && n.order
+                            .last_leader
+                            .is_some_and(|(o, e)| o != leader && e >= epoch)
+                }
                 _ => false,
             };
             if !ok {

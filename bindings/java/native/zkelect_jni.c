@@ -427,6 +427,18 @@ JNIEXPORT void JNICALL Java_org_zkelect_Native_lease(JNIEnv *env, jclass cls, jl
     (*env)->SetLongArrayRegion(env, out, 0, 4, a);
 }
 
+JNIEXPORT void JNICALL Java_org_zkelect_Native_leadership(JNIEnv *env, jclass cls, jlong peer,
+                                                          jlongArray out) {
+    (void)cls;
+    if (!check_length(env, out, 10)) return;
+    zkelect_leadership l;
+    if (!ok(env, zkelect_peer_get_leadership(peer_of(peer), &l))) return;
+    jlong a[10] = {l.confirmed,      l.role,           l.leader,  l.epoch,          l.leads_now,
+                   (jlong)l.lease_ms, (jlong)l.lease_deadline_ns, l.state, l.elected_leader,
+                   l.running};
+    (*env)->SetLongArrayRegion(env, out, 0, 10, a);
+}
+
 JNIEXPORT jlong JNICALL Java_org_zkelect_Native_clockNanos(JNIEnv *env, jclass cls) {
     (void)env;
     (void)cls;

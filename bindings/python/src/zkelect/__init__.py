@@ -6,8 +6,13 @@ inside this package; set ``ZKELECT_LIBRARY`` to use another build)::
     from zkelect import Peer
 
     with Peer(open("zoo.cfg").read(), myid=1) as peer:
-        leader = peer.wait_for_leader(timeout=30)
-        print(leader.leader, leader.state.name)
+        c = peer.wait_for_confirmed(timeout=30)     # a leader a quorum confirmed
+        print(c.leader, c.state.name, c.epoch)      # the epoch is the fencing token
+        for term in peer.terms():                   # each time this peer leads
+            with term:
+                while True:
+                    term.check()                    # TermLost once the term is over
+                    write(job, epoch=term.epoch)
 
 The library's log lines go to ``logging.getLogger("zkelect")``; the native
 threshold follows that logger's effective level when a peer starts, or is
@@ -35,6 +40,7 @@ from .errors import (
     ZkelectError,
 )
 from .peer import Listener, Peer, close_all
+from .terms import Term, TermLost
 from .types import (
     Confirmed,
     EpochAccepted,
@@ -44,6 +50,7 @@ from .types import (
     Leader,
     LeaderElected,
     LeaderLost,
+    Leadership,
     Leading,
     LeadershipFailed,
     LeadershipLost,
@@ -99,6 +106,7 @@ __all__ = [
     "Leader",
     "LeaderElected",
     "LeaderLost",
+    "Leadership",
     "Leading",
     "LeadershipFailed",
     "LeadershipLost",
@@ -116,6 +124,8 @@ __all__ = [
     "PeerDisconnected",
     "State",
     "StateChanged",
+    "Term",
+    "TermLost",
     "UnknownEvent",
     "Vote",
     "ZkelectError",

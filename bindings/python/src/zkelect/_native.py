@@ -124,6 +124,23 @@ class Lease(Structure):
     ]
 
 
+class Leadership(Structure):
+    """``struct zkelect_leadership``: one consistent snapshot."""
+
+    _fields_ = [
+        ("confirmed", c_int32),
+        ("role", c_int32),
+        ("leader", c_int64),
+        ("epoch", c_int64),
+        ("leads_now", c_int32),
+        ("lease_ms", c_uint64),
+        ("lease_deadline_ns", c_uint64),
+        ("state", c_int32),
+        ("elected_leader", c_int64),
+        ("running", c_int32),
+    ]
+
+
 EVENT_CB = CFUNCTYPE(None, c_void_p, POINTER(Event))
 FREE_CB = CFUNCTYPE(None, c_void_p)
 LOG_CB = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
@@ -146,12 +163,17 @@ _PROTOTYPES = {
     "zkelect_peer_wait_for_leader": (_R, [_PEER, c_uint64, POINTER(Leader)]),
     "zkelect_peer_restart_election": (_R, [_PEER]),
     "zkelect_peer_get_lease": (_R, [_PEER, POINTER(Lease)]),
+    "zkelect_peer_get_leadership": (_R, [_PEER, POINTER(Leadership)]),
+    "zkelect_peer_wait_for_confirmed": (_R, [_PEER, c_uint64, POINTER(Leadership)]),
     "zkelect_clock_now_ns": (c_uint64, []),
     "zkelect_peer_set_epoch_store": (_R, [_PEER, c_int64, c_int64, STORE_CB, c_void_p, FREE_CB]),
     "zkelect_peer_set_event_callback": (_R, [_PEER, EVENT_CB, c_void_p, FREE_CB]),
     "zkelect_set_log_callback": (_R, [LOG_CB, c_void_p, FREE_CB]),
     "zkelect_set_log_level": (_R, [c_int32]),
-    "zkelect_result_message": (c_char_p, [_R]),
+    "zkelect_result_message": (c_char_p, [c_int32]),
+    "zkelect_event_kind_name": (c_char_p, [c_int32]),
+    "zkelect_state_name": (c_char_p, [c_int32]),
+    "zkelect_reason_name": (c_char_p, [c_int32]),
     "zkelect_last_error_message": (c_char_p, []),
     "zkelect_version": (c_char_p, []),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import threading
@@ -13,6 +14,7 @@ from typing import Callable, Iterator, List, Optional, Union
 
 from . import _callbacks as cb
 from . import _native as n
+from . import terms as _terms
 from .errors import AlreadyRunningError, ElectionTimeout, PeerClosedError
 from .types import (
     Confirmed,
@@ -20,6 +22,7 @@ from .types import (
     Following,
     Leader,
     LeaderLost,
+    Leadership,
     Leading,
     LeadershipLost,
     Lease,
@@ -112,6 +115,8 @@ class _Sink:
         #: Following, Observing; cleared by any loss or a new election).
         self.confirmed: Optional[Confirmed] = None
         self.changed = threading.Condition()
+        #: The asyncio iterators (aevents) to end when the peer closes.
+        self.feeds: "weakref.WeakSet[_AsyncFeed]" = weakref.WeakSet()
 
     def _track(self, event: Event) -> None:
         with self.changed:
@@ -143,6 +148,71 @@ class _Sink:
                 listener(event)
             except Exception:
                 cb.logger.exception("zkelect: event listener %r raised", listener)
+
+
+class _AsyncFeed:
+    """A listener that hands events to an asyncio queue on its loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: "asyncio.Queue[object]" = asyncio.Queue()
+
+    def _put(self, item: object) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody reads any more
+            pass
+
+    def __call__(self, event: Event) -> None:
+        self._put(event)
+
+    def end(self) -> None:
+        self._put(_CLOSED)
+
+
+class AsyncEvents:
+    """The asyncio iterator of :meth:`Peer.aevents`: registered with the
+    peer from its creation, so no event between the call and the first
+    ``await`` is missed."""
+
+    def __init__(self, peer: "Peer", timeout: Optional[float]) -> None:
+        self._peer: Optional[Peer] = peer
+        self._timeout = timeout
+        self._feed = _AsyncFeed(asyncio.get_running_loop())
+        peer._sink.feeds.add(self._feed)
+        peer.add_listener(self._feed)
+        if peer.closed:
+            self._feed.end()
+
+    def __aiter__(self) -> "AsyncEvents":
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._peer is not None:
+            try:
+                item = await asyncio.wait_for(self._feed.queue.get(), self._timeout)
+            except asyncio.TimeoutError:
+                item = _CLOSED
+            if item is not _CLOSED:
+                return item  # type: ignore[return-value]
+            await self.aclose()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Stops the iteration and unregisters it (idempotent)."""
+        peer, self._peer = self._peer, None
+        if peer is not None:
+            peer._sink.feeds.discard(self._feed)
+            try:
+                peer.remove_listener(self._feed)
+            except ValueError:
+                pass
+
+    async def __aenter__(self) -> "AsyncEvents":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class Peer:
@@ -255,6 +325,8 @@ class Peer:
         _live.discard(self)
         if self._handle.close():
             self._sink.queue.put(_CLOSED)
+            for feed in list(self._sink.feeds):
+                feed.end()
 
     def set_zxid(self, zxid: int) -> None:
         """Sets the last zxid this peer reports (read when an election starts)."""
@@ -362,6 +434,95 @@ class Peer:
                 # My Leading past its lease: its LeadershipLost is on the way.
                 time.sleep(0.01)
 
+    def leadership(self) -> Leadership:
+        """My leadership as one consistent snapshot: the confirmed role,
+        leader and epoch, the lease and the election's state, all read at
+        one moment (separate reads of :attr:`state`, :attr:`confirmed` and
+        :meth:`lease` may each see a different one). Works on a stopped
+        peer too (``running`` False)."""
+        out = n.Leadership()
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_get_leadership(p, byref(out)))
+        confirmed = None
+        if out.confirmed:
+            confirmed = Confirmed(_state(out.role), out.leader, out.epoch)  # type: ignore[arg-type]
+        return Leadership(
+            confirmed,
+            bool(out.leads_now),
+            out.lease_ms / 1000,
+            out.lease_deadline_ns,
+            _state(out.state),
+            None if out.elected_leader < 0 else out.elected_leader,
+            bool(out.running),
+        )
+
+    def is_leading(self) -> bool:
+        """Whether I lead confirmed at the moment of the call, the lease
+        checked now (the same as :meth:`leads_now`). Call it right before
+        acting as leader."""
+        return self.leads_now()
+
+    def terms(self) -> Iterator["_terms.Term"]:
+        """The leadership recipe: yields a :class:`~zkelect.terms.Term` each
+        time this peer becomes the confirmed leader, one at a time, until
+        the peer is closed::
+
+            for term in peer.terms():
+                with term:                 # TermLost ends this term only
+                    while True:
+                        term.check()       # raises TermLost once it is over
+                        write(job, epoch=term.epoch)
+        """
+        return _terms.terms(self)
+
+    def aevents(self, timeout: Optional[float] = None) -> "AsyncEvents":
+        """``async for event in peer.aevents():`` every event from this call
+        on, on the running event loop (call it from a coroutine). Ends when
+        the peer is closed, or when no event arrives within ``timeout``
+        seconds (None: no limit); ``aclose()`` (or ``async with``) ends it
+        early."""
+        return AsyncEvents(self, timeout)
+
+    async def await_confirmed(self, timeout: Optional[float] = None) -> Confirmed:
+        """:meth:`wait_for_confirmed` for asyncio: waits without blocking
+        the event loop. Raises :class:`ElectionTimeout` or
+        :class:`PeerClosedError`."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + max(timeout, 0.0)
+        woken = asyncio.Event()
+
+        def listener(event: Event) -> None:
+            if isinstance(event, (Leading, Following, Observing)):
+                try:
+                    loop.call_soon_threadsafe(woken.set)
+                except RuntimeError:  # the loop is closed
+                    pass
+
+        self.add_listener(listener)
+        try:
+            while True:
+                if self.closed:
+                    raise PeerClosedError("the peer is closed")
+                woken.clear()
+                c = self.confirmed
+                if c is not None:
+                    return c
+                left = _WAIT_SLICE_MS / 1000
+                if deadline is not None:
+                    left = min(left, deadline - loop.time())
+                    if left <= 0:
+                        msg = f"no confirmed leader within {timeout} s"
+                        raise ElectionTimeout(msg, n.ERR_TIMEOUT, msg)
+                try:
+                    await asyncio.wait_for(woken.wait(), left)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            try:
+                self.remove_listener(listener)
+            except ValueError:
+                pass
+
     def set_epoch_store(
         self, store: Callable[[int, int], None], held_epoch: int = 0, held_round: int = 0
     ) -> None:
@@ -416,4 +577,4 @@ def close_all() -> None:
             cb.logger.exception("zkelect: closing %r at exit failed", peer)
 
 
-__all__ = ["Peer", "Listener", "close_all"]
+__all__ = ["AsyncEvents", "Peer", "Listener", "close_all"]

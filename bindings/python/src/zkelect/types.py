@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 
 class State(enum.IntEnum):
@@ -226,6 +226,44 @@ class Lease:
     remaining: float
     #: Until when, in ns on :func:`zkelect.clock_now_ns`'s clock (0 if none).
     deadline_ns: int
+
+
+@dataclass(frozen=True)
+class Leadership:
+    """My leadership as one consistent snapshot (:meth:`Peer.leadership`):
+    every field comes from one reading of the peer's state and of the clock."""
+
+    #: The confirmed leadership (the last :class:`Leading`, :class:`Following`
+    #: or :class:`Observing`, my own only within its lease), or None.
+    confirmed: Optional[Confirmed]
+    #: Whether I lead confirmed at the moment of the snapshot.
+    leads_now: bool
+    #: Seconds my lease still held at the snapshot (0.0 unless ``leads_now``).
+    lease_remaining: float
+    #: When my lease ends, in ns on :func:`zkelect.clock_now_ns`'s clock (0 unless ``leads_now``).
+    lease_deadline_ns: int
+    #: My state as the election sees it.
+    state: Union[State, int]
+    #: The leader the last election decided, while that decision holds
+    #: (not yet something to act on), or None.
+    elected_leader: Optional[int]
+    #: Whether the peer runs.
+    running: bool
+
+    @property
+    def role(self) -> State:
+        """My confirmed role; LOOKING when nothing is confirmed."""
+        return self.confirmed.state if self.confirmed else State.LOOKING
+
+    @property
+    def leader(self) -> Optional[int]:
+        """The confirmed leader, or None."""
+        return self.confirmed.leader if self.confirmed else None
+
+    @property
+    def epoch(self) -> int:
+        """The confirmed epoch (the fencing token), 0 when nothing is confirmed."""
+        return self.confirmed.epoch if self.confirmed else 0
 
 
 @dataclass(frozen=True)

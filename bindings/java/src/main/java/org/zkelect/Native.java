@@ -51,6 +51,13 @@ final class Native {
      */
     static native void lease(long peer, long[] out);
 
+    /**
+     * {@code zkelect_peer_get_leadership}: writes confirmed (0/1), role, leader,
+     * epoch, leadsNow (0/1), leaseMillis, leaseDeadlineNanos, state,
+     * electedLeader, running (0/1) to {@code out[0..10]}.
+     */
+    static native void leadership(long peer, long[] out);
+
     /** {@code zkelect_clock_now_ns}: the clock leases are measured on. */
     static native long clockNanos();
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One ZooKeeper election participant, running ZooKeeper 3.8's
@@ -347,6 +348,40 @@ public final class Peer implements AutoCloseable {
      */
     public boolean leadsNow() {
         return lease().leadsNow();
+    }
+
+    /**
+     * This peer's leadership as one consistent snapshot: the confirmed role,
+     * leader and epoch, the lease, the election's state and decision, all read
+     * at one moment (separate calls to {@link #confirmed()}, {@link #lease()}
+     * and {@link #state()} may each see a different one). Works on a stopped
+     * peer too ({@link Leadership#running()} is false).
+     *
+     * @throws IllegalStateException if the peer is closed
+     */
+    public Leadership leadership() {
+        long[] l = new long[10];
+        long p = handle.acquire();
+        try {
+            Native.leadership(p, l);
+        } finally {
+            handle.release();
+        }
+        Optional<Confirmed> confirmed = l[0] != 0
+                ? Optional.of(new Confirmed(State.fromCode((int) l[1]), l[2], l[3]))
+                : Optional.empty();
+        return new Leadership(confirmed, l[4] != 0, Duration.ofMillis(l[5]), l[6], State.fromCode((int) l[7]),
+                l[8] < 0 ? OptionalLong.empty() : OptionalLong.of(l[8]), l[9] != 0);
+    }
+
+    /**
+     * Whether this peer leads confirmed at the moment of the call, its lease
+     * checked now: the same as {@link #leadsNow()}, named as Curator's
+     * {@code LeaderLatch.hasLeadership()}. Call it right before acting as
+     * leader.
+     */
+    public boolean hasLeadership() {
+        return leadsNow();
     }
 
     /**

@@ -15,9 +15,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -198,25 +195,8 @@ class LeadershipTest {
 
     @Test
     void aThrowingStoreIsReportedAndTheElectionGoesOn() throws Exception {
-        Logger jul = Logger.getLogger("org.zkelect");
-        ConcurrentLinkedQueue<Throwable> logged = new ConcurrentLinkedQueue<>();
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getThrown() != null) {
-                    logged.add(r.getThrown());
-                }
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        boolean useParent = jul.getUseParentHandlers();
-        jul.addHandler(h);
-        jul.setUseParentHandlers(false); // keep the expected stack traces out of the test output
+        ThrownLog thrown = new ThrownLog(); // keeps the expected stack traces out of the output
+        ConcurrentLinkedQueue<Throwable> logged = thrown.thrown;
         try (Cluster c = Cluster.config(3)) {
             List<LeadershipLog> logs = new ArrayList<>();
             for (int sid = 1; sid <= 3; sid++) {
@@ -249,8 +229,7 @@ class LeadershipTest {
             awaitAgreement(c.peers.subList(1, 3), 0);
             assertFalse(failing.has("leading "), failing.toString());
         } finally {
-            jul.removeHandler(h);
-            jul.setUseParentHandlers(useParent);
+            thrown.close();
         }
     }
 

@@ -19,9 +19,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -74,8 +71,18 @@ class PeerTest {
             assertTrue(c.portFree(1), "stop released the port");
             ZkelectException e = assertThrows(ZkelectException.class, () -> p1.awaitLeader(Duration.ZERO));
             assertEquals(ZkelectException.NOT_RUNNING, e.getCode());
+            // Stopped cleanly, sid 1 released the others at once: they may
+            // have elected sid 3 before it came back, and it then follows.
             p1.start();
-            assertEquals(1, leaderOf(p1).leader());
+            Peer p2 = c.peers.get(1);
+            Cluster.await("sid 1 agrees with the others after its restart", 60, () -> {
+                try {
+                    return leaderOf(p1).leader() == leaderOf(p2).leader();
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            });
         }
     }
 
@@ -111,25 +118,8 @@ class PeerTest {
 
     @Test
     void throwingListenersAreLoggedAndTheElectionGoesOn() throws Exception {
-        Logger jul = Logger.getLogger("org.zkelect");
-        ConcurrentLinkedQueue<Throwable> logged = new ConcurrentLinkedQueue<>();
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getThrown() != null) {
-                    logged.add(r.getThrown());
-                }
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        boolean useParent = jul.getUseParentHandlers();
-        jul.addHandler(h);
-        jul.setUseParentHandlers(false); // keep the expected stack traces out of the test output
+        ThrownLog thrown = new ThrownLog(); // keeps the expected stack traces out of the output
+        ConcurrentLinkedQueue<Throwable> logged = thrown.thrown;
         try (Cluster c = Cluster.config(3)) {
             List<Recorder> recs = new ArrayList<>();
             for (int sid = 1; sid <= 3; sid++) {
@@ -165,8 +155,7 @@ class PeerTest {
             c.peers.get(0).restartElection();
             Cluster.await("events after the exceptions", 30, () -> recs.get(0).has("lost 3"));
         } finally {
-            jul.removeHandler(h);
-            jul.setUseParentHandlers(useParent);
+            thrown.close();
         }
     }
 
