@@ -962,6 +962,12 @@ impl Core {
                 if let Some(m) = self.beats.remove(&d.vote.leader) {
                     // Its heartbeat (or vote) that came while I looked.
                     self.follower_message(now, d.vote.leader, &m, out);
+                } else if !observer && matches!(self.term, Term::Following(_)) {
+                    // Nothing from it yet: say hello at once, so that a
+                    // leader that took me for one looking elsewhere (and
+                    // heartbeats me only now and then) sends me its
+                    // heartbeat now; a peer that does not lead answers so.
+                    self.hello(now, out);
                 }
                 self.beats.clear();
             }
@@ -1174,15 +1180,8 @@ impl Core {
                     // It votes for me and may decide to follow me at any
                     // moment: my latest heartbeat now, not at the next
                     // period, so it can acknowledge as soon as it decides.
-                    if let Some(&(zxid, _)) = t.sent.back() {
-                        let hb = Message::outgoing(
-                            ServerState::Leading,
-                            me,
-                            zxid,
-                            t.vote.election_epoch,
-                            t.epoch,
-                        );
-                        out.push(Output::Send { to: from, msg: hb });
+                    if let Some(msg) = t.latest_beat(me) {
+                        out.push(Output::Send { to: from, msg });
                     }
                 } else {
                     t.elsewhere.insert(from);
@@ -1195,6 +1194,14 @@ impl Core {
             }
             Some(ServerState::Following) if msg.leader == me => {
                 t.elsewhere.remove(&from);
+                if reported_heartbeat(msg).is_none() {
+                    // A hello (a vote, not a report): it follows me and
+                    // may have no heartbeat to answer; my latest now.
+                    if let Some(msg) = t.latest_beat(me) {
+                        out.push(Output::Send { to: from, msg });
+                    }
+                    return;
+                }
                 if msg.peer_epoch == t.epoch {
                     if reported_heartbeat(msg).is_some_and(|h| t.ack(from, h)) {
                         self.check_confirm(now, out);
@@ -1455,14 +1462,14 @@ impl Core {
         }
     }
 
-    /// No heartbeat in this term for `syncLimit` ticks (and again every
+    /// When I decide to follow a leader I have heard nothing from, and
+    /// then after `syncLimit` ticks without a heartbeat (and again every
     /// `syncLimit` ticks): send my vote to the leader. A ZooKeeper leader
     /// ignores it (decided peers ignore decided peers), a zkelect leader
-    /// heartbeats anyway, but a peer that does not lead (FLE can leave
-    /// peers decided on one that decided otherwise) answers with its own
-    /// vote, and I look again. Sent `syncLimit` ticks after the heartbeat
-    /// that may have decided me, so it cannot pass for an acknowledgement
-    /// of it (the leader counts those for one tick less).
+    /// answers with its latest heartbeat, but a peer that does not lead
+    /// (FLE can leave peers decided on one that decided otherwise) answers
+    /// with its own vote, and I look again. It never passes for an
+    /// acknowledgement: a report's zxid is inverted ([`report`]).
     fn hello(&mut self, now: Duration, out: &mut Vec<Output>) {
         let Term::Following(f) = &mut self.term else {
             return;

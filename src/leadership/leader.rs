@@ -1,8 +1,9 @@
 //! A leader's term: the proposed epoch, the heartbeats sent, and which
 //! followers acknowledged which of them.
 
+use crate::election::Message;
 use crate::quorum::QuorumVerifier;
-use crate::types::{Sid, Vote, Zxid};
+use crate::types::{ServerState, Sid, Vote, Zxid};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
@@ -50,6 +51,19 @@ impl LeaderTerm {
             elsewhere: BTreeSet::new(),
             wide_next: now,
         }
+    }
+
+    /// The heartbeat I sent last, again (for a peer that just turned to
+    /// me): an acknowledgement of it counts from its first sending.
+    pub(crate) fn latest_beat(&self, me: Sid) -> Option<Message> {
+        let &(zxid, _) = self.sent.back()?;
+        Some(Message::outgoing(
+            ServerState::Leading,
+            me,
+            zxid,
+            self.vote.election_epoch,
+            self.epoch,
+        ))
     }
 
     /// Records a heartbeat sent now, forgetting those too old to count.

@@ -1072,3 +1072,28 @@ fn a_late_voter_for_me_gets_my_heartbeat_at_once() {
     assert_eq!(beats.len(), 1, "{outs:?}");
     assert_eq!(beats[0].peer_epoch, 1);
 }
+
+#[test]
+fn a_follower_that_decided_before_any_heartbeat_says_hello_and_gets_one() {
+    let mut f = core(1);
+    f.start(ms(0));
+    f.receive(ms(0), 1, &looking(1, 1));
+    f.receive(ms(1), 3, &looking(3, 1));
+    f.receive(ms(1), 1, &looking(3, 1));
+    let outs = f.on_timeout(ms(12), true);
+    assert!(matches!(f.role(), Role::Following { leader: 3, .. }));
+    let hello = sent_to(&outs, 3);
+    assert!(
+        hello
+            .iter()
+            .any(|m| m.server_state() == Some(ServerState::Following) && m.leader == 3),
+        "{outs:?}"
+    );
+    // The leader answers a hello with its latest heartbeat.
+    let (mut l, _) = elected_leader();
+    let outs = l.receive(ms(30), 2, &hello[0]);
+    let beats = sent_to(&outs, 2);
+    assert_eq!(beats.len(), 1, "{outs:?}");
+    assert_eq!(beats[0].server_state(), Some(ServerState::Leading));
+    assert_eq!(beats[0].peer_epoch, 1);
+}
