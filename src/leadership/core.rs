@@ -221,9 +221,9 @@ impl Core {
     /// process: the leader my earlier life acknowledged under its stored
     /// epoch (`leader`, my own sid if I led it). The restart quarantine is
     /// then a promise to that leader (its proof of death or its new round
-    /// releases it, and I may acknowledge it again), and if I led, no
-    /// quarantine of my own count: the earlier life that my followers
-    /// promised is dead (the lock proves it). Set before [`Core::start`].
+    /// releases it, and I may acknowledge it again); if I led, there is no
+    /// quarantine at all: that earlier life acknowledged only itself, and it
+    /// is dead (the lock proves it). Set before [`Core::start`].
     pub fn with_earlier_ack(mut self, leader: Sid) -> Core {
         self.earlier_ack = Some(leader);
         self
@@ -343,7 +343,10 @@ impl Core {
         }
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
-        if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {
+        // An earlier life that led (counted only itself) and is dead (the
+        // store's lock proves it) promised nobody anything I must keep.
+        let led = self.durable && self.earlier_ack == Some(self.me());
+        if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) && !led {
             let earlier = self.earlier_ack.filter(|_| self.durable);
             self.promise = Some(Promise {
                 leader: earlier,
@@ -626,7 +629,13 @@ impl Core {
             && self.fle.finalizing()
             && self.fle.proposal().0 == from
             && msg.election_epoch == self.fle.logicalclock();
-        if (delivered || reopened) && !own_leader {
+        // A voter's notification that reached me while I look goes to FLE
+        // even if the receive thread routed it with a view from before I
+        // went LOOKING (a vote that raced my own departure from a term
+        // would be lost otherwise): while LOOKING the reply rules deliver
+        // every voter's notification (spec 5.11).
+        let late_for_fle = !was_decided && voter && state.is_some();
+        if (delivered || reopened || late_for_fle) && !own_leader {
             let backed = matches!(state, Some(ServerState::Following | ServerState::Leading));
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
@@ -1095,10 +1104,7 @@ impl Core {
 
     /// Whether no promise keeps me from counting myself.
     fn self_free(&self, now: Duration) -> bool {
-        let me = self.me();
-        !self
-            .promise
-            .is_some_and(|p| now < p.until && p.leader != Some(me))
+        !self.promise.is_some_and(|p| now < p.until)
     }
 
     fn check_confirm(&mut self, now: Duration, out: &mut Vec<Output>) {
@@ -1176,13 +1182,11 @@ impl Core {
         match msg.server_state() {
             Some(ServerState::Looking) => {
                 if msg.leader == me {
+                    // It votes for me; once it decides it says hello, and
+                    // gets my latest heartbeat then (not now: to a peer
+                    // still looking, a heartbeat is a "better vote" that
+                    // could undo its quorum).
                     t.elsewhere.remove(&from);
-                    // It votes for me and may decide to follow me at any
-                    // moment: my latest heartbeat now, not at the next
-                    // period, so it can acknowledge as soon as it decides.
-                    if let Some(msg) = t.latest_beat(me) {
-                        out.push(Output::Send { to: from, msg });
-                    }
                 } else {
                     t.elsewhere.insert(from);
                 }
