@@ -44,6 +44,32 @@
 //!   without a store crash and are back within a quarter tick, so that a
 //!   restart that forgets its promise lets the others confirm a successor
 //!   inside the old lease).
+//! - **the fail-over paths**, each with its real-world meaning:
+//!   - *graceful stop* ([`Control::Stop`]): [`Core::stop`]; its last
+//!     events and its departure notice go out like any message, then the
+//!     process lives on for [`Params::stop_linger`] without taking input
+//!     (its lease, if a broken `stop` kept one, still counts) and exits;
+//!     a restart waits for the exit;
+//!   - *crash and restart* ([`Control::Kill`], [`Control::Crash`]): a peer
+//!     with a store boots with what its disk holds, so it starts above its
+//!     stored round; never while the earlier process runs;
+//!   - *hosts* ([`Spec::host`], [`Control::Move`]): each peer with a store
+//!     holds a lock in its host's `dataDir` while it runs, recording the
+//!     epoch of its last completed store (0 at boot). When a connection
+//!     to a peer it follows or promised breaks, a peer with a store on the
+//!     same host tries that lock, at once and then every
+//!     [`Params::death_poll`] while the connection is down: free (its
+//!     process died, stopped, or runs on another host now and left the file
+//!     behind), it gives [`Core::on_peer_dead`] with the recorded epoch;
+//!   - *refused connections* ([`Core::on_refused`]): a connection attempt
+//!     (a send without a connection, [`Output::Connect`],
+//!     [`Output::ConnectAll`]) to a peer whose process is down on a running
+//!     host, or that is behind a firewall, comes back refused a round trip
+//!     later; a black-holed link lets it time out;
+//!   - *firewalls* ([`Control::Wall`]): a live peer's connections break
+//!     (it may notice or not) and attempts to it are refused while it runs
+//!     on, may keep leading, and cannot be reached.
+//! - **the mode** ([`Params::mode`]): lease (the default) or fencing.
 //! - **legacy peers**: a plain [`Fle`] with ZooKeeper's reply rules and
 //!   nothing else, standing for a real ZooKeeper server (no heartbeats).
 //!
@@ -52,7 +78,8 @@
 //!   own clock, no other peer leads at that instant, leases compared in
 //!   simulated time (a lease starts at a confirmation and only grows when
 //!   its leader handles an input, so no two peers ever lead at once); and
-//!   at every confirmation, no other peer leads;
+//!   at every confirmation, no other peer leads (lease mode only:
+//!   [`Params::check_single_leader`]);
 //! - no two leaders are ever confirmed with the same epoch, and confirmed
 //!   epochs strictly increase in time (with a store at every peer,
 //!   [`Params::check_epochs`]);
@@ -65,7 +92,10 @@
 //!   increase; [`Core::accepted_epoch`] and [`Core::stored`] never go back,
 //!   `stored()` never exceeds the disk, and a boot starts from the disk;
 //! - a deadline left due after `on_timeout` (the runtime would busy-loop)
-//!   is counted, not failed ([`Sim::spins`]).
+//!   is counted, not failed ([`Sim::spins`]);
+//! - promises released before they ran out are counted by what released
+//!   them ([`Sim::releases`]), not failed: the invariants above are what
+//!   must catch a wrong release.
 //!
 //! Everything is a function of the seed: events are ordered by (time,
 //! sequence number) and all randomness comes from one splitmix64 stream.
@@ -78,7 +108,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 use zkelect::election::{Action, Fle, Message, Settings};
-use zkelect::leadership::{Core, Durable, Event, LossReason, Output, Role, Timing};
+use zkelect::leadership::{Core, Durable, Event, LossReason, Mode, Output, Role, Timing};
 use zkelect::quorum::{Majority, QuorumVerifier};
 use zkelect::types::{LearnerType, ServerState, Sid, Zxid};
 
@@ -122,6 +152,11 @@ pub struct Spec {
     pub store: bool,
     /// When it first boots; `None` leaves it to the test.
     pub boot_at: Option<Duration>,
+    /// The machine it runs on at first boot ([`Control::Move`] changes
+    /// it). Peers of one host with a store share its `dataDir`, where each
+    /// holds its lock while it runs (see [`Sim::probe`]). By default every
+    /// peer is on a host of its own (its sid).
+    pub host: u32,
 }
 
 impl Spec {
@@ -135,6 +170,7 @@ impl Spec {
             epoch: 0,
             store: true,
             boot_at: Some(Duration::ZERO),
+            host: sid as u32,
         }
     }
 }
@@ -184,6 +220,21 @@ pub struct Params {
     /// an ensemble with peers without a store only keeps "never two
     /// leaders at once".
     pub check_epochs: bool,
+    /// Check that no two peers lead at once (the lease). Off in
+    /// [`Mode::Fencing`], where two leaders may overlap in time and only
+    /// the epoch rules hold.
+    pub check_single_leader: bool,
+    /// The leadership mode of every zkelect peer.
+    pub mode: Mode,
+    /// How long a gracefully stopped process lives on after
+    /// [`Core::stop`] (the runtime waits for the host to see the last
+    /// events and for the departure notice to be written, then exits); it
+    /// takes no input meanwhile, and its lease, if a broken `stop` left
+    /// one, still counts.
+    pub stop_linger: (Duration, Duration),
+    /// How often a peer that watches a peer's lock looks again (the
+    /// runtime's `DEATH_POLL`).
+    pub death_poll: Duration,
 }
 
 impl Params {
@@ -208,6 +259,10 @@ impl Params {
             monotonic_clock_bug: false,
             check_stored_quorum: true,
             check_epochs: true,
+            check_single_leader: true,
+            mode: Mode::Lease,
+            stop_linger: (Duration::ZERO, ms(20)),
+            death_poll: ms(5),
         }
     }
 
@@ -231,6 +286,30 @@ pub enum Control {
     Boot(Sid),
     /// Crash: the machine is gone, the stored epoch stays.
     Crash(Sid),
+    /// kill -9 of a peer (the confirmed leader if `None`; nothing if there
+    /// is none), booted again after the given time (a supervisor's
+    /// restart), on the host given if any (rescheduled elsewhere: its
+    /// store goes with it, its lock file stays behind).
+    Kill(Option<Sid>, Duration, Option<u32>),
+    /// Graceful stop ([`Core::stop`]) of a peer (the confirmed leader if
+    /// `None`): its last events and departure notice go out, the process
+    /// lives on for [`Params::stop_linger`] taking no input, then exits
+    /// (its sockets close, its lock is released). Booted again that long
+    /// after the exit, if given. A legacy peer just crashes.
+    Stop(Option<Sid>, Option<Duration>),
+    /// The stopped process exits (internal; for the incarnation given).
+    Exit(Sid, u64),
+    /// A REJECT firewall on a live peer's machine (the confirmed leader if
+    /// `None`) for a while: every connection to or from it breaks (the
+    /// others see `Disconnected`; it sees it too if the flag is set, else
+    /// it notices nothing), nothing gets through, and connection attempts
+    /// to it are refused, while it runs on (it may still lead).
+    Wall(Option<Sid>, Duration, bool),
+    /// The firewall goes: connections come back.
+    Unwall(Sid),
+    /// A peer that is down moves to another host (its store goes with it;
+    /// its lock file stays behind in the old host's `dataDir`).
+    Move(Sid, u32),
     /// SIGSTOP.
     Pause(Sid),
     /// SIGCONT (also ends a suspend).
@@ -267,6 +346,21 @@ enum Ev {
         from: Sid,
         to: Sid,
         msg: Message,
+        inc: u64,
+        gen: u64,
+        /// The sender's incarnation when it sent.
+        src_inc: u64,
+    },
+    /// A connection attempt of `sid` to `peer` comes back refused (if it
+    /// still is: [`Sim::refusing`]).
+    Refused {
+        sid: Sid,
+        peer: Sid,
+        inc: u64,
+    },
+    /// `sid` looks at the lock of the peer it watches ([`Sim::probe`]).
+    Probe {
+        sid: Sid,
         inc: u64,
         gen: u64,
     },
@@ -375,6 +469,21 @@ pub struct Node {
     order: Order,
     /// Every event it emitted: (time, incarnation, event).
     pub events: Vec<(Duration, u64, Event)>,
+    /// The host it runs on now.
+    pub host: u32,
+    /// Stopped gracefully, exits at this time ([`Control::Stop`]).
+    pub stopping: Option<Duration>,
+    /// While down, whether connection attempts to it are refused (its
+    /// host runs, nothing listens on the port); a host that is gone would
+    /// let them time out instead.
+    refuses: bool,
+    /// The peers its connection manager holds a live connection to (as
+    /// its machine was told).
+    view: BTreeSet<Sid>,
+    /// The peer whose lock it watches ([`Sim::probe`]), and a counter that
+    /// retires earlier polls.
+    watch: Option<Sid>,
+    watch_gen: u64,
 }
 
 impl Node {
@@ -395,9 +504,16 @@ impl Node {
         }
     }
 
-    /// Whether it runs (paused counts as running).
+    /// Whether it runs (paused counts as running, and so does a stopped
+    /// process until it exits).
     pub fn live(&self) -> bool {
         self.machine.is_some()
+    }
+
+    /// Whether it holds a lock in its host's `dataDir`: a running zkelect
+    /// peer with a store.
+    fn locks(&self) -> bool {
+        self.spec.store && !self.spec.legacy
     }
 
     /// Its role, for zkelect peers.
@@ -436,6 +552,40 @@ enum Trace {
         ok: bool,
     },
     Refused(Sid, String),
+    Note(Sid, String),
+}
+
+/// Promises released before they ran out ([`Sim::releases`]), by the
+/// input that released them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Releases {
+    /// A departure notice (LOOKING, zxid −1) of a leader that stopped.
+    pub departure: u64,
+    /// The first LOOKING notifications of a restarted leader (a later
+    /// incarnation than the one acknowledged).
+    pub restart: u64,
+    /// A LOOKING notification of a later round from the same incarnation
+    /// (it stepped down and looks again).
+    pub stepped_down: u64,
+    /// A proof of death ([`Core::on_peer_dead`]).
+    pub lock: u64,
+    /// A refused connection ([`Core::on_refused`]): never, unless broken.
+    pub refused: u64,
+    /// Any other input.
+    pub other: u64,
+}
+
+/// What released a promise (see [`Releases`]).
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Message {
+        from: Sid,
+        msg: Message,
+        src_inc: u64,
+    },
+    Lock,
+    Refused,
+    Other,
 }
 
 /// A confirmed leadership, as recorded at its `Leading` event.
@@ -474,6 +624,10 @@ pub struct Sim {
     pub seed: u64,
     /// The random stream.
     pub rng: Rng,
+    /// A second stream, for what the fail-over paths draw (refusals'
+    /// round trips, a stopped process's linger), so that the first one
+    /// draws what it drew before they were modelled.
+    rng2: Rng,
     /// Simulated time.
     pub now: Duration,
     /// The committed config.
@@ -498,6 +652,23 @@ pub struct Sim {
     /// [`Control::Strand`]s that reached their bounce, and those among
     /// them that bounced a peer without a store.
     pub bounces: (u64, u64),
+    /// Promises released before they ran out, by what released them.
+    pub releases: Releases,
+    /// Refused connection attempts handed to a machine
+    /// ([`Core::on_refused`]), and proofs of death ([`Core::on_peer_dead`]).
+    pub refusals: u64,
+    /// Proofs of death handed to a machine.
+    pub deaths: u64,
+    /// Peers under a firewall ([`Control::Wall`]).
+    walls: BTreeSet<Sid>,
+    /// The lock file of each sid in each host's `dataDir`: the epoch it
+    /// records (held while that sid runs on that host).
+    locks: BTreeMap<(u32, Sid), i64>,
+    /// Connection attempts whose refusal is on its way.
+    attempts: BTreeSet<(Sid, Sid)>,
+    /// For (follower, leader), the leader's incarnation the follower's
+    /// last acknowledgement went to.
+    acked_inc: BTreeMap<(Sid, Sid), u64>,
     strand: Option<Strand>,
     seq: u64,
     queue: BinaryHeap<Queued>,
@@ -531,6 +702,7 @@ impl Sim {
         let mut sim = Sim {
             seed,
             rng: Rng::new(seed),
+            rng2: Rng::salted(seed, 0x0FA1_10FE_12D0_A5E5),
             now: Duration::ZERO,
             qv,
             nodes: BTreeMap::new(),
@@ -541,6 +713,13 @@ impl Sim {
             spins: 0,
             first_spin: None,
             bounces: (0, 0),
+            releases: Releases::default(),
+            refusals: 0,
+            deaths: 0,
+            walls: BTreeSet::new(),
+            locks: BTreeMap::new(),
+            attempts: BTreeSet::new(),
+            acked_inc: BTreeMap::new(),
             strand: None,
             stores: 0,
             seq: 0,
@@ -565,6 +744,7 @@ impl Sim {
                 suspended_since: None,
                 lag: Duration::ZERO,
                 crash_at_store: false,
+                host: spec.host,
                 spec,
                 machine: None,
                 inc: 0,
@@ -573,6 +753,11 @@ impl Sim {
                 timer_at: None,
                 order: Order::default(),
                 events: Vec::new(),
+                stopping: None,
+                refuses: true,
+                view: BTreeSet::new(),
+                watch: None,
+                watch_gen: 0,
             };
             sim.nodes.insert(node.spec.sid, node);
         }
@@ -627,12 +812,24 @@ impl Sim {
             ev => {
                 let sid = match &ev {
                     Ev::Deliver { to, .. } => *to,
-                    Ev::Timer { sid, .. } | Ev::Cnx { sid, .. } | Ev::Persisted { sid, .. } => *sid,
+                    Ev::Timer { sid, .. }
+                    | Ev::Cnx { sid, .. }
+                    | Ev::Persisted { sid, .. }
+                    | Ev::Refused { sid, .. }
+                    | Ev::Probe { sid, .. } => *sid,
                     Ev::Control(_) | Ev::Stored { .. } => unreachable!(),
                 };
                 let Some(node) = self.nodes.get_mut(&sid) else {
                     return;
                 };
+                if node.stopping.is_some() {
+                    // The stopped process's election thread has ended: it
+                    // takes no more input until it exits.
+                    if let Ev::Refused { sid, peer, .. } = ev {
+                        self.attempts.remove(&(sid, peer));
+                    }
+                    return;
+                }
                 if node.paused {
                     // A stopped process: the kernel keeps what arrives.
                     if !matches!(ev, Ev::Timer { .. }) {
@@ -710,9 +907,18 @@ impl Sim {
             node.disk.epoch = node.disk.epoch.max(d.epoch);
             node.disk.round = node.disk.round.max(d.round);
         }
-        let paused = node.paused;
+        let (paused, stopping) = (node.paused, node.stopping.is_some());
+        if ok && node.locks() {
+            // The runtime records the epoch in its lock file once the
+            // store is written.
+            let host = node.host;
+            self.locks.insert((host, sid), d.epoch);
+        }
         self.record(Trace::Stored { sid, d, ok });
         let ev = Ev::Persisted { sid, inc, d, ok };
+        if stopping {
+            return;
+        }
         if paused {
             self.nodes
                 .get_mut(&sid)
@@ -732,18 +938,43 @@ impl Sim {
                 msg,
                 inc,
                 gen,
+                src_inc,
             } => {
                 if self.nodes[&to].inc != inc || self.gen(from, to) != gen {
                     return;
                 }
                 self.record(Trace::Recv { from, to, msg });
                 let now = self.local(to);
+                let before = self.promise_of(to);
                 let outs = match self.nodes.get_mut(&to).and_then(|n| n.machine.as_mut()) {
                     Some(Machine::Zk(c)) => c.receive(now, from, &msg),
                     Some(Machine::Legacy(f)) => legacy(f.receive(now, from, &msg)),
                     None => return,
                 };
+                self.note_release(to, before, Via::Message { from, msg, src_inc });
                 self.process(to, outs);
+            }
+            Ev::Refused { sid, peer, inc } => {
+                self.attempts.remove(&(sid, peer));
+                if self.nodes[&sid].inc != inc || !self.refusing(sid, peer) {
+                    return;
+                }
+                let now = self.local(sid);
+                let before = self.promise_of(sid);
+                let outs = match self.nodes.get_mut(&sid).and_then(|n| n.machine.as_mut()) {
+                    Some(Machine::Zk(c)) => c.on_refused(now, peer),
+                    _ => return,
+                };
+                self.refusals += 1;
+                self.record(Trace::Note(sid, format!("connection to {peer} refused")));
+                self.note_release(sid, before, Via::Refused);
+                self.process(sid, outs);
+            }
+            Ev::Probe { sid, inc, gen } => {
+                let n = &self.nodes[&sid];
+                if n.inc == inc && n.watch_gen == gen {
+                    self.probe(sid);
+                }
             }
             Ev::Timer { sid, inc, at } => {
                 let hd = self.have_delivered(sid);
@@ -767,12 +998,29 @@ impl Sim {
                 if node.inc != inc {
                     return;
                 }
+                if up {
+                    node.view.insert(peer);
+                } else {
+                    node.view.remove(&peer);
+                }
                 let outs = match node.machine.as_mut() {
                     Some(Machine::Zk(c)) => c.on_connection(now, peer, up),
                     _ => return,
                 };
                 self.record(Trace::Cnx { sid, peer, up });
                 self.process(sid, outs);
+                // The runtime's death watch: a broken connection to a peer
+                // I follow or promised looks at its lock at once, then
+                // every `death_poll` while that lasts.
+                let node = self.nodes.get_mut(&sid).expect("node");
+                if up && node.watch == Some(peer) {
+                    node.watch = None;
+                } else if !up && self.cares(sid, peer) {
+                    let node = self.nodes.get_mut(&sid).expect("node");
+                    node.watch = Some(peer);
+                    node.watch_gen += 1;
+                    self.probe(sid);
+                }
             }
             Ev::Persisted { sid, inc, d, ok } => {
                 let now = self.local(sid);
@@ -780,10 +1028,13 @@ impl Sim {
                 if node.inc != inc {
                     return;
                 }
+                let before = self.promise_of(sid);
+                let node = self.nodes.get_mut(&sid).expect("node");
                 let outs = match node.machine.as_mut() {
                     Some(Machine::Zk(c)) => c.on_persisted(now, d, ok),
                     _ => return,
                 };
+                self.note_release(sid, before, Via::Other);
                 self.process(sid, outs);
             }
             Ev::Control(_) | Ev::Stored { .. } => unreachable!(),
@@ -796,13 +1047,21 @@ impl Sim {
             Control::Boot(sid) => self.boot(sid),
             Control::Crash(sid) => self.crash(sid),
             Control::Pause(sid) => {
-                if let Some(n) = self.nodes.get_mut(&sid).filter(|n| n.live()) {
+                if let Some(n) = self
+                    .nodes
+                    .get_mut(&sid)
+                    .filter(|n| n.live() && n.stopping.is_none())
+                {
                     n.paused = true;
                 }
             }
             Control::Suspend(sid, len) => {
                 let now = self.now;
-                if let Some(n) = self.nodes.get_mut(&sid).filter(|n| n.live()) {
+                if let Some(n) = self
+                    .nodes
+                    .get_mut(&sid)
+                    .filter(|n| n.live() && n.stopping.is_none())
+                {
                     n.paused = true;
                     n.suspended_since.get_or_insert(now);
                     self.schedule(now + len, Control::Resume(sid));
@@ -817,7 +1076,7 @@ impl Sim {
             Control::Restart(sid) => {
                 let now = self.local(sid);
                 let node = self.nodes.get_mut(&sid).expect("node");
-                if node.paused {
+                if node.paused || node.stopping.is_some() {
                     return;
                 }
                 let outs = match node.machine.as_mut() {
@@ -833,6 +1092,262 @@ impl Sim {
             Control::Cut(links) => self.set_cut(links),
             Control::Reset(a, b) => self.reset(a, b),
             Control::Strand => self.strand(),
+            Control::Kill(target, back, host) => {
+                let Some(sid) = self.target(target) else {
+                    return;
+                };
+                self.crash(sid);
+                let at = self.now + back;
+                if let Some(h) = host {
+                    self.schedule(at, Control::Move(sid, h));
+                }
+                self.schedule(at, Control::Boot(sid));
+            }
+            Control::Stop(target, back) => {
+                if let Some(sid) = self.target(target) {
+                    self.stop(sid, back);
+                }
+            }
+            Control::Exit(sid, inc) => {
+                let n = &self.nodes[&sid];
+                if n.inc == inc && n.stopping.is_some() {
+                    self.crash(sid);
+                }
+            }
+            Control::Wall(target, len, sees) => {
+                if let Some(sid) = self.target(target) {
+                    self.wall(sid, len, sees);
+                }
+            }
+            Control::Unwall(sid) => self.unwall(sid),
+            Control::Move(sid, host) => {
+                let n = self.nodes.get_mut(&sid).expect("node");
+                if !n.live() {
+                    n.host = host;
+                }
+            }
+        }
+    }
+
+    /// The peer a fault aims at: `Some` as given if it runs (and is not
+    /// paused or stopping), `None` the confirmed leader, if any.
+    fn target(&self, target: Option<Sid>) -> Option<Sid> {
+        let sid = match target {
+            Some(s) => s,
+            None => {
+                *self
+                    .nodes
+                    .iter()
+                    .find(|(&s, n)| {
+                        matches!(
+                            n.role(),
+                            Some(Role::Leading {
+                                confirmed: true,
+                                ..
+                            })
+                        ) && self.leads(s)
+                    })?
+                    .0
+            }
+        };
+        let n = &self.nodes[&sid];
+        (n.live() && !n.paused && n.stopping.is_none()).then_some(sid)
+    }
+
+    /// Graceful stop of `sid` ([`Control::Stop`]).
+    fn stop(&mut self, sid: Sid, back: Option<Duration>) {
+        let now = self.local(sid);
+        let node = self.nodes.get_mut(&sid).expect("node");
+        let outs = match node.machine.as_mut() {
+            Some(Machine::Zk(c)) => c.stop(now),
+            _ => {
+                // A ZooKeeper server says nothing when it stops.
+                self.crash(sid);
+                if let Some(b) = back {
+                    self.schedule(self.now + b, Control::Boot(sid));
+                }
+                return;
+            }
+        };
+        self.record(Trace::Note(sid, "stops gracefully".into()));
+        self.process(sid, outs);
+        let (lo, hi) = self.params.stop_linger;
+        let exit = self.now + self.rng2.dur(lo, hi);
+        let node = self.nodes.get_mut(&sid).expect("node");
+        node.stopping = Some(exit);
+        node.timer_at = None;
+        let inc = node.inc;
+        self.schedule(exit, Control::Exit(sid, inc));
+        if let Some(b) = back {
+            self.schedule(exit + b, Control::Boot(sid));
+        }
+    }
+
+    /// A firewall on `sid` ([`Control::Wall`]).
+    fn wall(&mut self, sid: Sid, len: Duration, sees: bool) {
+        if !self.walls.insert(sid) {
+            return;
+        }
+        self.record(Trace::Note(sid, format!("firewalled (sees it: {sees})")));
+        let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
+        for o in others {
+            if !self.nodes[&o].live() {
+                continue;
+            }
+            // What was in flight on the broken connections is lost.
+            *self.link_gen.entry((sid, o)).or_default() += 1;
+            *self.link_gen.entry((o, sid)).or_default() += 1;
+            self.connection(o, sid, false);
+            if sees {
+                self.connection(sid, o, false);
+            }
+        }
+        self.schedule(self.now + len, Control::Unwall(sid));
+    }
+
+    /// The firewall on `sid` goes: what the queues kept goes out, and
+    /// connections come back where no cut stops them.
+    fn unwall(&mut self, sid: Sid) {
+        if !self.walls.remove(&sid) {
+            return;
+        }
+        let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
+        for o in others {
+            if !self.nodes[&o].live() || !self.nodes[&sid].live() {
+                continue;
+            }
+            for (a, b) in [(sid, o), (o, sid)] {
+                if !self.blocked(a, b) {
+                    if let Some(m) = self.held.remove(&(a, b)) {
+                        self.transmit(a, b, m);
+                    }
+                }
+            }
+            if !self.blocked(sid, o) && !self.blocked(o, sid) {
+                self.connection(sid, o, true);
+                self.connection(o, sid, true);
+            }
+        }
+    }
+
+    /// Whether `x` follows `s` or promised it its acknowledgements (the
+    /// runtime then watches `s`'s lock when the connection breaks).
+    fn cares(&self, x: Sid, s: Sid) -> bool {
+        self.nodes[&x].core().is_some_and(|c| {
+            c.following() == Some(s) || c.promised().is_some_and(|(l, _)| l == Some(s))
+        })
+    }
+
+    /// The runtime's death watch ([`Core::on_peer_dead`]): `x` tries to
+    /// take the lock of the peer it watches in its own host's `dataDir`.
+    /// The lock is there only if that sid ran on this host with a store
+    /// (and `x` has a `dataDir` there, a store); it is free if no process
+    /// of that sid runs on this host now (it died, stopped, or runs
+    /// elsewhere: a file left behind), and then names the epoch its last
+    /// holder recorded. Watched while `x` cares and the connection is
+    /// down; polled every [`Params::death_poll`].
+    fn probe(&mut self, x: Sid) {
+        let n = &self.nodes[&x];
+        let Some(s) = n.watch else { return };
+        if !self.cares(x, s) || n.view.contains(&s) {
+            self.nodes.get_mut(&x).expect("node").watch = None;
+            return;
+        }
+        let host = n.host;
+        let lock = self.locks.get(&(host, s)).copied();
+        let t = &self.nodes[&s];
+        let held = t.live() && t.host == host && t.locks();
+        match lock {
+            Some(epoch) if n.locks() && !held => {
+                self.nodes.get_mut(&x).expect("node").watch = None;
+                let now = self.local(x);
+                let before = self.promise_of(x);
+                let outs = match self.nodes.get_mut(&x).and_then(|n| n.machine.as_mut()) {
+                    Some(Machine::Zk(c)) => c.on_peer_dead(now, s, epoch),
+                    _ => return,
+                };
+                self.deaths += 1;
+                self.record(Trace::Note(
+                    x,
+                    format!("the lock of {s} is free, recording epoch {epoch}"),
+                ));
+                self.note_release(x, before, Via::Lock);
+                self.process(x, outs);
+            }
+            _ => {
+                let at = self.now + self.params.death_poll;
+                let (inc, gen) = (n.inc, n.watch_gen);
+                self.push(at, Ev::Probe { sid: x, inc, gen });
+            }
+        }
+    }
+
+    /// Whether a connection attempt of `x` to `s` is refused now: nothing
+    /// listens on `s`'s port on a host that runs, or a firewall rejects it;
+    /// a black-holed link lets it time out instead.
+    fn refusing(&self, x: Sid, s: Sid) -> bool {
+        let n = &self.nodes[&s];
+        !self.cut.contains(&(x, s))
+            && !self.cut.contains(&(s, x))
+            && !self.walls.contains(&x)
+            && (self.walls.contains(&s) || (!n.live() && n.refuses))
+    }
+
+    /// `x`'s connection manager tries to connect to `s` (a send without a
+    /// connection, `ConnectAll`, `Connect`): if refused, the refusal comes
+    /// back a round trip later (one attempt at a time per peer).
+    fn attempt(&mut self, x: Sid, s: Sid) {
+        if x == s || !self.nodes.contains_key(&s) || !self.refusing(x, s) {
+            return;
+        }
+        if !self.attempts.insert((x, s)) {
+            return;
+        }
+        let (lo, hi) = self.params.delay;
+        let rtt = self.rng2.dur(lo, hi) * 2;
+        let inc = self.nodes[&x].inc;
+        self.push(
+            self.now + rtt,
+            Ev::Refused {
+                sid: x,
+                peer: s,
+                inc,
+            },
+        );
+    }
+
+    /// The leader `sid` promised its acknowledgements to, and until when.
+    fn promise_of(&self, sid: Sid) -> Option<(Sid, Duration)> {
+        let c = self.nodes[&sid].core()?;
+        match (c.promised(), c.promise_until()) {
+            (Some((Some(l), _)), Some(u)) => Some((l, u)),
+            _ => None,
+        }
+    }
+
+    /// Counts a promise that an input ended before it ran out.
+    fn note_release(&mut self, sid: Sid, before: Option<(Sid, Duration)>, via: Via) {
+        let Some((leader, until)) = before else {
+            return;
+        };
+        if self.local(sid) >= until || self.promise_of(sid).is_some_and(|(l, _)| l == leader) {
+            return;
+        }
+        let r = &mut self.releases;
+        match via {
+            Via::Message { from, msg, src_inc } if from == leader => {
+                let acked = self.acked_inc.get(&(sid, leader)).copied();
+                if msg.zxid == -1 {
+                    r.departure += 1;
+                } else if acked.is_some_and(|a| src_inc > a) {
+                    r.restart += 1;
+                } else {
+                    r.stepped_down += 1;
+                }
+            }
+            Via::Lock => r.lock += 1,
+            Via::Refused => r.refused += 1,
+            Via::Message { .. } | Via::Other => r.other += 1,
         }
     }
 
@@ -975,6 +1490,12 @@ impl Sim {
         let p = self.params.clone();
         let qv = self.qv.clone();
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
+        if let Some(exit) = node.stopping {
+            // A restart never runs while the earlier process does (the
+            // lock in dataDir): once it exited.
+            self.schedule(exit + Duration::from_micros(1), Control::Boot(sid));
+            return;
+        }
         if node.live() {
             return;
         }
@@ -982,6 +1503,8 @@ impl Sim {
         node.paused = false;
         node.backlog.clear();
         node.order = Order::default();
+        node.view.clear();
+        node.watch = None;
         let fle = Fle::new(
             Settings {
                 my_sid: sid,
@@ -1004,11 +1527,14 @@ impl Sim {
             node.machine = Some(Machine::Legacy(f));
             outs
         } else {
-            let mut c = Box::new(if node.spec.store {
-                Core::durable(fle, p.timing(), disk)
-            } else {
-                Core::new(fle, p.timing(), 0)
-            });
+            let mut c = Box::new(
+                if node.spec.store {
+                    Core::durable(fle, p.timing(), disk)
+                } else {
+                    Core::new(fle, p.timing(), 0)
+                }
+                .with_mode(p.mode),
+            );
             // The host's own epoch (its data's): what it had at first boot.
             c.set_reported(zxid, node.spec.epoch);
             let outs = c.start(now);
@@ -1027,6 +1553,11 @@ impl Sim {
         if let Some(p) = problem {
             self.fail(&p);
         }
+        let node = &self.nodes[&sid];
+        if node.locks() {
+            // It takes its lock and records epoch 0 until its first store.
+            self.locks.insert((node.host, sid), 0);
+        }
         // The transport connects to the new process and sends what the
         // others' queues hold for it; both ends see the connection.
         let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
@@ -1035,13 +1566,13 @@ impl Sim {
                 continue;
             }
             if let Some(m) = self.held.remove(&(o, sid)) {
-                if !self.cut.contains(&(o, sid)) {
+                if !self.blocked(o, sid) {
                     self.transmit(o, sid, m);
                 } else {
                     self.held.insert((o, sid), m);
                 }
             }
-            if !self.cut.contains(&(o, sid)) && !self.cut.contains(&(sid, o)) {
+            if !self.blocked(o, sid) && !self.blocked(sid, o) {
                 self.connection(sid, o, true);
                 self.connection(o, sid, true);
             }
@@ -1062,13 +1593,16 @@ impl Sim {
         node.backlog.clear();
         node.timer_at = None;
         node.crash_at_store = false;
+        node.stopping = None;
+        node.view.clear();
+        node.watch = None;
         // The machine keeps its clock (and its lag) across a crash of the
         // process; a suspend of a crashed process ends with the crash.
         node.suspended_since = None;
         self.held.retain(|(a, _), _| *a != sid);
         let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
         for o in others {
-            if self.nodes[&o].live() && !self.cut.contains(&(sid, o)) {
+            if self.nodes[&o].live() && !self.blocked(sid, o) {
                 // The FIN comes after what the kernel already sent.
                 let sent = self.link_clock.get(&(sid, o)).copied().unwrap_or_default();
                 let skew = self.rng.dur(Duration::ZERO, self.params.cnx_skew);
@@ -1125,6 +1659,9 @@ impl Sim {
         let restored: Vec<(Sid, Sid)> = self.cut.difference(&links).copied().collect();
         self.cut = links;
         for (a, b) in restored {
+            if self.blocked(a, b) {
+                continue;
+            }
             if let Some(m) = self.held.remove(&(a, b)) {
                 if self.nodes[&a].live() && self.nodes[&b].live() {
                     self.transmit(a, b, m);
@@ -1174,9 +1711,15 @@ impl Sim {
         self.link_gen.get(&(a, b)).copied().unwrap_or(0)
     }
 
+    /// Whether messages from `a` to `b` are stopped: a cut link, or a
+    /// firewall at either end.
+    fn blocked(&self, a: Sid, b: Sid) -> bool {
+        self.cut.contains(&(a, b)) || self.walls.contains(&a) || self.walls.contains(&b)
+    }
+
     /// Whether `a` reaches `b` now.
     pub fn link_up(&self, a: Sid, b: Sid) -> bool {
-        !self.cut.contains(&(a, b)) && self.nodes[&a].live() && self.nodes[&b].live()
+        !self.blocked(a, b) && self.nodes[&a].live() && self.nodes[&b].live()
     }
 
     fn have_delivered(&self, sid: Sid) -> bool {
@@ -1188,6 +1731,7 @@ impl Sim {
         if from == to {
             let inc = self.nodes[&to].inc;
             let gen = self.gen(from, to);
+            let src_inc = inc;
             self.push(
                 self.now + Duration::from_micros(10),
                 Ev::Deliver {
@@ -1196,9 +1740,19 @@ impl Sim {
                     msg,
                     inc,
                     gen,
+                    src_inc,
                 },
             );
             return;
+        }
+        if !self.nodes[&from].view.contains(&to) {
+            // No connection: the transport tries to make one.
+            self.attempt(from, to);
+        }
+        if msg.server_state() == Some(ServerState::Following) && msg.leader == to && msg.zxid < -1 {
+            // An acknowledgement (or refusal) for this incarnation of `to`.
+            let inc = self.nodes[&to].inc;
+            self.acked_inc.insert((from, to), inc);
         }
         let fate = match self.nodes.get(&to) {
             None => "nowhere",
@@ -1206,7 +1760,7 @@ impl Sim {
                 self.held.insert((from, to), msg);
                 "held"
             }
-            Some(_) if self.cut.contains(&(from, to)) => {
+            Some(_) if self.blocked(from, to) => {
                 self.held.insert((from, to), msg);
                 "held"
             }
@@ -1259,6 +1813,7 @@ impl Sim {
         *clock = at;
         let inc = self.nodes[&to].inc;
         let gen = self.gen(from, to);
+        let src_inc = self.nodes[&from].inc;
         self.push(
             at,
             Ev::Deliver {
@@ -1267,6 +1822,7 @@ impl Sim {
                 msg,
                 inc,
                 gen,
+                src_inc,
             },
         );
     }
@@ -1277,7 +1833,18 @@ impl Sim {
         for o in outs {
             match o {
                 Output::Send { to, msg } => self.send(sid, to, msg),
-                Output::ConnectAll | Output::Connect(_) => {}
+                Output::Connect(to) => self.attempt(sid, to),
+                Output::ConnectAll => {
+                    let down: Vec<Sid> = self
+                        .nodes
+                        .keys()
+                        .copied()
+                        .filter(|&o| o != sid && !self.nodes[&sid].view.contains(&o))
+                        .collect();
+                    for o in down {
+                        self.attempt(sid, o);
+                    }
+                }
                 Output::Event(e) => self.on_event(sid, e),
                 Output::Persist(d) => self.persist(sid, d),
                 Output::Refused(r) => self.record(Trace::Refused(sid, r.to_string())),
@@ -1287,7 +1854,9 @@ impl Sim {
             }
         }
         self.check_machine(sid);
-        self.check_single_leader(sid);
+        if self.params.check_single_leader {
+            self.check_single_leader(sid);
+        }
         self.arm(sid);
     }
 
@@ -1385,7 +1954,7 @@ impl Sim {
 
     fn arm(&mut self, sid: Sid) {
         let node = self.nodes.get_mut(&sid).expect("node");
-        if node.paused {
+        if node.paused || node.stopping.is_some() {
             return;
         }
         let next = match &node.machine {
@@ -1507,7 +2076,9 @@ impl Sim {
 
     fn on_confirmed(&mut self, sid: Sid, epoch: i64) {
         let now = self.now;
-        self.check_no_other_leader(sid, epoch);
+        if self.params.check_single_leader {
+            self.check_no_other_leader(sid, epoch);
+        }
         if self.params.check_stored_quorum {
             // Every acknowledgement and my own count came after the store:
             // a quorum holds the epoch on disk (or has no disk to hold it).
@@ -1581,7 +2152,7 @@ impl Sim {
             _ => None,
         })?;
         for (&s, n) in &self.nodes {
-            if s == leader || !n.live() || n.paused || n.spec.legacy {
+            if s == leader || !n.live() || n.paused || n.spec.legacy || n.stopping.is_some() {
                 continue;
             }
             let ok = match n.role() {
@@ -1656,7 +2227,10 @@ impl Sim {
     pub fn describe(&self) -> String {
         let mut s = String::new();
         for (sid, n) in &self.nodes {
-            let _ = write!(s, "  sid {sid}: ");
+            let _ = write!(s, "  sid {sid} (host {}): ", n.host);
+            if n.stopping.is_some() {
+                s.push_str("STOPPING ");
+            }
             if n.lag > Duration::ZERO {
                 let _ = write!(s, "(clock {:?} behind) ", n.lag);
             }
@@ -1685,6 +2259,9 @@ impl Sim {
             s.push('\n');
         }
         let _ = writeln!(s, "  cut: {:?}", self.cut);
+        if !self.walls.is_empty() {
+            let _ = writeln!(s, "  firewalled: {:?}", self.walls);
+        }
         s
     }
 
@@ -1765,6 +2342,7 @@ fn fmt_trace(t: &Trace) -> String {
             format!("{sid}: STORE {} {d:?}", if *ok { "done" } else { "FAILED" })
         }
         Trace::Refused(sid, r) => format!("{sid}: REFUSED {r}"),
+        Trace::Note(sid, r) => format!("{sid}: {r}"),
     }
 }
 
