@@ -1265,15 +1265,15 @@ fn keep_going(list: &[u64]) {
 /// also without a store, had observed sid 3 at epoch 2 and must not report
 /// epoch 2 for sid 1: it stays `Observing { leader: 1, epoch: None }`,
 /// which the liveness check accepts for such runs (`Sim::settled`). The
-/// fail-over faults changed the schedules: seed 18811 is now one that
-/// repeats an epoch and settles only under that rule (the first in
-/// 10,000..40,000).
+/// fail-over faults and changes of the core's timing move such runs to
+/// other seeds: seed 10751 is now one that repeats an epoch and settles
+/// (the first from 10,000).
 #[test]
 fn random_schedule_with_a_repeated_epoch_settles() {
-    let o = run_random(18811);
+    let o = run_random(10751);
     assert!(
         o.repeated_epochs > 0,
-        "seed 18811 no longer confirms an epoch twice: pick another seed"
+        "seed 10751 no longer confirms an epoch twice: pick another seed"
     );
 }
 
