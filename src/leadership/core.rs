@@ -31,6 +31,16 @@ pub enum Output {
     Connect(Sid),
     /// Tell the host.
     Event(Event),
+    /// I promised `leader` (acknowledged it, for `epoch`): a store that
+    /// can keep this cheaply (no fsync; the dataDir lock file) records it,
+    /// so that a restart after a crash of the process knows whom its
+    /// quarantine protects ([`Core::with_earlier_promise`]).
+    Promised {
+        /// The leader acknowledged.
+        leader: Sid,
+        /// The epoch acknowledged.
+        epoch: i64,
+    },
     /// Store this durably (fsync) and then call [`Core::on_persisted`].
     /// Nothing that depends on it (an acknowledgement of the epoch, my own
     /// count for it as leader) leaves the machine before that call.
@@ -141,7 +151,7 @@ pub struct Core {
     /// `stop` ran: nothing more is sent.
     stopped: bool,
     /// Whom my earlier life acknowledged under the stored epoch, when the
-    /// store knows ([`Core::with_earlier_ack`]): the restart quarantine
+    /// store knows ([`Core::with_earlier_promise`]): the restart quarantine
     /// then only forbids acknowledging anyone else.
     earlier_ack: Option<Sid>,
     /// Peers whose connection was up at some time in this run: a refused
@@ -218,21 +228,16 @@ impl Core {
     }
 
     /// What a store in `dataDir` can also tell after a crash of the
-    /// process: the leader my earlier life acknowledged under its stored
-    /// epoch (`leader`, my own sid if I led it). The restart quarantine is
-    /// then a promise to that leader (its proof of death or its new round
-    /// releases it, and I may acknowledge it again); if I led, there is no
-    /// quarantine at all: that earlier life acknowledged only itself, and it
-    /// is dead (the lock proves it). Set before [`Core::start`].
-    pub fn with_earlier_ack(mut self, leader: Sid) -> Core {
+    /// process: my earlier life's last promise was to `leader`, for my
+    /// stored epoch ([`Output::Promised`], recorded in the lock file). A
+    /// promise runs in one slot (a new one to another leader only once the
+    /// last ran out), so the restart quarantine need only keep me from
+    /// acknowledging anyone but `leader` (and from counting myself); a
+    /// proof of its death or its new round releases it. Set before
+    /// [`Core::start`].
+    pub fn with_earlier_promise(mut self, leader: Sid) -> Core {
         self.earlier_ack = Some(leader);
         self
-    }
-
-    /// The leader I acknowledged (or accepted, before my acknowledgement
-    /// left) under my accepted epoch, and that epoch.
-    pub fn acked(&self) -> Option<(Sid, i64)> {
-        self.acked
     }
 
     /// In `mode` ([`Mode::Lease`] by default). Set before [`Core::start`].
@@ -343,11 +348,8 @@ impl Core {
         }
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
-        // An earlier life that led (counted only itself) and is dead (the
-        // store's lock proves it) promised nobody anything I must keep.
-        let led = self.durable && self.earlier_ack == Some(self.me());
-        if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) && !led {
-            let earlier = self.earlier_ack.filter(|_| self.durable);
+        if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {
+            let earlier = self.earlier_ack.filter(|&l| self.durable && l != self.me());
             self.promise = Some(Promise {
                 leader: earlier,
                 round: i64::MAX,
@@ -1565,12 +1567,21 @@ impl Core {
             msg: report(leader, hb.zxid, round, hb.peer_epoch),
         });
         if self.mode == Mode::Lease {
+            let changed = self.promise.map_or(true, |p| {
+                (p.leader, p.epoch) != (Some(leader), hb.peer_epoch)
+            });
             self.promise = Some(Promise {
                 leader: Some(leader),
                 round: hb.election_epoch,
                 epoch: hb.peer_epoch,
                 until: now + d_f,
             });
+            if changed {
+                out.push(Output::Promised {
+                    leader,
+                    epoch: hb.peer_epoch,
+                });
+            }
         }
     }
 

@@ -1005,51 +1005,36 @@ fn a_followers_vote_with_a_heartbeats_zxid_is_no_acknowledgement() {
 }
 
 #[test]
-fn a_restart_that_knows_its_earlier_ack_is_quarantined_only_against_others() {
+fn a_restart_that_knows_its_last_promise_is_quarantined_only_against_others() {
     let stored = Durable {
         epoch: 2,
         round: 20,
     };
-    // A follower of 3: may acknowledge 3 again at once, nobody else.
-    let mut f = Auto(raw_core(1, Some(stored)).with_earlier_ack(3));
+    // A follower that last promised 3: may acknowledge 3 again at once,
+    // nobody else, and may not count itself.
+    let mut f = Auto(raw_core(1, Some(stored)).with_earlier_promise(3));
     f.start(ms(0));
     assert_eq!(f.promised(), Some((Some(3), 2)));
     // The earlier leader's death releases it.
     f.0.on_peer_dead(ms(1), 3, 2);
     assert_eq!(f.promise_until(), None);
-    // A leader that led epoch 2: no quarantine at all.
-    let mut l = Auto(raw_core(3, Some(stored)).with_earlier_ack(3));
-    l.start(ms(0));
-    assert_eq!(l.promised(), None);
-    let round = l.fle().logicalclock();
-    let v3 = Message::outgoing(ServerState::Looking, 3, 0, round, 2);
-    l.receive(ms(0), 3, &v3);
-    l.receive(ms(1), 1, &v3);
-    l.on_timeout(ms(11), true);
-    assert!(
-        matches!(l.role(), Role::Leading { epoch: 3, .. }),
-        "{:?}",
-        l.role()
-    );
-    let t = l.next_deadline().unwrap();
-    let outs = l.on_timeout(t, true);
-    let hb = sent_to(&outs, 1)[0];
-    l.receive(t + ms(1), 1, &report(3, hb.zxid, round, 3));
-    assert!(
-        matches!(
-            l.role(),
-            Role::Leading {
-                confirmed: true,
-                ..
-            }
-        ),
-        "{:?}",
-        l.role()
-    );
-    // Without the record the quarantine keeps it from counting itself.
+    // Without the record: the full quarantine.
     let mut q = Auto(raw_core(3, Some(stored)));
     q.start(ms(0));
     assert_eq!(q.promised(), Some((None, i64::MAX)));
+}
+
+#[test]
+fn a_promise_is_reported_for_the_lock_file_when_it_changes() {
+    let mut f = follower();
+    let outs = f.receive(ms(20), 3, &heartbeat(3, 1, false, 1, 1));
+    assert!(outs.contains(&Output::Promised {
+        leader: 3,
+        epoch: 1
+    }));
+    // Renewing the same promise writes nothing.
+    let outs = f.receive(ms(30), 3, &heartbeat(3, 1, true, 2, 1));
+    assert!(!outs.iter().any(|o| matches!(o, Output::Promised { .. })));
 }
 
 #[test]

@@ -330,6 +330,14 @@ impl ElectionLoop {
                         queue.push_front(m);
                     }
                 }
+                Output::Promised { leader, epoch } => {
+                    if let Some(store) = &self.store {
+                        if let Err(why) = store.note_promise(leader, epoch) {
+                            // Only the next restart's quarantine is longer.
+                            log!(Level::Debug, "cannot record my promise: {why}");
+                        }
+                    }
+                }
                 Output::Refused(r) => log!(Level::Warn, "{r}"),
                 Output::OutOfRange { from, error } => {
                     log!(
@@ -349,12 +357,7 @@ impl ElectionLoop {
         let Some(store) = &self.store else {
             return true;
         };
-        let leader = self
-            .core
-            .acked()
-            .filter(|&(_, e)| e == d.epoch)
-            .map(|(l, _)| l);
-        match store.save(d, leader) {
+        match store.save(d) {
             Ok(()) => true,
             Err(why) => {
                 log!(

@@ -10,17 +10,19 @@
 //! ```text
 //! pid=4242
 //! acceptedEpoch=5
-//! leader=3
+//! promisedTo=3
+//! promisedEpoch=5
 //! ```
 //!
-//! (`leader`: whom it acknowledged, or led, under that epoch.) A restarted
-//! process reads what its earlier life left there before it writes its
-//! own ([`Lock::earlier`]): when the epoch matches the fsynced state file,
-//! the quarantine after the restart need only keep it from acknowledging
-//! anyone but that leader. After a crash of the machine the record may be
-//! older than the state file (it is written after the state's fsync and
-//! is not fsynced itself); then it does not match and the full quarantine
-//! applies.
+//! (`promisedTo`/`promisedEpoch`: the leader it last acknowledged, and for
+//! which epoch.) A restarted process reads what its earlier life left
+//! there before it writes its own ([`Lock::earlier`]): when the promise's
+//! epoch equals the fsynced state file's, that promise was its last (a
+//! new epoch is stored before it is acknowledged), and the quarantine after
+//! the restart need only keep it from acknowledging anyone but that
+//! leader. After a crash of the machine the record may be older than the
+//! state file (it is not fsynced); then the epochs differ and the full
+//! quarantine applies.
 //!
 //! A follower that gave an acknowledgement for epoch E to leader L, whose
 //! connection to L broke, tries to take L's lock ([`probe_dead`]). If it
@@ -34,6 +36,7 @@
 
 use crate::ffi::os::{try_lock_file, unlock_file};
 use crate::types::Sid;
+use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -54,9 +57,10 @@ pub(crate) fn path(dir: &Path, sid: Sid) -> PathBuf {
 pub(crate) struct Lock {
     file: File,
     path: PathBuf,
-    /// What the earlier holder recorded: its accepted epoch, and whom it
-    /// acknowledged (or led) under it.
-    earlier: Option<(i64, Option<Sid>)>,
+    /// The earlier holder's last promise: (leader, epoch).
+    earlier: Option<(Sid, i64)>,
+    /// What I record: my accepted epoch and my last promise.
+    now: Mutex<(i64, Option<(Sid, i64)>)>,
 }
 
 impl Lock {
@@ -95,32 +99,48 @@ impl Lock {
                 Err(e) => return Err(e),
             }
         }
-        let earlier = read_field(&file, "acceptedEpoch")
-            .and_then(|v| v.parse().ok())
-            .map(|e| (e, read_field(&file, "leader").and_then(|v| v.parse().ok())));
+        let field = |k: &str| read_field(&file, k).and_then(|v| v.parse::<i64>().ok());
+        let accepted = field("acceptedEpoch").unwrap_or(0);
+        let earlier = field("promisedTo").zip(field("promisedEpoch"));
         let lock = Lock {
             file,
             path,
             earlier,
+            // Kept as it was until I accept or promise anything: my
+            // quarantine carries the earlier life's promise on.
+            now: Mutex::new((accepted, earlier)),
         };
-        // Kept as it was until I accept anything: my quarantine carries the
-        // earlier life's promise on.
-        let (e, leader) = earlier.unwrap_or((0, None));
-        lock.record(e, leader)?;
+        lock.write()?;
         Ok(lock)
     }
 
-    /// What the earlier holder of the lock recorded: its accepted epoch,
-    /// and whom it acknowledged (or led) under it, if anyone.
-    pub(crate) fn earlier(&self) -> Option<(i64, Option<Sid>)> {
+    /// The earlier holder's last promise, (leader, epoch), if it recorded one.
+    pub(crate) fn earlier(&self) -> Option<(Sid, i64)> {
         self.earlier
     }
 
-    /// Records `epoch` as the highest I accepted, and `leader`, whom I
-    /// acknowledge (or lead) under it (with my pid).
-    pub(crate) fn record(&self, epoch: i64, leader: Option<Sid>) -> io::Result<()> {
-        let who = leader.map(|l| format!("leader={l}\n")).unwrap_or_default();
-        let text = format!("pid={}\nacceptedEpoch={epoch}\n{who}", std::process::id());
+    /// Records `epoch` as the highest I accepted.
+    pub(crate) fn record_accepted(&self, epoch: i64) -> io::Result<()> {
+        self.now.lock().0 = epoch;
+        self.write()
+    }
+
+    /// Records my promise to `leader` for `epoch`.
+    pub(crate) fn record_promise(&self, leader: Sid, epoch: i64) -> io::Result<()> {
+        self.now.lock().1 = Some((leader, epoch));
+        self.write()
+    }
+
+    fn write(&self) -> io::Result<()> {
+        let now = self.now.lock();
+        let (accepted, promise) = *now;
+        let promised = promise
+            .map(|(l, e)| format!("promisedTo={l}\npromisedEpoch={e}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "pid={}\nacceptedEpoch={accepted}\n{promised}",
+            std::process::id()
+        );
         let mut f = &self.file;
         f.seek(SeekFrom::Start(0))?;
         f.write_all(text.as_bytes())?;
@@ -173,13 +193,14 @@ mod tests {
         let d = dir("probe");
         assert_eq!(probe_dead(&d, 3), None, "no file: no proof");
         let l = Lock::acquire(&d, 3).unwrap();
-        l.record(7, Some(3)).unwrap();
+        l.record_accepted(7).unwrap();
+        l.record_promise(2, 7).unwrap();
         assert_eq!(probe_dead(&d, 3), None, "held: alive");
         drop(l);
         assert_eq!(probe_dead(&d, 3), Some(7));
         // The next holder learns what the earlier one recorded.
         let again = Lock::acquire(&d, 3).unwrap();
-        assert_eq!(again.earlier(), Some((7, Some(3))));
+        assert_eq!(again.earlier(), Some((2, 7)));
         drop(again);
         std::fs::remove_dir_all(&d).unwrap();
     }

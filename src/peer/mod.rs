@@ -453,8 +453,8 @@ impl PeerInner {
                 held.epoch = held.epoch.max(self.state.accepted());
                 let mut core = Core::durable(fle, timing, held);
                 if held.epoch == stored {
-                    if let Some(l) = store.earlier_ack(stored) {
-                        core = core.with_earlier_ack(l);
+                    if let Some(l) = store.earlier_promise(stored) {
+                        core = core.with_earlier_promise(l);
                     }
                 }
                 (core, Some(store))

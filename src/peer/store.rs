@@ -41,26 +41,37 @@ pub(crate) enum Store {
 }
 
 impl Store {
-    /// Writes `d` durably (and records its epoch, and `leader`, whom I
-    /// acknowledge or lead under it, in my lock file).
-    pub(crate) fn save(&self, d: Durable, leader: Option<Sid>) -> Result<(), String> {
+    /// Writes `d` durably (and records its epoch in my lock file).
+    pub(crate) fn save(&self, d: Durable) -> Result<(), String> {
         match self {
             Store::File(f, lock) => {
                 f.save(d)
                     .map_err(|e| format!("{}: {e}", f.path().display()))?;
-                lock.record(d.epoch, leader)
+                lock.record_accepted(d.epoch)
                     .map_err(|e| format!("{}: {e}", lock.path().display()))
             }
             Store::Hook(h) => h(d),
         }
     }
 
-    /// Whom my earlier life acknowledged (or led) under `epoch`, when my
-    /// lock file says so for that very epoch ([`super::lock`]).
-    pub(crate) fn earlier_ack(&self, epoch: i64) -> Option<Sid> {
+    /// Records my promise to `leader` for `epoch` (cheaply, no fsync: the
+    /// lock file), for the quarantine after a crash of this process; a
+    /// host's hook keeps nothing of it.
+    pub(crate) fn note_promise(&self, leader: Sid, epoch: i64) -> Result<(), String> {
+        match self {
+            Store::File(_, lock) => lock
+                .record_promise(leader, epoch)
+                .map_err(|e| format!("{}: {e}", lock.path().display())),
+            Store::Hook(_) => Ok(()),
+        }
+    }
+
+    /// Whom my earlier life last promised, when its record names my stored
+    /// `epoch` ([`super::lock`]).
+    pub(crate) fn earlier_promise(&self, epoch: i64) -> Option<Sid> {
         match self {
             Store::File(_, lock) => match lock.earlier() {
-                Some((e, leader)) if e == epoch && epoch > 0 => leader,
+                Some((leader, e)) if e == epoch && epoch > 0 => Some(leader),
                 _ => None,
             },
             Store::Hook(_) => None,

@@ -1833,6 +1833,9 @@ impl Sim {
         for o in outs {
             match o {
                 Output::Send { to, msg } => self.send(sid, to, msg),
+                // The lock file's promise record is not modelled: a restart
+                // here always gets the full quarantine.
+                Output::Promised { .. } => {}
                 Output::Connect(to) => self.attempt(sid, to),
                 Output::ConnectAll => {
                     let down: Vec<Sid> = self
