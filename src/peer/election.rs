@@ -50,6 +50,13 @@ pub(crate) const HANDOFF_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// leader's lock in the shared `dataDir` was released ([`super::lock`]).
 const DEATH_POLL: Duration = Duration::from_millis(5);
 
+/// When a broken voter connection is tried again first
+/// ([`ElectionLoop::reprobe`]); each later try waits twice as long.
+const REPROBE_FIRST: Duration = Duration::from_millis(10);
+
+/// How many times a broken voter connection is tried again.
+const REPROBE_TRIES: u32 = 4;
+
 /// Commands from the host.
 pub(crate) enum Control {
     /// Start a new election round (the leader is gone).
@@ -88,6 +95,9 @@ pub(crate) struct ElectionLoop {
     /// A peer whose connection broke and whose death I look for in its
     /// lock ([`ElectionLoop::watch_death`]).
     pub watch: Option<Sid>,
+    /// Voters whose connection just broke, with the next reconnect try
+    /// and how many are left ([`ElectionLoop::reprobe`]).
+    pub probes: Vec<(Sid, Duration, u32)>,
 }
 
 impl ElectionLoop {
@@ -107,12 +117,16 @@ impl ElectionLoop {
         loop {
             // Sleep in slices: the monotonic timer does not count suspend,
             // the machine's clock does.
+            self.reprobe();
             let mut sleep = match self.core.next_deadline() {
                 Some(d) => clock::sleep_slice(d),
                 None => clock::MAX_SLEEP,
             };
             if self.watch.is_some() {
                 sleep = sleep.min(DEATH_POLL);
+            }
+            if let Some(at) = self.probes.iter().map(|p| p.1).min() {
+                sleep = sleep.min(at.saturating_sub(self.now()));
             }
             let wake = after(sleep);
             let closed = never();
@@ -147,6 +161,7 @@ impl ElectionLoop {
                         Ok(CnxEvent::Connected(s)) => (s, true),
                         Ok(CnxEvent::Disconnected(s)) => (s, false),
                         Ok(CnxEvent::Refused(s)) => {
+                            self.probes.retain(|p| p.0 != s);
                             self.sync_reported();
                             let outs = self.core.on_refused(self.now(), s);
                             self.apply(outs);
@@ -161,6 +176,12 @@ impl ElectionLoop {
                     self.sync_reported();
                     let outs = self.core.on_connection(self.now(), sid, up);
                     self.apply(outs);
+                    if up {
+                        self.probes.retain(|p| p.0 != sid);
+                    } else if self.core.fle().is_voter(sid) {
+                        self.probes.retain(|p| p.0 != sid);
+                        self.probes.push((sid, self.now() + REPROBE_FIRST, REPROBE_TRIES));
+                    }
                     if up && self.watch == Some(sid) {
                         self.watch = None;
                     } else if !up && self.cares_about(sid) {
@@ -189,6 +210,31 @@ impl ElectionLoop {
         }
         let outs = self.core.stop(self.now());
         self.apply(outs);
+    }
+
+    /// Tries again to connect to voters whose connection broke a moment
+    /// ago, a few times with growing gaps: the machine's own attempt
+    /// ([`crate::leadership::Output::Connect`]) can reach a dying process
+    /// whose listener still completes a connection (a poke that "works"),
+    /// and only a refused attempt marks it down for early finalize.
+    fn reprobe(&mut self) {
+        let now = self.now();
+        let connected = self.cnx.connected();
+        let mut due = Vec::new();
+        self.probes.retain_mut(|(sid, at, left)| {
+            if connected.contains(sid) || *left == 0 {
+                return false;
+            }
+            if *at <= now {
+                due.push(*sid);
+                *left -= 1;
+                *at = now + REPROBE_FIRST * 2u32.pow(REPROBE_TRIES - *left);
+            }
+            true
+        });
+        for sid in due {
+            self.cnx.connect(sid);
+        }
     }
 
     /// Whether the death of `sid` would change anything: I follow it or

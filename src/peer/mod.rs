@@ -525,6 +525,7 @@ impl PeerInner {
                 queued: 0,
                 config_text: self.config_text.clone(),
                 watch: None,
+                probes: Vec::new(),
             };
             spawn("zkelect-election", Box::new(move || el.run()))?;
             Ok::<(), Error>(())
