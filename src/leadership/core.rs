@@ -973,11 +973,13 @@ impl Core {
                 if let Some(m) = self.beats.remove(&d.vote.leader) {
                     // Its heartbeat (or vote) that came while I looked.
                     self.follower_message(now, d.vote.leader, &m, out);
-                } else if !observer && matches!(self.term, Term::Following(_)) {
-                    // Nothing from it yet: say hello at once, so that a
-                    // leader that took me for one looking elsewhere (and
-                    // heartbeats me only now and then) sends me its
-                    // heartbeat now; a peer that does not lead answers so.
+                }
+                if !observer && matches!(&self.term, Term::Following(f) if f.fired.is_none()) {
+                    // Not yet following a confirmed leader: say hello at
+                    // once, so that a leader that took me for one looking
+                    // elsewhere (and heartbeats me only now and then) sends
+                    // me its latest heartbeat now; a peer that does not
+                    // lead answers so.
                     self.hello(now, out);
                 }
                 self.beats.clear();
@@ -1420,11 +1422,17 @@ impl Core {
                 } else if from == leader {
                     self.heartbeat(now, msg, out);
                 } else if says_confirmed(msg)
-                    && msg.peer_epoch > self.accepted.max(self.top_epoch)
+                    && (msg.peer_epoch > self.accepted.max(self.top_epoch)
+                        || (f.fired.is_none()
+                            && f.last_hb.is_none()
+                            && msg.peer_epoch >= self.accepted.max(self.top_epoch)))
                     && msg.peer_epoch <= self.epoch_limit(f.vote.peer_epoch)
                 {
                     // Another leader is confirmed above anything I know of:
-                    // mine cannot be confirmed any more.
+                    // mine cannot be confirmed any more. Also at an epoch I
+                    // already know, when my own leader has said nothing in
+                    // this term (an observer decided on a stale vote, which
+                    // nothing else would end: observers send no hellos).
                     self.leave(now, LossReason::Superseded, out);
                 }
             }
