@@ -641,7 +641,7 @@ impl Ensemble {
             } else {
                 ""
             };
-            // The config of /work/shared/zk/README.md; zkelect peers read the
+            // The config of the shared zk/README.md; zkelect peers read the
             // very same file (with their own dataDir and myid).
             let cfg = format!(
                 "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
