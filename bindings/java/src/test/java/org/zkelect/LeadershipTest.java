@@ -145,14 +145,18 @@ class LeadershipTest {
             assertTrue(newEpoch > epoch, next.toString());
             for (Peer p : survivors) {
                 LeadershipLog sl = logs.get(p);
-                int gone = sl.indexOf("leaderLost " + leader.sid() + " ", 0);
-                assertTrue(gone >= 0, "sid " + p.sid() + ": " + sl);
+                String lostLine = "leaderLost " + leader.sid() + " ";
+                Cluster.await("sid " + p.sid() + " hears " + lostLine, SECONDS,
+                        () -> sl.indexOf(lostLine, 0) >= 0);
+                int gone = sl.indexOf(lostLine, 0);
                 String reason = sl.lines.get(gone).split(" ")[2];
                 assertNotEquals(LossReason.NONE.name(), reason, sl.toString());
                 assertNotEquals(LossReason.UNKNOWN.name(), reason, sl.toString());
                 String confirmed = p == newLeader ? "leading " + newEpoch
                         : "following " + newLeader.sid() + " " + newEpoch;
-                assertTrue(sl.indexOf(confirmed, gone) > gone, "sid " + p.sid() + ": " + sl);
+                // Events reach the listener after the state the wait reads.
+                Cluster.await("sid " + p.sid() + " hears " + confirmed, SECONDS,
+                        () -> sl.indexOf(confirmed, gone) > gone);
             }
             assertLeadsNowOnlyOn(newLeader, newEpoch, survivors);
             assertEquals(linesAtClose, ll.lines.size(), "nothing reaches a closed peer's listener: " + ll);
