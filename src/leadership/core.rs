@@ -150,10 +150,10 @@ pub struct Core {
     started: bool,
     /// `stop` ran: nothing more is sent.
     stopped: bool,
-    /// Whom my earlier life acknowledged under the stored epoch, when the
+    /// Whom my earlier life last promised, for the stored epoch, when the
     /// store knows ([`Core::with_earlier_promise`]): the restart quarantine
     /// then only forbids acknowledging anyone else.
-    earlier_ack: Option<Sid>,
+    earlier_promise: Option<Sid>,
     /// Peers whose connection was up at some time in this run: a refused
     /// reconnect then means that one went away, not that it has not
     /// started yet (see [`Core::on_refused`]).
@@ -221,7 +221,7 @@ impl Core {
             answered: BTreeMap::new(),
             started: false,
             stopped: false,
-            earlier_ack: None,
+            earlier_promise: None,
             seen_up: BTreeSet::new(),
             mode: Mode::Lease,
         }
@@ -236,7 +236,7 @@ impl Core {
     /// proof of its death or its new round releases it. Set before
     /// [`Core::start`].
     pub fn with_earlier_promise(mut self, leader: Sid) -> Core {
-        self.earlier_ack = Some(leader);
+        self.earlier_promise = Some(leader);
         self
     }
 
@@ -349,7 +349,9 @@ impl Core {
         self.started = true;
         self.accepted = self.accepted.max(self.host_epoch);
         if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {
-            let earlier = self.earlier_ack.filter(|&l| self.durable && l != self.me());
+            let earlier = self
+                .earlier_promise
+                .filter(|&l| self.durable && l != self.me());
             self.promise = Some(Promise {
                 leader: earlier,
                 round: i64::MAX,

@@ -1,7 +1,7 @@
 //! The election thread: drives the election and leadership state machine
 //! ([`Core`]) with real time, messages, connection events and host commands.
 
-use super::messenger::{send_or_stop, Forwarded, Outgoing};
+use super::messenger::{self, send_or_stop, Forwarded, Outgoing};
 use super::notifier::Progress;
 use super::state::PeerState;
 use super::store::Store;
@@ -291,17 +291,8 @@ impl ElectionLoop {
         }
         for o in sends {
             if let Output::Send { to, msg } = o {
-                let state = crate::types::ServerState::from_i32(msg.state)
-                    .unwrap_or(crate::types::ServerState::Looking);
-                let body = crate::wire::encode_notification_body(
-                    state,
-                    msg.leader,
-                    msg.zxid,
-                    msg.election_epoch,
-                    msg.peer_epoch,
-                    &self.config_text,
-                );
-                self.cnx.send(to, body.into());
+                self.cnx
+                    .send(to, messenger::encode(&msg, &self.config_text));
             }
         }
         if !self.cnx.flush(HANDOFF_FLUSH_WAIT) {

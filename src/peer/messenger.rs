@@ -128,15 +128,20 @@ pub(crate) fn send_loop(
             recv(votes) -> v => match v { Ok(v) => v, Err(_) => return },
             recv(stop) -> _ => return,
         };
-        let state = ServerState::from_i32(m.state).unwrap_or(ServerState::Looking);
-        let body = wire::encode_notification_body(
-            state,
-            m.leader,
-            m.zxid,
-            m.election_epoch,
-            m.peer_epoch,
-            &config_text,
-        );
-        cnx.send(to, body.into());
+        cnx.send(to, encode(&m, &config_text));
     }
+}
+
+/// The frame body of vote `m` with my config text (spec 3.1).
+pub(crate) fn encode(m: &Message, config_text: &[u8]) -> Arc<[u8]> {
+    let state = ServerState::from_i32(m.state).unwrap_or(ServerState::Looking);
+    wire::encode_notification_body(
+        state,
+        m.leader,
+        m.zxid,
+        m.election_epoch,
+        m.peer_epoch,
+        config_text,
+    )
+    .into()
 }
