@@ -269,7 +269,8 @@ enum zkelect_reason
    */
   ZKELECT_REASON_SILENT = 2,
   /*
-   The connection to the leader broke and was not back within one tick.
+   The connection to the leader broke and was not back within one tick
+   (at once if refused, proven dead, or in fencing mode).
    */
   ZKELECT_REASON_DISCONNECTED = 3,
   /*

@@ -2,7 +2,7 @@
 //! event kinds and loss reasons. Each is one `#[repr(i32)]` enum that
 //! cbindgen renders into include/zkelect.h as written (the variants carry
 //! their full `ZKELECT_` names), and, where the crate has a Rust type for it,
-//! one [`abi_table!`] that is the only mapping between the two: both
+//! one `abi_table!` that is the only mapping between the two: both
 //! conversions, the decoding of numbers from C and the names all come from
 //! it, and the compiler checks that it covers every variant of both sides.
 //!
@@ -228,7 +228,8 @@ pub enum zkelect_reason {
     /// No heartbeat from the leader for `syncLimit` ticks (or none within
     /// `initLimit` ticks of a decision the leader's own vote did not back).
     ZKELECT_REASON_SILENT = 2,
-    /// The connection to the leader broke and was not back within one tick.
+    /// The connection to the leader broke and was not back within one tick
+    /// (at once if refused, proven dead, or in fencing mode).
     ZKELECT_REASON_DISCONNECTED = 3,
     /// The leader does not lead any more (it started a new election, or
     /// follows another peer).

@@ -34,7 +34,8 @@ pub enum LossReason {
     /// own vote did not back).
     Silent = 2,
     /// Follower: the election connection to the leader broke and was not
-    /// back within one tick.
+    /// back within one tick, or at once when the reconnect was refused, the
+    /// leader's lock proved it dead, or in fencing mode.
     Disconnected = 3,
     /// Follower: the leader does not lead: it sent a LOOKING notification
     /// (one of the round I decided in counts only from two ticks after the

@@ -58,8 +58,9 @@
 //!   gives up ([`Event::LeadershipFailed`], reason `NotConfirmed`).
 //! - **Liveness**: a follower gives its leader up ([`Event::LeaderLost`])
 //!   after `syncLimit` ticks without a heartbeat (`Silent`); when the
-//!   connection to it broke and is not back within a tick
-//!   (`Disconnected`); when the leader sends a LOOKING notification (of
+//!   connection to it broke and is not back within a tick, or at once if
+//!   a reconnect is refused, a same-host lock proves it dead, or in
+//!   [`Mode::Fencing`] (`Disconnected`); when the leader sends a LOOKING notification (of
 //!   the round the follower decided in only counts from two ticks after
 //!   the decision, as it may be the tail of that election), or answers
 //!   that it follows another peer (`LeaderLooking`); or when another
@@ -125,8 +126,13 @@
 //!    to count itself as a leader, before `s + D_F` (its clock). The promise
 //!    holds whatever else happens: `f` may give the leader up earlier
 //!    (disconnection, restart) and even vote, but it stays silent toward
-//!    other leaders. The only release is the leader's own LOOKING
-//!    notification of a later round, sent after it stepped down. (The same
+//!    other leaders. The only releases are the leader's own LOOKING
+//!    notification of a later round, sent after it stepped down (its
+//!    departure notice on a clean stop, or a restarted process's first
+//!    notification: the dataDir lock keeps it from running while the
+//!    earlier one lives), and proof that the process that led the promised
+//!    epoch is dead (its released lock on the same host). A refused
+//!    connection releases nothing. (The same
 //!    leader may move `f` to a higher epoch: it counts one epoch at a
 //!    time, and a new epoch of its own means the old one is over.)
 //! 3. With clocks running at the same rate, `h + D_L < s + D_F` because

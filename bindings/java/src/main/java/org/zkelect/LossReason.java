@@ -15,7 +15,7 @@ public enum LossReason {
      * {@code initLimit} ticks of a decision the leader's own vote did not back).
      */
     SILENT(2),
-    /** The connection to the leader broke and was not back within one tick. */
+    /** The connection to the leader broke and was not back within one tick (at once if refused, proven dead, or in fencing mode). */
     DISCONNECTED(3),
     /** The leader does not lead any more (it started a new election, or follows another peer). */
     LEADER_LOOKING(4),
