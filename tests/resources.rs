@@ -37,7 +37,8 @@ fn threads_and_fds_return_to_baseline_after_stop() {
             p.start().unwrap();
         }
         let refs: Vec<&Peer> = ps.iter().collect();
-        assert_all_follow(&await_leaders(&refs), 3);
+        // Whoever won (finalizeWait is short), they agree on it.
+        await_agreement(&refs);
         assert!(threads() > t0, "peers run threads");
         // Probes and a stray connection leave no trace either.
         let _ = zkelect::probe::probe(&format!("127.0.0.1:{}", ports[0]), 99, DEADLINE);

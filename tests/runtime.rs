@@ -6,10 +6,15 @@ use common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
-use zkelect::{Confirmed, Event, LossReason, Peer, ServerState};
+use zkelect::{Event, LossReason, Peer, ServerState};
 
+/// The vote order decides a fresh election when every vote arrives within
+/// finalizeWait of the first quorum. FLE promises no more than that, so
+/// these tests give finalizeWait a full second (a loaded 2-core machine
+/// delays a loopback vote by tens of milliseconds, not a second); the
+/// others assert only what FLE promises: agreement.
 fn fresh(n: usize, zxid_epoch: impl Fn(i64) -> (i64, i64)) {
-    let (cfg, _) = config(n, "");
+    let (cfg, _) = config(n, "finalizeWait=1000");
     let ps = peers(&cfg, 1..=n as i64);
     for p in &ps {
         let (z, e) = zxid_epoch(p.my_sid());
@@ -75,8 +80,8 @@ fn staggered_starts_agree() {
     }
     let _ = events.recv_timeout(DEADLINE).expect("an event from sid 5");
     let refs: Vec<&Peer> = ps.iter().collect();
-    let d = await_leaders(&refs);
-    assert_all_follow(&d, 5);
+    // Who wins depends on when sid 5's vote arrived; that they agree does not.
+    await_agreement(&refs);
 }
 
 #[test]
@@ -93,8 +98,10 @@ fn late_joiner_learns_the_leader() {
     ps[3].start().unwrap();
     let late = await_leaders(&[&ps[3]]);
     assert_eq!(late[0].leader, 3);
-    assert_eq!(ps[3].state(), ServerState::Following);
-    assert_eq!(ps[2].state(), ServerState::Leading);
+    // The ensemble agrees, the late joiner included, and 3 still leads.
+    let all: Vec<&Peer> = ps.iter().collect();
+    let c = await_agreement(&all);
+    assert_eq!(c.leader, 3);
     for p in &ps {
         p.stop();
     }
@@ -108,13 +115,14 @@ fn leader_killed_then_restart_election_elects_next() {
         p.start().unwrap();
     }
     let refs: Vec<&Peer> = ps.iter().collect();
-    assert_all_follow(&await_leaders(&refs), 5);
-    // Every survivor reports the epoch it accepted in its next vote: wait
-    // until all accepted leader 5's, so that the best survivor is sid 4.
-    await_confirmed(&refs, 5);
-    let lost: Vec<_> = ps[..4].iter().map(|p| p.subscribe()).collect();
-    ps[4].stop();
-    for p in &ps[..4] {
+    // Whoever won (a late vote may elect another than 5), all confirmed it.
+    let first = await_agreement(&refs);
+    let old = first.leader;
+    let lead = ps.iter().position(|p| p.my_sid() == old).unwrap();
+    let rest: Vec<&Peer> = ps.iter().filter(|p| p.my_sid() != old).collect();
+    let lost: Vec<_> = rest.iter().map(|p| p.subscribe()).collect();
+    ps[lead].stop();
+    for p in &rest {
         p.restart_election().unwrap();
     }
     for rx in &lost {
@@ -132,37 +140,25 @@ fn leader_killed_then_restart_election_elects_next() {
                         ),
                         "{reason}"
                     );
-                    assert_eq!(leader, 5);
+                    assert_eq!(leader, old);
                     break;
                 }
                 // Connection events, or the tail of the first election still
                 // on its way to this new subscriber.
-                Event::Elected(l) => assert_eq!(l.leader, 5),
+                Event::Elected(l) => assert_eq!(l.leader, old),
                 _ => {}
             }
         }
     }
-    let rest: Vec<&Peer> = ps[..4].iter().collect();
-    let d = await_leaders(&rest);
-    assert_all_follow(&d, 4);
-    assert!(d.iter().all(|l| l.election_epoch >= 2));
+    let next = await_agreement(&rest);
+    assert_ne!(next.leader, old);
+    assert!(next.epoch > first.epoch, "{next:?} after {first:?}");
+    for p in &rest {
+        assert!(p.leader().unwrap().election_epoch >= 2);
+    }
     for p in &ps {
         p.stop();
     }
-}
-
-/// Waits until every peer confirmed `leader` (Leading or Following).
-fn await_confirmed(peers: &[&Peer], leader: i64) -> Vec<Confirmed> {
-    peers
-        .iter()
-        .map(|p| {
-            let c = p
-                .wait_for_confirmed(DEADLINE)
-                .unwrap_or_else(|| panic!("sid {} confirmed nothing", p.my_sid()));
-            assert_eq!(c.leader, leader, "sid {}: {c:?}", p.my_sid());
-            c
-        })
-        .collect()
 }
 
 #[test]
@@ -255,11 +251,11 @@ fn garbage_on_the_election_port_does_not_stop_the_election() {
         .filter_map(|p| TcpStream::connect(("127.0.0.1", *p)).ok())
         .collect();
     let refs: Vec<&Peer> = ps.iter().collect();
-    assert_all_follow(&await_leaders(&refs), 3);
+    let agreed = await_agreement(&refs);
     // The ports still answer a well-formed probe afterwards.
     for port in &ports {
         let r = zkelect::probe::probe(&format!("127.0.0.1:{port}"), 1000, DEADLINE).unwrap();
-        assert_eq!(r.leader, 3);
+        assert_eq!(r.leader, agreed.leader);
     }
     for p in &ps {
         p.stop();
@@ -274,7 +270,7 @@ fn probe_reports_state_and_vote() {
         p.start().unwrap();
     }
     let refs: Vec<&Peer> = ps.iter().collect();
-    assert_all_follow(&await_leaders(&refs), 3);
+    let agreed = await_agreement(&refs);
     for (i, port) in ports.iter().enumerate() {
         let r = zkelect::probe::probe(
             &format!("127.0.0.1:{port}"),
@@ -282,13 +278,13 @@ fn probe_reports_state_and_vote() {
             DEADLINE,
         )
         .unwrap();
-        let want = if i == 2 {
+        let want = if ps[i].my_sid() == agreed.leader {
             ServerState::Leading
         } else {
             ServerState::Following
         };
         assert_eq!(r.server_state(), Some(want));
-        assert_eq!(r.leader, 3);
+        assert_eq!(r.leader, agreed.leader);
         assert!(r.config.unwrap().ends_with("version=0"));
     }
     // A probe from a sid smaller than the server's is dialled back; the probe
@@ -318,26 +314,29 @@ fn events_arrive_in_order_and_stop_is_idempotent() {
     }
     let refs: Vec<&Peer> = ps.iter().collect();
     await_leaders(&refs);
-    let mut saw_looking = false;
-    let mut saw_elected = false;
-    while let Ok(e) = rx.recv_timeout(Duration::from_millis(1)) {
-        match e {
+    // Events reach a subscriber after the state that wait_for_leader reads:
+    // wait for them with the deadline, up to the first decision, which is
+    // announced as a state change out of LOOKING and then the election.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let mut decided = None;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx
+            .recv_timeout(left)
+            .expect("an Elected event within the deadline")
+        {
             Event::StateChanged {
-                new: ServerState::Looking,
-                ..
-            } => {
-                assert!(!saw_elected, "LOOKING after elected");
-                saw_looking = true;
-            }
+                old: ServerState::Looking,
+                new,
+            } if new != ServerState::Looking => decided = Some(new),
             Event::Elected(l) => {
-                assert!(saw_looking, "elected before LOOKING");
-                assert_eq!(l.leader, 3);
-                saw_elected = true;
+                assert_eq!(decided, Some(l.state), "elected before its state change");
+                assert!((1..=3).contains(&l.leader), "{l:?}");
+                break;
             }
             _ => {}
         }
     }
-    assert!(saw_looking && saw_elected);
     for p in &ps {
         p.stop();
         p.stop();
@@ -464,32 +463,34 @@ fn stopped_leader_is_replaced_automatically() {
         p.start().unwrap();
     }
     let refs: Vec<&Peer> = ps.iter().collect();
-    let first = await_confirmed(&refs, 3);
-    let epoch = first[2].epoch;
-    assert_eq!(first[2].state, ServerState::Leading);
-    ps[2].stop();
+    // Whoever won, everyone confirmed it.
+    let first = await_agreement(&refs);
+    let (old, epoch) = (first.leader, first.epoch);
+    let lead = ps.iter().position(|p| p.my_sid() == old).unwrap();
+    ps[lead].stop();
+    let rest: Vec<usize> = (0..3).filter(|i| *i != lead).collect();
     let mut seen: Vec<Vec<Event>> = vec![Vec::new(); 3];
-    for (i, rx) in rxs.iter().enumerate().take(2) {
-        collect_until(rx, &mut seen[i], |ev| {
+    for &i in &rest {
+        collect_until(&rxs[i], &mut seen[i], |ev| {
             ev.iter().any(|e| {
                 matches!(e, Event::Leading { epoch: e2 } if *e2 > epoch)
-                    || matches!(e, Event::Following { leader: 2, epoch: e2 } if *e2 > epoch)
+                    || matches!(e, Event::Following { leader, epoch: e2 } if *e2 > epoch && *leader != old)
             })
         });
         assert!(
             seen[i].iter().any(|e| matches!(
                 e,
                 Event::LeaderLost {
-                    leader: 3,
+                    leader,
                     reason: LossReason::Disconnected | LossReason::LeaderLooking
-                }
+                } if *leader == old
             )),
             "{:?}",
             seen[i]
         );
     }
     // The stopped leader's last events say why it stopped leading.
-    let last: Vec<Event> = rxs[2].try_iter().collect();
+    let last: Vec<Event> = rxs[lead].try_iter().collect();
     assert!(
         last.ends_with(&[
             Event::LeadershipLost {
@@ -497,23 +498,22 @@ fn stopped_leader_is_replaced_automatically() {
                 reason: LossReason::Stopped
             },
             Event::LeaderLost {
-                leader: 3,
+                leader: old,
                 reason: LossReason::Stopped
             }
         ]),
         "{last:?}"
     );
-    for p in &ps[..2] {
-        assert!(
-            p.confirmed()
-                .is_some_and(|c| c.epoch > epoch && c.leader == 2),
-            "sid {} {:?} {seen:?}",
-            p.my_sid(),
-            p.confirmed(),
-        );
+    let survivors: Vec<&Peer> = rest.iter().map(|i| &ps[*i]).collect();
+    let next = await_agreement(&survivors);
+    assert!(
+        next.epoch > epoch && next.leader != old,
+        "{next:?} {seen:?}"
+    );
+    for p in &survivors {
         assert!(p.accepted_epoch() > epoch);
     }
-    for p in &ps[..2] {
+    for p in &survivors {
         p.stop();
     }
 }
@@ -525,16 +525,22 @@ fn leadership_events_are_ordered_and_stop_ends_them() {
     let cfg = fast_config(3);
     let ps = peers(&cfg, 1..=3);
     let rxs: Vec<_> = ps.iter().map(|p| p.subscribe()).collect();
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let c2 = calls.clone();
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let stopped = std::sync::Arc::new(AtomicBool::new(false));
+    let late = std::sync::Arc::new(AtomicUsize::new(0));
+    let (c2, s2, l2) = (calls.clone(), stopped.clone(), late.clone());
     ps[0].on_event(move |_| {
-        c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        c2.fetch_add(1, SeqCst);
+        if s2.load(SeqCst) {
+            l2.fetch_add(1, SeqCst);
+        }
     });
     for p in &ps {
         p.start().unwrap();
     }
     let refs: Vec<&Peer> = ps.iter().collect();
-    await_confirmed(&refs, 3);
+    await_agreement(&refs);
     // The host restarts the leader's election twice: new epochs each time.
     let mut seen: Vec<Vec<Event>> = vec![Vec::new(); 3];
     for round in 1..=2 {
@@ -555,7 +561,8 @@ fn leadership_events_are_ordered_and_stop_ends_them() {
     for p in &ps {
         p.stop();
     }
-    let after = calls.load(std::sync::atomic::Ordering::SeqCst);
+    stopped.store(true, SeqCst);
+    let after = calls.load(SeqCst);
     for ((p, rx), mut ev) in ps.iter().zip(&rxs).zip(seen) {
         ev.extend(rx.try_iter());
         assert_event_order(p.my_sid(), &ev);
@@ -568,8 +575,10 @@ fn leadership_events_are_ordered_and_stop_ends_them() {
             p.my_sid()
         );
     }
-    // stop() joined the notifier thread: nothing is left to deliver. Give
-    // a stray thread, if there were one, time to show itself.
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), after);
+    // stop() joined the notifier thread: nothing is left to deliver, and
+    // no callback ran after stop() returned (the callback itself checks).
+    // The C tests check the same promise under ASan with a callback that
+    // stops its own peer.
+    assert_eq!(late.load(SeqCst), 0, "callbacks after stop() returned");
+    assert_eq!(calls.load(SeqCst), after);
 }

@@ -54,9 +54,11 @@ fn a_sleeping_callback_does_not_delay_leader_lost() {
             }
         });
     }
-    for p in &ps {
-        p.start().unwrap();
-    }
+    // Sid 1 first, alone with 3: only {1, 3} can make a quorum, so it must
+    // decide for 3 whenever the votes arrive; then 2 joins the leader.
+    ps[0].start().unwrap();
+    assert_all_follow(&await_leaders(&[&ps[0]]), 3);
+    ps[1].start().unwrap();
     let refs: Vec<&Peer> = ps.iter().collect();
     assert_all_follow(&await_leaders(&refs), 3);
     assert!(

@@ -6,7 +6,7 @@ pub mod run;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use zkelect::{Leader, Peer, Sid};
+use zkelect::{Confirmed, Leader, Peer, ServerState, Sid};
 
 /// How long any wait in these tests may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -63,5 +63,41 @@ pub fn await_leaders(peers: &[&Peer]) -> Vec<Leader> {
 pub fn assert_all_follow(decisions: &[Leader], leader: Sid) {
     for d in decisions {
         assert_eq!(d.leader, leader, "decisions: {decisions:?}");
+    }
+}
+
+/// Waits until every peer confirmed the same leader in the same epoch, and
+/// that leader, when it is one of `peers`, leads it. Returns what they agree
+/// on. FastLeaderElection does not promise *which* peer wins when a vote
+/// arrives after finalizeWait (a loaded machine delays votes at will); it
+/// promises that they end up agreeing, which is what this waits for.
+pub fn await_agreement(peers: &[&Peer]) -> Confirmed {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let seen: Vec<Option<Confirmed>> = peers.iter().map(|p| p.confirmed()).collect();
+        if let Some(Some(first)) = seen.first() {
+            let agreed = seen.iter().all(
+                |c| matches!(c, Some(c) if (c.leader, c.epoch) == (first.leader, first.epoch)),
+            );
+            let led = peers
+                .iter()
+                .zip(&seen)
+                .filter(|(p, _)| p.my_sid() == first.leader)
+                .all(|(_, c)| matches!(c, Some(c) if c.state == ServerState::Leading));
+            if agreed && led {
+                return *first;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no agreement within {DEADLINE:?}: {:?}",
+            peers
+                .iter()
+                .zip(&seen)
+                .map(|(p, c)| (p.my_sid(), *c))
+                .collect::<Vec<_>>()
+        );
+        // Poll the state the peers publish; the deadline above bounds it.
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
