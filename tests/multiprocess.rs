@@ -315,7 +315,7 @@ fn sigstopped_leaders_lease_ends_before_the_next_leader_leads() {
     assert_eq!(leases.len(), 1, "one next leader: {after:?}");
     let next = leases[0];
     assert!(
-        until <= num(&next, "now_ns"),
+        until <= num(next, "now_ns"),
         "the paused leader's lease (until {until}) overlaps the next leader's ({next})"
     );
     signal(&procs[lead], "-CONT");
