@@ -25,9 +25,14 @@ final class Cluster implements AutoCloseable {
 
     /** The same with another {@code tickTime} (ms). */
     static Cluster config(int n, int tickMs) throws IOException {
+        return config(n, tickMs, "");
+    }
+
+    /** The same with extra zoo.cfg lines. */
+    static Cluster config(int n, int tickMs, String extra) throws IOException {
         List<ServerSocket> held = new ArrayList<>();
         try {
-            StringBuilder cfg = new StringBuilder("tickTime=" + tickMs + "\ninitLimit=5\nsyncLimit=2\n");
+            StringBuilder cfg = new StringBuilder("tickTime=" + tickMs + "\ninitLimit=5\nsyncLimit=2\n" + extra);
             int[] election = new int[n + 1];
             for (int sid = 1; sid <= n; sid++) {
                 ServerSocket quorum = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
@@ -55,7 +60,12 @@ final class Cluster implements AutoCloseable {
 
     /** An ensemble of n started peers. */
     static Cluster started(int n) throws IOException {
-        Cluster c = config(n);
+        return start(config(n));
+    }
+
+    /** Starts a peer for every sid of the config. */
+    static Cluster start(Cluster c) {
+        int n = c.electionPorts.length - 1;
         try {
             for (int sid = 1; sid <= n; sid++) {
                 c.peer(sid).start();
@@ -83,6 +93,28 @@ final class Cluster implements AutoCloseable {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /**
+     * Waits until every peer decided and all name the same leader; returns it.
+     * FastLeaderElection promises agreement, not which sid wins when a vote
+     * arrives after finalizeWait (a loaded machine delays votes at will).
+     */
+    long agreedLeader() throws InterruptedException {
+        long[] agreed = {-1};
+        await("the peers agree on a leader", 30, () -> {
+            long first = -2;
+            for (Peer p : peers) {
+                Vote v = p.currentVote();
+                if (v.state() == State.LOOKING || (first != -2 && v.leader() != first)) {
+                    return false;
+                }
+                first = v.leader();
+            }
+            agreed[0] = first;
+            return true;
+        });
+        return agreed[0];
     }
 
     /** Waits until {@code cond} holds, failing after {@code seconds}. */
