@@ -170,3 +170,28 @@ print("parent undisturbed")
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "parent undisturbed" in r.stdout
+
+
+def test_a_forked_child_that_lives_on_keeps_no_copy_of_the_lock(group: Ensemble) -> None:
+    # The child releases its copies right after the fork (register_at_fork):
+    # a child that lives on without closing the peer must not keep the
+    # parent's dataDir lock (an flock of the open file both share) held.
+    ctx = multiprocessing.get_context("fork")
+    ready, done = ctx.Event(), ctx.Event()
+
+    def live_on() -> None:
+        ready.set()
+        done.wait(DEADLINE)
+
+    child = ctx.Process(target=live_on)
+    child.start()
+    try:
+        assert ready.wait(DEADLINE)
+        sid1 = group[1][0]
+        sid1.stop()
+        sid1.start()  # takes its lock again: no copy of the old one is open
+        sid1.wait_for_confirmed(DEADLINE)
+    finally:
+        done.set()
+        child.join(DEADLINE)
+    assert child.exitcode == 0

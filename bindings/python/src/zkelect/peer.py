@@ -58,12 +58,16 @@ class _Handle:
         """In a forked child: only the thread that forked exists, so the
         calls that were in flight on other threads are gone, and a lock
         they held stays held. Starts over with fresh locks and no call in
-        flight; a handle closed in the parent but not yet freed (a call was
-        still in flight there) is freed now, which in the child only
-        releases the child's copies of its sockets and files."""
+        flight, and releases the child's copies of the peer's sockets and
+        ``dataDir`` lock file at once (the native stop of a forked child
+        does only that), so that a child that lives on without closing the
+        peer does not keep the parent's lock or listener open. A handle
+        closed in the parent but not yet freed (a call was still in flight
+        there) is freed now."""
         self._lock = threading.Lock()
         self._users = 0
         self._freed = threading.Event()
+        n.lib.zkelect_peer_stop(self._ptr)
         if self._closed:
             n.lib.zkelect_peer_free(self._ptr)
             self._freed.set()
@@ -364,10 +368,11 @@ class Peer:
 
         In a forked child (``os.fork``, ``multiprocessing`` with the
         ``fork`` start method, pre-fork servers) of the process that
-        started the peer, the peer's threads do not exist: ``close()`` (and
-        the close at interpreter exit) then only releases the child's
-        copies of its sockets and ``dataDir`` lock file, and the parent's
-        peer keeps running undisturbed (its connections, its listener, its
+        started the peer, the peer's threads do not exist: the child
+        releases its copies of the peer's sockets and ``dataDir`` lock file
+        right after the fork, ``close()`` (and the close at interpreter
+        exit) then only frees the handle, and the parent's peer keeps
+        running undisturbed (its connections, its listener, its
         leadership, its lock). Nothing else may be called on such a peer in
         the child; create a new peer there instead."""
         self._finalizer.detach()
