@@ -42,7 +42,10 @@
  * copies of the peer's listening sockets, connections and dataDir lock file
  * (the parent keeps its lock), and the parent's peer runs on undisturbed.
  * zkelect_peer_start on such a peer fails with ZKELECT_ERR_IO; other calls
- * report what the parent's peer knew at the fork. A child may create and
+ * report what the parent's peer knew at the fork. A child that lives on
+ * should stop them right after the fork (a pthread_atfork child handler, a
+ * server's post-fork hook): until then its copies keep the parent's
+ * dataDir lock held, even after the parent stops. A child may create and
  * start peers of its own (on other ports and sids).
  */
 
