@@ -109,6 +109,7 @@ fn c_tests_under_asan_and_ubsan() {
         "{stdout}"
     );
     assert!(stdout.contains("ok fork_child_stops_and_frees"), "{stdout}");
+    assert!(stdout.contains("ok fork_child_that_lives_on"), "{stdout}");
     assert!(stdout.contains("all C ABI tests passed"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -832,6 +832,70 @@ static void test_fork_child_stops_and_frees(void) {
     printf("ok fork_child_stops_and_frees\n");
 }
 
+/* The peers a pthread_atfork child handler stops (NULL: none). */
+static zkelect_peer *atfork_peers[3];
+
+static void stop_in_child(void) {
+    for (int i = 0; i < 3; i++)
+        if (atfork_peers[i] != NULL) zkelect_peer_stop(atfork_peers[i]);
+}
+
+/* A child that lives on, having stopped the parent's peers in a
+ * pthread_atfork child handler, keeps no copy of the parent's dataDir lock:
+ * the parent can stop a peer and start it again while the child lives. */
+static void test_fork_child_that_lives_on(void) {
+    if (getenv("ZKELECT_TEST_SKIP_FORK") != NULL) {
+        printf("skipped fork_child_that_lives_on\n");
+        return;
+    }
+    char data[] = "/tmp/zkelect-c-fork2-XXXXXX";
+    CHECK(mkdtemp(data) != NULL, "mkdtemp");
+    char extra[128];
+    snprintf(extra, sizeof extra, "dataDir=%s", data);
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, extra);
+    zkelect_peer *p[3];
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+    zkelect_leadership c;
+    for (int i = 0; i < 2; i++) OK(zkelect_peer_start(p[i]));
+    OK(zkelect_peer_wait_for_confirmed(p[0], 30000, &c));
+    for (int i = 0; i < 3; i++) atfork_peers[i] = p[i];
+    CHECK(pthread_atfork(NULL, NULL, stop_in_child) == 0, "pthread_atfork");
+    int ready[2], done[2];
+    CHECK(pipe(ready) == 0 && pipe(done) == 0, "pipe");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        char b = 'r';
+        close(ready[0]);
+        close(done[1]);
+        if (write(ready[1], &b, 1) != 1) _exit(20);
+        /* Lives on until the parent is done (EOF). */
+        while (read(done[0], &b, 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(done[0]);
+    char b;
+    CHECK(read(ready[0], &b, 1) == 1, "the child is ready");
+    for (int i = 0; i < 3; i++) atfork_peers[i] = NULL;
+    /* Sid 1's lock is free again once it stops: the child holds no copy. */
+    OK(zkelect_peer_stop(p[0]));
+    OK(zkelect_peer_start(p[0]));
+    OK(zkelect_peer_wait_for_confirmed(p[0], 30000, &c));
+    close(done[1]);
+    close(ready[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    remove_dir(data);
+    printf("ok fork_child_that_lives_on\n");
+}
+
 int main(int argc, char **argv) {
     int cycles = argc > 1 ? atoi(argv[1]) : 100;
     test_version();
@@ -845,6 +909,7 @@ int main(int argc, char **argv) {
     test_stop_and_free_from_callback();
     test_host_stop_waits_for_a_self_stopping_callback();
     test_fork_child_stops_and_frees();
+    test_fork_child_that_lives_on();
     test_store_hook_and_lease();
     test_wait_for_confirmed_errors();
     test_confirmed_leadership_and_failover();
