@@ -23,7 +23,30 @@
  *
  * Ownership: handles are created by zkelect_peer_new / zkelect_peer_from_file
  * and released by zkelect_peer_free (NULL is a no-op). Strings passed in are
- * copied; strings returned are owned by the library.
+ * copied; strings returned are owned by the library. Double free is
+ * undefined behaviour, as is any call on a handle after its
+ * zkelect_peer_free.
+ *
+ * Stop: when zkelect_peer_stop or zkelect_peer_free returns, no callback of
+ * the peer runs any more, whichever thread called it. The one exception is
+ * the call made from a callback of the same peer, which cannot wait for
+ * itself: it returns while that callback runs; a later zkelect_peer_stop or
+ * zkelect_peer_free from another thread waits until that callback has
+ * returned.
+ *
+ * fork(): a peer belongs to the process that started it. In a forked child
+ * (pre-fork servers, multiprocessing) its threads do not exist; the child
+ * may only call zkelect_peer_stop and zkelect_peer_free on it (or just exit
+ * or exec). Those then join nothing, run no callback and never shutdown()
+ * the sockets it shares with the parent: they only close the child's
+ * copies of the peer's listening sockets, connections and dataDir lock file
+ * (the parent keeps its lock), and the parent's peer runs on undisturbed.
+ * zkelect_peer_start on such a peer fails with ZKELECT_ERR_IO; other calls
+ * report what the parent's peer knew at the fork. A child that lives on
+ * should stop them right after the fork (a pthread_atfork child handler, a
+ * server's post-fork hook): until then its copies keep the parent's
+ * dataDir lock held, even after the parent stops. A child may create and
+ * start peers of its own (on other ports and sids).
  */
 
 #define ZKELECT_VERSION_STRING "0.1.0"
@@ -568,9 +591,14 @@ zkelect_result zkelect_peer_from_file(const char *path, int64_t my_sid, struct z
 
 /*
  Stops (if needed) and frees a peer. `NULL` is a no-op. No other call on
- this handle may be in flight or follow. May be called from the peer's own
- event callback; the callback's userdata is then released after the
- callback returns.
+ this handle may be in flight or follow; double free is undefined
+ behaviour. Waits as `zkelect_peer_stop` does: when it returns no callback
+ of the peer runs, including one that stopped its own peer earlier. May
+ be called from the peer's own event callback; the callback's userdata is
+ then released after the callback returns. In a forked child of the
+ process that started the peer it only releases the child's copies of the
+ peer's sockets and files (see `zkelect_peer_stop`) and the memory it can
+ (the parent's threads' memory stays allocated in the child).
  */
 void zkelect_peer_free(struct zkelect_peer *peer);
 
@@ -607,9 +635,20 @@ zkelect_result zkelect_peer_start(const struct zkelect_peer *peer);
  before the call, and the last ones it raises itself
  (`ZKELECT_EVENT_LEADERSHIP_LOST` / `_LEADER_LOST` with
  `ZKELECT_REASON_STOPPED` if it led or followed), are delivered before it
- returns; no callback runs after it returns (when called from the
- callback itself: after that callback returns, and the last events are
- not delivered). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
+ returns; no callback runs after it returns. Called from a callback of
+ this peer it cannot wait for that callback: it returns while it runs,
+ nothing more is delivered (the last events neither), and a later
+ `zkelect_peer_stop` or `zkelect_peer_free` from any other thread waits
+ until that callback has returned. Idempotent; stopping a stopped peer is
+ `ZKELECT_OK`.
+
+ In a forked child (fork() after `zkelect_peer_start`), where the peer's
+ threads do not exist, it joins nothing, runs no callback and never
+ calls shutdown() on the sockets shared with the parent: it closes the
+ child's copies of the listening sockets, connections and the `dataDir`
+ lock file (closing the copy leaves the parent's lock held), and returns
+ `ZKELECT_OK`. The parent's peer is undisturbed. The peer cannot be
+ started again in the child (`ZKELECT_ERR_IO`).
  */
 zkelect_result zkelect_peer_stop(const struct zkelect_peer *peer);
 

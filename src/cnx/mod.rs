@@ -356,7 +356,44 @@ impl CnxManager {
     /// Closes every socket and joins every thread. Idempotent.
     pub fn stop(&self) {
         self.inner.shutdown();
-        self.inner.threads.join_all();
+        // Never one of my own threads: they hold the inner state, not the
+        // manager, so the handle of the caller cannot come back.
+        let _ = self.inner.threads.join_all();
+    }
+
+    /// In a forked child (none of the manager's threads exists there):
+    /// closes the child's copies of the listening sockets and of the
+    /// sockets the manager keeps (one per connection and per handshake
+    /// being read), without `shutdown()`, which would act on the sockets
+    /// themselves and so break the parent's listener and connections.
+    /// Joins nothing, sends on no channel, wakes no thread, and stops
+    /// anything else (a [`CnxManager::stop`] or a drop) from doing so.
+    /// Copies held only by the threads of the parent (their clones of the
+    /// same sockets) stay open in the child until it exits or execs
+    /// (they are close-on-exec); the parent shuts its sockets down itself
+    /// when it closes them, so those copies never keep a connection open
+    /// for it. Call it at most once, then forget the manager
+    /// (`std::mem::forget`): dropping it would wait for the threads.
+    pub fn close_in_child(&self) {
+        use threads::CHILD_LOCK_WAIT;
+        let i = &self.inner;
+        // Makes a later shutdown() a no-op.
+        i.stopping.store(true, Ordering::Release);
+        if let Some(mut l) = i.listeners.try_lock_for(CHILD_LOCK_WAIT) {
+            l.clear();
+        }
+        if let Some(mut p) = i.pending.try_lock_for(CHILD_LOCK_WAIT) {
+            p.clear();
+        }
+        if let Some(mut w) = i.workers.try_lock_for(CHILD_LOCK_WAIT) {
+            for (_, WorkerHandle { stream, _stop, .. }) in w.drain() {
+                drop(stream);
+                // Dropping the sender would wake a send worker that is not
+                // here, through a channel whose lock it may hold.
+                std::mem::forget(_stop);
+            }
+        }
+        i.threads.forget_all_in_child();
     }
 }
 

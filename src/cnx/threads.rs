@@ -39,20 +39,46 @@ impl ThreadSet {
 
     /// Refuses new threads from now on and joins every thread, including
     /// those started while joining. A thread cannot join itself: if the
-    /// caller is one of the set, it is skipped (it is on its way out).
-    pub(crate) fn join_all(&self) {
+    /// caller is one of the set, its handle is returned unjoined, so that
+    /// someone else can join it once it has returned (dropping the handle
+    /// would detach it, and nothing could then wait for it).
+    pub(crate) fn join_all(&self) -> Option<JoinHandle<()>> {
         *self.closed.lock() = true;
         let me = thread::current().id();
+        let mut own = None;
         loop {
             let batch: Vec<_> = self.handles.lock().drain(..).collect();
             if batch.is_empty() {
-                return;
+                return own;
             }
             for h in batch {
-                if h.thread().id() != me {
+                if h.thread().id() == me {
+                    own = Some(h);
+                } else {
                     let _ = h.join();
                 }
             }
         }
     }
+
+    /// In a forked child, where none of these threads exists: refuses new
+    /// threads and lets go of every handle without joining or detaching it
+    /// (both would act on a thread of the parent; `pthread_detach` on one
+    /// crashes). The handles' memory is leaked, once per fork. A lock held
+    /// by a thread of the parent at the fork stays held in the child, so
+    /// the locks are only tried.
+    pub(crate) fn forget_all_in_child(&self) {
+        if let Some(mut closed) = self.closed.try_lock_for(CHILD_LOCK_WAIT) {
+            *closed = true;
+        }
+        if let Some(mut handles) = self.handles.try_lock_for(CHILD_LOCK_WAIT) {
+            for h in handles.drain(..) {
+                std::mem::forget(h);
+            }
+        }
+    }
 }
+
+/// How long a forked child tries a lock that a thread of the parent may
+/// have held at the fork (and that then stays held for ever in the child).
+pub(crate) const CHILD_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);

@@ -68,9 +68,14 @@ pub extern "C" fn zkelect_peer_from_file(
 }
 
 /// Stops (if needed) and frees a peer. `NULL` is a no-op. No other call on
-/// this handle may be in flight or follow. May be called from the peer's own
-/// event callback; the callback's userdata is then released after the
-/// callback returns.
+/// this handle may be in flight or follow; double free is undefined
+/// behaviour. Waits as `zkelect_peer_stop` does: when it returns no callback
+/// of the peer runs, including one that stopped its own peer earlier. May
+/// be called from the peer's own event callback; the callback's userdata is
+/// then released after the callback returns. In a forked child of the
+/// process that started the peer it only releases the child's copies of the
+/// peer's sockets and files (see `zkelect_peer_stop`) and the memory it can
+/// (the parent's threads' memory stays allocated in the child).
 #[no_mangle]
 pub extern "C" fn zkelect_peer_free(peer: *mut PeerHandle) {
     guard_value((), || drop(ptr::from_raw(peer)));
@@ -124,9 +129,20 @@ pub extern "C" fn zkelect_peer_start(peer: *const PeerHandle) -> zkelect_result 
 /// before the call, and the last ones it raises itself
 /// (`ZKELECT_EVENT_LEADERSHIP_LOST` / `_LEADER_LOST` with
 /// `ZKELECT_REASON_STOPPED` if it led or followed), are delivered before it
-/// returns; no callback runs after it returns (when called from the
-/// callback itself: after that callback returns, and the last events are
-/// not delivered). Idempotent; stopping a stopped peer is `ZKELECT_OK`.
+/// returns; no callback runs after it returns. Called from a callback of
+/// this peer it cannot wait for that callback: it returns while it runs,
+/// nothing more is delivered (the last events neither), and a later
+/// `zkelect_peer_stop` or `zkelect_peer_free` from any other thread waits
+/// until that callback has returned. Idempotent; stopping a stopped peer is
+/// `ZKELECT_OK`.
+///
+/// In a forked child (fork() after `zkelect_peer_start`), where the peer's
+/// threads do not exist, it joins nothing, runs no callback and never
+/// calls shutdown() on the sockets shared with the parent: it closes the
+/// child's copies of the listening sockets, connections and the `dataDir`
+/// lock file (closing the copy leaves the parent's lock held), and returns
+/// `ZKELECT_OK`. The parent's peer is undisturbed. The peer cannot be
+/// started again in the child (`ZKELECT_ERR_IO`).
 #[no_mangle]
 pub extern "C" fn zkelect_peer_stop(peer: *const PeerHandle) -> zkelect_result {
     guard(|| {

@@ -53,9 +53,15 @@ pub(crate) fn path(dir: &Path, sid: Sid) -> PathBuf {
 
 /// The lock held while a peer runs; released on drop (and by the kernel if
 /// the process dies).
+///
+/// Never unlocked explicitly, only closed: an `flock` belongs to the open
+/// file description, which a forked child shares with its parent, so a
+/// child that unlocked its copy would release the parent's lock, while a
+/// child that closes its copy ([`Lock::close_in_child`]) leaves it held.
 #[derive(Debug)]
 pub(crate) struct Lock {
-    file: File,
+    /// `None` once a forked child closed its copy.
+    file: Mutex<Option<File>>,
     path: PathBuf,
     /// The earlier holder's last promise: (leader, epoch).
     earlier: Option<(Sid, i64)>,
@@ -103,7 +109,7 @@ impl Lock {
         let accepted = field("acceptedEpoch").unwrap_or(0);
         let earlier = field("promisedTo").zip(field("promisedEpoch"));
         let lock = Lock {
-            file,
+            file: Mutex::new(Some(file)),
             path,
             earlier,
             // Kept as it was until I accept or promise anything: my
@@ -131,7 +137,22 @@ impl Lock {
         self.write()
     }
 
+    /// In a forked child: closes the child's copy of the file, which leaves
+    /// the parent's lock held (see [`Lock`]); nothing is written to it from
+    /// then on. The parent's threads may have held the file's lock at the
+    /// fork, so it is only tried; if it stays taken, the copy stays open
+    /// until the child exits or execs (it is close-on-exec).
+    pub(crate) fn close_in_child(&self) {
+        if let Some(mut f) = self.file.try_lock_for(crate::cnx::threads::CHILD_LOCK_WAIT) {
+            f.take();
+        }
+    }
+
     fn write(&self) -> io::Result<()> {
+        let file = self.file.lock();
+        let Some(file) = file.as_ref() else {
+            return Ok(());
+        };
         let now = self.now.lock();
         let (accepted, promise) = *now;
         let promised = promise
@@ -141,10 +162,10 @@ impl Lock {
             "pid={}\nacceptedEpoch={accepted}\n{promised}",
             std::process::id()
         );
-        let mut f = &self.file;
+        let mut f = file;
         f.seek(SeekFrom::Start(0))?;
         f.write_all(text.as_bytes())?;
-        self.file.set_len(text.len() as u64)
+        file.set_len(text.len() as u64)
     }
 
     /// The file's path.

@@ -45,9 +45,9 @@ use state::PeerState;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::thread::ThreadId;
+use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 /// One member of an election ensemble. All methods take `&self` and are
@@ -67,6 +67,15 @@ struct PeerInner {
     life_changed: Condvar,
     /// The host's store hook and what its store held when it was set.
     hook: Mutex<Option<(Durable, StoreHook)>>,
+    /// Threads of earlier runs that the stop ending their run could not
+    /// join because it ran on them (an event callback, or the store hook,
+    /// stopped its own peer): the next stop or free from another thread
+    /// joins them, so that it returns only once that callback has returned.
+    unjoined: Mutex<Vec<JoinHandle<()>>>,
+    /// The pid of the process that last started this peer (0: never
+    /// started). Another pid means this is a forked child, in which the
+    /// peer's threads do not exist ([`PeerInner::abandon_in_child`]).
+    started_in: AtomicU32,
 }
 
 enum Life {
@@ -84,6 +93,9 @@ struct Runtime {
     threads: ThreadSet,
     live: Arc<AtomicBool>,
     notifier: ThreadId,
+    /// The data-dir lock, if the durable state is kept in `dataDir`: its
+    /// file is closed by a forked child that stops the peer.
+    lock: Option<Arc<lock::Lock>>,
 }
 
 impl Peer {
@@ -104,6 +116,8 @@ impl Peer {
                 life: Mutex::new(Life::Idle),
                 life_changed: Condvar::new(),
                 hook: Mutex::new(None),
+                unjoined: Mutex::new(Vec::new()),
+                started_in: AtomicU32::new(0),
             }),
         })
     }
@@ -299,6 +313,15 @@ impl Peer {
     pub fn start(&self) -> Result<(), Error> {
         // Name resolution can take as long as DNS likes: not under the life
         // lock, which `stop()` takes.
+        if self.inner.forked() {
+            return Err(Error::io(
+                format!("starting sid {}", self.inner.my_sid),
+                std::io::Error::other(format!(
+                    "this peer was started in process {}; a forked child cannot use it (create a new peer in the child)",
+                    self.inner.started_in.load(Ordering::Acquire)
+                )),
+            ));
+        }
         let settings = self.inner.cnx_settings()?;
         let mut life = self.inner.life.lock();
         match *life {
@@ -306,6 +329,9 @@ impl Peer {
             _ => return Err(Error::AlreadyRunning),
         }
         let rt = self.inner.launch(settings)?;
+        self.inner
+            .started_in
+            .store(std::process::id(), Ordering::Release);
         *life = Life::Running(rt);
         Ok(())
     }
@@ -318,8 +344,21 @@ impl Peer {
     /// delivered first, then the last ones (`LeadershipLost` / `LeaderLost`
     /// with reason `Stopped` if it led or followed); none is delivered after
     /// it returns. Idempotent.
-    /// Called from an event callback it returns without waiting for the
-    /// callback's own thread, and nothing more is delivered.
+    ///
+    /// Called from an event callback of this peer (or its store hook) it
+    /// cannot wait for the callback it runs in: it returns while that
+    /// callback runs, and nothing more is delivered. A later `stop` (or
+    /// drop) from any other thread then waits until that callback has
+    /// returned and its thread has ended, so the promise above holds for
+    /// the caller of that later `stop`.
+    ///
+    /// In a forked child (the process is not the one that started the
+    /// peer), where none of the peer's threads exists, it joins nothing,
+    /// delivers nothing and `shutdown()`s no socket (the sockets are shared
+    /// with the parent): it only closes the child's copies of the sockets
+    /// and of the `dataDir` lock file, leaving the parent's peer, its
+    /// connections and its lock undisturbed. The peer cannot be started
+    /// again in the child.
     pub fn stop(&self) {
         self.inner.stop();
     }
@@ -471,6 +510,10 @@ impl PeerInner {
             None => (Core::new(fle, timing, self.state.accepted()), None),
         };
         let core = core.with_mode(mode);
+        let lock = match &store {
+            Some(store::Store::File(_, l)) => Some(l.clone()),
+            _ => None,
+        };
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
         let (out_tx, out_rx) = bounded(messenger::OUT_CAPACITY);
@@ -537,15 +580,21 @@ impl PeerInner {
             threads,
             live,
             notifier,
+            lock,
         };
         if let Err(e) = result {
-            self.shutdown(rt);
+            // On the caller's thread, which is none of the run's.
+            let _ = self.shutdown(rt);
             return Err(e);
         }
         Ok(rt)
     }
 
     fn stop(&self) {
+        if self.forked() {
+            self.abandon_in_child();
+            return;
+        }
         let rt = {
             let mut life = self.life.lock();
             loop {
@@ -559,6 +608,9 @@ impl PeerInner {
                     }
                     Life::Idle => {
                         *life = Life::Idle;
+                        drop(life);
+                        // A callback that stopped its own peer may still run.
+                        self.join_unjoined();
                         return;
                     }
                     Life::Stopping => {
@@ -573,9 +625,80 @@ impl PeerInner {
                 }
             }
         };
-        self.shutdown(rt);
+        if let Some(own) = self.shutdown(rt) {
+            // Before the peer is idle: a stop that waits for this one (or
+            // comes after it) must find the handle to join.
+            self.unjoined.lock().push(own);
+        }
         *self.life.lock() = Life::Idle;
         self.life_changed.notify_all();
+        self.join_unjoined();
+    }
+
+    /// Joins the threads of earlier runs that their stop could not join,
+    /// except the caller's own (it cannot join itself; a later stop from
+    /// another thread will).
+    fn join_unjoined(&self) {
+        let me = std::thread::current().id();
+        let others: Vec<JoinHandle<()>> = {
+            let mut all = self.unjoined.lock();
+            let (others, own) = all.drain(..).partition(|h| h.thread().id() != me);
+            *all = own;
+            others
+        };
+        for h in others {
+            let _ = h.join();
+        }
+    }
+
+    /// Whether this is a forked child of the process that started the peer.
+    fn forked(&self) -> bool {
+        let pid = self.started_in.load(Ordering::Acquire);
+        pid != 0 && pid != std::process::id()
+    }
+
+    /// The stop of a forked child. The child has only the thread that
+    /// forked: the peer's threads, and the parent's thread that may have
+    /// been stopping it, are not here, and a lock one of them held at the
+    /// fork stays held, so locks are only tried. Nothing is joined (or
+    /// detached, which crashes on a thread of the parent), no channel is
+    /// touched, no callback runs and no socket is shut down (shutdown()
+    /// acts on the socket the parent shares). What the child can reach of
+    /// its copies is closed: the listening sockets, the sockets the
+    /// connection manager keeps, the `dataDir` lock file (closing the copy
+    /// leaves the parent's `flock` held; unlocking would release it). The
+    /// rest (threads' memory, the copies only those threads held) is
+    /// leaked until the child exits or execs.
+    fn abandon_in_child(&self) {
+        use crate::cnx::threads::CHILD_LOCK_WAIT;
+        if let Some(mut life) = self.life.try_lock_for(CHILD_LOCK_WAIT) {
+            // A run being stopped at the fork is on the stack of a thread
+            // of the parent: nothing of it is reachable from here.
+            if let Life::Running(rt) = std::mem::replace(&mut *life, Life::Idle) {
+                let Runtime {
+                    cnx,
+                    control,
+                    stop,
+                    threads,
+                    live,
+                    notifier: _,
+                    lock,
+                } = rt;
+                cnx.close_in_child();
+                threads.forget_all_in_child();
+                if let Some(l) = &lock {
+                    l.close_in_child();
+                }
+                // Dropping any of these could wait for, wake or free
+                // something a thread of the parent uses.
+                std::mem::forget((cnx, control, stop, threads, live, lock));
+            }
+        }
+        if let Some(mut unjoined) = self.unjoined.try_lock_for(CHILD_LOCK_WAIT) {
+            for h in unjoined.drain(..) {
+                std::mem::forget(h);
+            }
+        }
     }
 
     fn on_runtime_thread(&self) -> bool {
@@ -584,7 +707,9 @@ impl PeerInner {
             .is_some_and(|n| n.starts_with("zkelect-"))
     }
 
-    fn shutdown(&self, rt: Runtime) {
+    /// Stops a run and joins its threads; returns the handle of the
+    /// caller's own thread if it is one of them (see [`ThreadSet::join_all`]).
+    fn shutdown(&self, rt: Runtime) -> Option<JoinHandle<()>> {
         let Runtime {
             cnx,
             control,
@@ -592,6 +717,7 @@ impl PeerInner {
             threads,
             live,
             notifier: _,
+            lock,
         } = rt;
         // The graceful part first: the election thread steps down, lets
         // the host see it and sends its departure notice (bounded waits).
@@ -610,7 +736,82 @@ impl PeerInner {
         // thread, the only producer of events, ends.
         drop(cnx);
         self.state.set_running(false);
-        threads.join_all();
+        let own = threads.join_all();
         live.store(false, Ordering::Release);
+        drop(lock);
+        own
+    }
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn config() -> String {
+        let held: Vec<std::net::TcpListener> = (0..6)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let port = |i: usize| held[i].local_addr().unwrap().port();
+        let mut cfg = String::from("tickTime=2000\ninitLimit=5\nsyncLimit=2\n");
+        for sid in 1..=3 {
+            let i = 2 * (sid - 1);
+            cfg += &format!("server.{sid}=127.0.0.1:{}:{}\n", port(i), port(i + 1));
+        }
+        cfg
+    }
+
+    /// Issue 16: a callback stops its own peer and goes on running; a stop
+    /// (and a drop) from another thread must return only after it returned.
+    #[test]
+    fn a_later_stop_waits_for_a_callback_that_stopped_its_own_peer() {
+        for drop_it in [false, true] {
+            let peer = Arc::new(Peer::from_config_text(&config(), Some(1)).unwrap());
+            let (stopped_tx, stopped_rx) = bounded::<()>(1);
+            let returned = Arc::new(AtomicBool::new(false));
+            let (weak, done) = (Arc::downgrade(&peer), returned.clone());
+            let fired = AtomicBool::new(false);
+            peer.on_event(move |_| {
+                if fired.swap(true, Ordering::AcqRel) {
+                    return;
+                }
+                if let Some(p) = weak.upgrade() {
+                    p.stop();
+                }
+                let _ = stopped_tx.send(());
+                // Still running when the other thread stops the peer.
+                std::thread::sleep(Duration::from_millis(300));
+                done.store(true, Ordering::Release);
+            });
+            peer.start().unwrap();
+            stopped_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the callback stopped its peer");
+            let t = Instant::now();
+            if drop_it {
+                // The callback's upgrade may still hold the peer: wait for
+                // the last reference to go.
+                let mut peer = peer;
+                loop {
+                    match Arc::try_unwrap(peer) {
+                        Ok(p) => {
+                            drop(p);
+                            break;
+                        }
+                        Err(p) => {
+                            assert!(t.elapsed() < Duration::from_secs(30));
+                            peer = p;
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                }
+            } else {
+                peer.stop();
+            }
+            assert!(
+                returned.load(Ordering::Acquire),
+                "returned while the callback ran (drop: {drop_it})"
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zkelect.h>
@@ -654,6 +655,247 @@ static void test_confirmed_leadership_and_failover(void) {
     printf("ok confirmed_leadership_and_failover\n");
 }
 
+/* ---- a callback that stops its own peer, then a stop/free from the host -- */
+
+/* Heap-allocated and freed by the host right after its stop/free returns:
+ * if that returned while the callback still ran, the callback's last
+ * access is a heap-use-after-free (ASan), and `returned` is still 0. */
+typedef struct {
+    zkelect_peer *peer;
+    pthread_mutex_t mu;
+    int fired;    /* the callback's own stop has returned */
+    int returned; /* the callback is done with this struct */
+} lingering;
+
+static void stop_then_linger(void *userdata, const zkelect_event *e) {
+    lingering *s = userdata;
+    (void)e;
+    pthread_mutex_lock(&s->mu);
+    int first = !s->fired;
+    pthread_mutex_unlock(&s->mu);
+    if (!first) return;
+    CHECK(zkelect_peer_stop(s->peer) == ZKELECT_OK, "stop from callback");
+    pthread_mutex_lock(&s->mu);
+    s->fired = 1;
+    pthread_mutex_unlock(&s->mu);
+    /* Still in the callback when the host calls stop or free. */
+    nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
+    pthread_mutex_lock(&s->mu);
+    s->returned = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void test_host_stop_waits_for_a_self_stopping_callback(void) {
+    for (int do_free = 0; do_free <= 1; do_free++) {
+        char cfg[1024];
+        make_config(cfg, sizeof cfg, 3, "");
+        lingering *s = calloc(1, sizeof *s);
+        CHECK(s != NULL, "calloc");
+        pthread_mutex_init(&s->mu, NULL);
+        zkelect_peer *p;
+        OK(zkelect_peer_new(cfg, 1, &p));
+        s->peer = p;
+        OK(zkelect_peer_set_event_callback(p, stop_then_linger, s, NULL));
+        OK(zkelect_peer_start(p)); /* alone: its first event is enough */
+        int waited = 0;
+        while (1) {
+            pthread_mutex_lock(&s->mu);
+            int fired = s->fired;
+            pthread_mutex_unlock(&s->mu);
+            if (fired) break;
+            CHECK(++waited < 3000, "the callback never stopped its peer");
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        if (do_free) {
+            zkelect_peer_free(p);
+        } else {
+            OK(zkelect_peer_stop(p));
+        }
+        pthread_mutex_lock(&s->mu);
+        int returned = s->returned;
+        pthread_mutex_unlock(&s->mu);
+        CHECK(returned, "%s returned while the callback still ran", do_free ? "free" : "stop");
+        pthread_mutex_destroy(&s->mu);
+        free(s); /* the host's promise: no callback runs any more */
+        if (!do_free) zkelect_peer_free(p);
+    }
+    printf("ok host_stop_waits_for_a_self_stopping_callback\n");
+}
+
+/* ---- fork with running peers ------------------------------------------ */
+
+typedef struct {
+    pthread_mutex_t mu;
+    int connected;
+    int disconnected;
+    int losses; /* LEADER_LOST, LEADERSHIP_LOST, LEADERSHIP_FAILED */
+} link_log;
+
+static void on_link(void *userdata, const zkelect_event *e) {
+    link_log *l = userdata;
+    pthread_mutex_lock(&l->mu);
+    if (e->kind == ZKELECT_EVENT_PEER_CONNECTED) l->connected++;
+    if (e->kind == ZKELECT_EVENT_PEER_DISCONNECTED) l->disconnected++;
+    if (e->kind == ZKELECT_EVENT_LEADER_LOST || e->kind == ZKELECT_EVENT_LEADERSHIP_LOST ||
+        e->kind == ZKELECT_EVENT_LEADERSHIP_FAILED)
+        l->losses++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int link_get(link_log *l, int *field) {
+    pthread_mutex_lock(&l->mu);
+    int v = *field;
+    pthread_mutex_unlock(&l->mu);
+    return v;
+}
+
+/* A forked child stops and frees the parent's running peers (and exits):
+ * it must neither crash nor disturb the parent, whose peers keep their
+ * leader, epoch, connections, listeners and dataDir locks. */
+static void test_fork_child_stops_and_frees(void) {
+    if (getenv("ZKELECT_TEST_SKIP_FORK") != NULL) {
+        printf("skipped fork_child_stops_and_frees\n");
+        return;
+    }
+    char data[] = "/tmp/zkelect-c-fork-XXXXXX";
+    CHECK(mkdtemp(data) != NULL, "mkdtemp");
+    char extra[128];
+    snprintf(extra, sizeof extra, "dataDir=%s", data);
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, extra);
+    zkelect_peer *p[3];
+    link_log log[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&log[i], 0, sizeof log[i]);
+        pthread_mutex_init(&log[i].mu, NULL);
+        OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+        OK(zkelect_peer_set_event_callback(p[i], on_link, &log[i], NULL));
+    }
+    /* Sids 1 and 2 are a quorum; sid 3 joins after the fork. */
+    zkelect_leadership c[2];
+    for (int i = 0; i < 2; i++) OK(zkelect_peer_start(p[i]));
+    for (int i = 0; i < 2; i++) OK(zkelect_peer_wait_for_confirmed(p[i], 30000, &c[i]));
+    CHECK(c[0].leader == c[1].leader && c[0].epoch == c[1].epoch, "one leadership");
+    int connected_before[2];
+    for (int i = 0; i < 2; i++) connected_before[i] = link_get(&log[i], &log[i].connected);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        /* The child: none of the peers' threads exists here. */
+        int before = fds();
+        for (int i = 0; i < 3; i++)
+            if (zkelect_peer_stop(p[i]) != ZKELECT_OK) _exit(10);
+        zkelect_leader l;
+        if (zkelect_peer_wait_for_leader(p[0], 10, &l) != ZKELECT_ERR_NOT_RUNNING) _exit(11);
+        if (zkelect_peer_start(p[0]) != ZKELECT_ERR_IO) _exit(12);
+        for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+        /* Its copies of the listeners, connections and lock files are closed. */
+        if (fds() >= before) _exit(13);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    /* The listeners still accept: sid 3 connects to both and follows the
+     * same leader in the same epoch. */
+    OK(zkelect_peer_start(p[2]));
+    zkelect_leadership c3;
+    OK(zkelect_peer_wait_for_confirmed(p[2], 30000, &c3));
+    CHECK(c3.leader == c[0].leader && c3.epoch == c[0].epoch, "sid 3 follows %lld in %lld",
+          (long long)c3.leader, (long long)c3.epoch);
+    for (int i = 0; i < 2; i++) {
+        int waited = 0;
+        while (link_get(&log[i], &log[i].connected) <= connected_before[i]) {
+            CHECK(++waited < 3000, "sid %d never saw sid 3 connect", i + 1);
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        zkelect_leadership now;
+        OK(zkelect_peer_get_leadership(p[i], &now));
+        CHECK(now.confirmed && now.leader == c[i].leader && now.epoch == c[i].epoch,
+              "sid %d: leader %lld epoch %lld", i + 1, (long long)now.leader,
+              (long long)now.epoch);
+        CHECK(link_get(&log[i], &log[i].disconnected) == 0, "sid %d saw a disconnect", i + 1);
+        CHECK(link_get(&log[i], &log[i].losses) == 0, "sid %d lost its leadership", i + 1);
+    }
+    /* The parent still holds sid 1's dataDir lock: the child only closed
+     * its copy of the file. */
+    zkelect_peer *twin;
+    OK(zkelect_peer_new(cfg, 1, &twin));
+    CHECK(zkelect_peer_start(twin) == ZKELECT_ERR_IO &&
+              strstr(zkelect_last_error_message(), "held by another process") != NULL,
+          "a second sid 1 started");
+    zkelect_peer_free(twin);
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    remove_dir(data);
+    printf("ok fork_child_stops_and_frees\n");
+}
+
+/* The peers a pthread_atfork child handler stops (NULL: none). */
+static zkelect_peer *atfork_peers[3];
+
+static void stop_in_child(void) {
+    for (int i = 0; i < 3; i++)
+        if (atfork_peers[i] != NULL) zkelect_peer_stop(atfork_peers[i]);
+}
+
+/* A child that lives on, having stopped the parent's peers in a
+ * pthread_atfork child handler, keeps no copy of the parent's dataDir lock:
+ * the parent can stop a peer and start it again while the child lives. */
+static void test_fork_child_that_lives_on(void) {
+    if (getenv("ZKELECT_TEST_SKIP_FORK") != NULL) {
+        printf("skipped fork_child_that_lives_on\n");
+        return;
+    }
+    char data[] = "/tmp/zkelect-c-fork2-XXXXXX";
+    CHECK(mkdtemp(data) != NULL, "mkdtemp");
+    char extra[128];
+    snprintf(extra, sizeof extra, "dataDir=%s", data);
+    char cfg[1024];
+    make_config(cfg, sizeof cfg, 3, extra);
+    zkelect_peer *p[3];
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_new(cfg, i + 1, &p[i]));
+    zkelect_leadership c;
+    for (int i = 0; i < 2; i++) OK(zkelect_peer_start(p[i]));
+    OK(zkelect_peer_wait_for_confirmed(p[0], 30000, &c));
+    for (int i = 0; i < 3; i++) atfork_peers[i] = p[i];
+    CHECK(pthread_atfork(NULL, NULL, stop_in_child) == 0, "pthread_atfork");
+    int ready[2], done[2];
+    CHECK(pipe(ready) == 0 && pipe(done) == 0, "pipe");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        char b = 'r';
+        close(ready[0]);
+        close(done[1]);
+        if (write(ready[1], &b, 1) != 1) _exit(20);
+        /* Lives on until the parent is done (EOF). */
+        while (read(done[0], &b, 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(done[0]);
+    char b;
+    CHECK(read(ready[0], &b, 1) == 1, "the child is ready");
+    for (int i = 0; i < 3; i++) atfork_peers[i] = NULL;
+    /* Sid 1's lock is free again once it stops: the child holds no copy. */
+    OK(zkelect_peer_stop(p[0]));
+    OK(zkelect_peer_start(p[0]));
+    OK(zkelect_peer_wait_for_confirmed(p[0], 30000, &c));
+    close(done[1]);
+    close(ready[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    remove_dir(data);
+    printf("ok fork_child_that_lives_on\n");
+}
+
 int main(int argc, char **argv) {
     int cycles = argc > 1 ? atoi(argv[1]) : 100;
     test_version();
@@ -665,6 +907,9 @@ int main(int argc, char **argv) {
     test_restart_while_looking();
     test_ensemble_and_callbacks();
     test_stop_and_free_from_callback();
+    test_host_stop_waits_for_a_self_stopping_callback();
+    test_fork_child_stops_and_frees();
+    test_fork_child_that_lives_on();
     test_store_hook_and_lease();
     test_wait_for_confirmed_errors();
     test_confirmed_leadership_and_failover();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import time
 import weakref
 
 import pytest
-from conftest import DEADLINE, SRC, make_config
+from conftest import DEADLINE, SRC, make_config, until
 
 import zkelect
 
@@ -157,3 +158,45 @@ def test_close_in_a_callback_while_another_thread_waits(peers) -> None:
     assert not waiter.is_alive() and len(outcome) == 1
     lonely.close()  # waits until the handle is freed
     assert lonely.closed
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _port_free(port: int) -> bool:
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_a_peer_whose_listener_refers_to_it_is_collected_and_stopped() -> None:
+    # Issue 16: the module's callback registry kept such a peer (and its 31
+    # threads and its ports) alive until interpreter exit.
+    cfg = make_config(3)
+    election_port = int(cfg.split("server.1=")[1].split("\n")[0].rsplit(":", 1)[1])
+    before = _threads()
+    p = zkelect.Peer(cfg, 1)
+    seen = []
+    # A listener that refers to the peer (a default argument, not a cell
+    # that `del p` would clear).
+    p.add_listener(lambda e, peer=p: seen.append((peer.my_sid, e)))
+    p.start()
+    until(lambda: len(seen) > 0)  # its threads run and call into Python
+    assert not _port_free(election_port)
+    ref = weakref.ref(p)
+    del p
+    deadline = time.monotonic() + DEADLINE
+    while ref() is not None:
+        assert time.monotonic() < deadline, "the peer was never collected"
+        gc.collect()
+        time.sleep(0.01)
+    # Collected means stopped: its threads are joined and its port is free.
+    until(lambda: _threads() <= before)
+    until(lambda: _port_free(election_port))

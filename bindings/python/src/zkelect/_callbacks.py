@@ -1,8 +1,11 @@
 """Native callbacks: module-level ctypes trampolines and a registry.
 
 Only an integer key crosses into C (as the callback's userdata); the
-registry maps it to the Python callable. The native ``free_userdata``
-removes the key. No exception ever propagates out of a trampoline into C:
+registry maps it to a weak reference to the Python callable (the Peer
+holds the strong one), so a listener that refers to its own Peer does not
+keep the Peer alive through this module: the Peer is collected, and its
+finalizer stops it and frees its threads and ports. The native
+``free_userdata`` removes the key. No exception ever propagates out of a trampoline into C:
 user errors are caught and logged on the ``zkelect`` logger.
 """
 
@@ -12,6 +15,7 @@ import ctypes
 import itertools
 import logging
 import threading
+import weakref
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import _native as n
@@ -36,15 +40,17 @@ from .types import (
 
 logger = logging.getLogger("zkelect")
 
-_registry: Dict[int, Callable[[Event], None]] = {}
+_registry: Dict[int, "weakref.ReferenceType[Callable[[Event], None]]"] = {}
 _keys = itertools.count(1)
 _local = threading.local()
 
 
 def register(target: Callable[[Event], None]) -> int:
-    """Registers an event target; returns the key to pass as userdata."""
+    """Registers an event target; returns the key to pass as userdata. Only
+    a weak reference is kept: the caller keeps the target alive (events for
+    a target that is gone are dropped)."""
     key = next(_keys)
-    _registry[key] = target
+    _registry[key] = weakref.ref(target)
     return key
 
 
@@ -102,7 +108,8 @@ def _copy(ptr: Any) -> n.Event:
 def _on_event(userdata: Optional[int], event: Any) -> None:
     _local.depth = getattr(_local, "depth", 0) + 1
     try:
-        target = _registry.get(userdata or 0)
+        ref = _registry.get(userdata or 0)
+        target = ref() if ref is not None else None
         if target is not None:
             target(convert(_copy(event)))
     except BaseException:  # never unwind into C

@@ -52,6 +52,25 @@ class _Handle:
         self._closed = False
         self._lock = threading.Lock()
         self._freed = threading.Event()
+        self._pid = os.getpid()
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: only the thread that forked exists, so the
+        calls that were in flight on other threads are gone, and a lock
+        they held stays held. Starts over with fresh locks and no call in
+        flight, and releases the child's copies of the peer's sockets and
+        ``dataDir`` lock file at once (the native stop of a forked child
+        does only that), so that a child that lives on without closing the
+        peer does not keep the parent's lock or listener open. A handle
+        closed in the parent but not yet freed (a call was still in flight
+        there) is freed now."""
+        self._lock = threading.Lock()
+        self._users = 0
+        self._freed = threading.Event()
+        n.lib.zkelect_peer_stop(self._ptr)
+        if self._closed:
+            n.lib.zkelect_peer_free(self._ptr)
+            self._freed.set()
 
     @property
     def closed(self) -> bool:
@@ -102,6 +121,18 @@ def _is_path(config: str) -> bool:
     return "\n" not in config and ("=" not in config or os.path.isfile(config))
 
 
+def _after_fork_in_child() -> None:
+    for peer in list(_live):
+        peer._after_fork_in_child()
+
+
+# A peer of the parent in a forked child (os.fork, multiprocessing's
+# "fork" start method, pre-fork servers) can be closed there, by close()
+# or at exit; this keeps that from waiting on locks and calls of threads
+# that only exist in the parent.
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class _Sink:
     """Receives a peer's events on its notifier thread: queues them, then
     calls the listeners. Holds no reference to the Peer, so an unreferenced
@@ -133,6 +164,14 @@ class _Sink:
             else:
                 return
             self.changed.notify_all()
+
+    def after_fork_in_child(self) -> None:
+        """Fresh locks in a forked child (the notifier thread that may have
+        held them is not there); the queued events are kept."""
+        self.changed = threading.Condition()
+        fresh: "queue.Queue[object]" = queue.Queue()
+        fresh.queue.extend(self.queue.queue)
+        self.queue = fresh
 
     def __call__(self, event: Event) -> None:
         self._track(event)
@@ -231,8 +270,9 @@ class Peer:
 
     As a context manager, ``with Peer(...) as p:`` starts the peer (unless
     it runs already) and closes it at the end. :meth:`close` is idempotent;
-    a peer that is never closed is closed when it is garbage-collected or
-    at interpreter exit.
+    a peer that is never closed is closed when it is garbage-collected
+    (also when one of its listeners refers to the peer itself: the library
+    keeps listeners only through the Peer) or at interpreter exit.
     """
 
     def __init__(
@@ -318,9 +358,23 @@ class Peer:
         with self._handle.use() as p:
             n.check(n.lib.zkelect_peer_stop(p))
 
+    def _after_fork_in_child(self) -> None:
+        self._handle.after_fork_in_child()
+        self._sink.after_fork_in_child()
+
     def close(self) -> None:
         """Stops the peer and frees the native handle. Idempotent; may be
-        called from an event callback. Ends :meth:`events` iterators."""
+        called from an event callback. Ends :meth:`events` iterators.
+
+        In a forked child (``os.fork``, ``multiprocessing`` with the
+        ``fork`` start method, pre-fork servers) of the process that
+        started the peer, the peer's threads do not exist: the child
+        releases its copies of the peer's sockets and ``dataDir`` lock file
+        right after the fork, ``close()`` (and the close at interpreter
+        exit) then only frees the handle, and the parent's peer keeps
+        running undisturbed (its connections, its listener, its
+        leadership, its lock). Nothing else may be called on such a peer in
+        the child; create a new peer there instead."""
         self._finalizer.detach()
         _live.discard(self)
         if self._handle.close():
