@@ -192,12 +192,14 @@ def test_a_leader_killed_in_another_process(peers, tmp_path: Path) -> None:
         text=True,
     )
     try:
-        # The others start once it runs: an election of 1 and 2 alone would
-        # not wait for it (a quorum decides), and it would then follow.
+        # The others start once it runs, sid 1 first and alone with it: only
+        # {1, 3} can then make a quorum, so 3 wins whenever the votes
+        # arrive (1 and 2 together could elect 2 before 3's vote came).
         assert child.stdout.readline().split() == ["started"]  # type: ignore[union-attr]
         group = [peers(cfg, sid) for sid in (1, 2)]
-        for p in group:
-            p.start()
+        group[0].start()
+        assert group[0].wait_for_leader(DEADLINE).leader == 3
+        group[1].start()
         firsts = [p.wait_for_confirmed(DEADLINE) for p in group]
         assert {(c.state, c.leader) for c in firsts} == {(State.FOLLOWING, 3)}, firsts
         epoch = firsts[0].epoch
