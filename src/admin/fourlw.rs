@@ -263,7 +263,12 @@ fn conf(c: &Config, sid: Sid) -> String {
     let mut kv = |k: &str, v: &dyn std::fmt::Display| {
         let _ = writeln!(out, "{k}={v}");
     };
-    if let Some(p) = c.client_port {
+    let me = c.servers.get(&sid);
+    if let Some(p) = me
+        .and_then(|s| s.client.as_ref())
+        .map(|c| c.1)
+        .or(c.client_port)
+    {
         kv("clientPort", &p);
     }
     kv("secureClientPort", &-1);
@@ -275,7 +280,6 @@ fn conf(c: &Config, sid: Sid) -> String {
     kv("initLimit", &c.init_limit.unwrap_or(10));
     kv("syncLimit", &c.sync_limit.unwrap_or(5));
     kv("electionAlg", &3);
-    let me = c.servers.get(&sid);
     if let Some(a) = me.and_then(|s| s.addrs.first()) {
         kv("electionPort", &a.election_port);
         kv("quorumPort", &a.quorum_port);
