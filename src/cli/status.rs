@@ -197,6 +197,8 @@ struct Verdict {
     reachable: usize,
     total: usize,
     quorum: String,
+    /// Whether the agreed leader said it confirmed its leadership.
+    confirmed: Option<bool>,
     /// Reachable servers that do not follow the agreed leader.
     dissent: Vec<Sid>,
 }
@@ -246,9 +248,11 @@ impl Verdict {
                 .collect(),
             None => Vec::new(),
         };
+        let confirmed = leader.and_then(|l| rows.iter().find(|r| r.sid == l)?.confirmed);
         Verdict {
             leader,
             epoch,
+            confirmed,
             reachable: rows.iter().filter(|r| r.reply.is_ok()).count(),
             total: rows.len(),
             quorum,
@@ -263,7 +267,12 @@ impl Verdict {
         );
         match (self.leader, self.epoch) {
             (Some(l), Some(e)) => {
-                let mut s = format!("leader {l}, epoch {e}, {tail}");
+                let pending = if self.confirmed == Some(false) {
+                    " (not confirmed yet)"
+                } else {
+                    ""
+                };
+                let mut s = format!("leader {l}{pending}, epoch {e}, {tail}");
                 if !self.dissent.is_empty() {
                     let list: Vec<String> = self.dissent.iter().map(|s| s.to_string()).collect();
                     s.push_str(&format!("; not following it: {}", list.join(", ")));

@@ -102,11 +102,11 @@ impl Counters {
     /// Folds an event in (called on the election thread as it emits it).
     pub(crate) fn on_event(&self, e: &Event) {
         match e {
-            Event::StateChanged { old, new } => {
-                if *new == ServerState::Looking && *old != ServerState::Looking {
-                    self.looking.fetch_add(1, Ordering::Relaxed);
-                    *self.confirmed_at.lock() = None;
-                }
+            Event::StateChanged { old, new }
+                if *new == ServerState::Looking && *old != ServerState::Looking =>
+            {
+                self.looking.fetch_add(1, Ordering::Relaxed);
+                *self.confirmed_at.lock() = None;
             }
             Event::Elected(l) => {
                 let mut el = self.elections.lock();

@@ -250,7 +250,7 @@ pub fn parse_prometheus(text: &str) -> Page {
         }
         // name{labels} value [timestamp]
         let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .unwrap_or_else(|| panic!("{}", at("a sample without a value")));
         let name = &line[..name_end];
         assert!(is_name(name), "{}", at("bad metric name"));
