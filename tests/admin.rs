@@ -473,3 +473,59 @@ fn peer_stats_count_elections_and_connections() {
         p.stop();
     }
 }
+
+/// The names of this process's threads (as the kernel keeps them: 15 bytes).
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect()
+}
+
+/// The admin servers in a host process: stop() ends their thread and
+/// closes their port at once, even while a client that sends nothing holds
+/// the connection being served.
+#[test]
+fn admin_servers_stop_at_once_and_leave_nothing() {
+    use zkelect::admin::{fourlw, metrics, AdminServer, READ_DEADLINE};
+    let (cfg, _) = common::config(1, "4lw.commands.whitelist=*");
+    let peer = std::sync::Arc::new(zkelect::Peer::from_config_text(&cfg, Some(1)).unwrap());
+    let wl = Whitelist::parse(peer.config().four_letter_whitelist.as_deref());
+    let mut four =
+        AdminServer::start("4lw", "127.0.0.1", 0, fourlw::handler(peer.clone(), wl)).unwrap();
+    let mut page =
+        AdminServer::start("metrics", "127.0.0.1", 0, metrics::handler(peer.clone())).unwrap();
+    let (fp, mp) = (four.local_addr().port(), page.local_addr().port());
+    // A stopped peer still answers: LOOKING, nothing counted.
+    assert_eq!(nc(fp, "ruok", ANSWER).as_deref(), Some("imok"));
+    assert_eq!(
+        parse_mntr(&nc(fp, "mntr", ANSWER).unwrap())["zk_looking_count"],
+        "0"
+    );
+    assert_eq!(http_get(mp, "/metrics", ANSWER).0, 200);
+    let names = thread_names();
+    assert!(names.iter().any(|n| n == "zkelect-admin-4"), "{names:?}");
+    // A silent client holds each server's only connection.
+    let silent4 = std::net::TcpStream::connect(("127.0.0.1", fp)).unwrap();
+    let silentm = std::net::TcpStream::connect(("127.0.0.1", mp)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let t = Instant::now();
+    four.stop();
+    page.stop();
+    let took = t.elapsed();
+    eprintln!("both admin servers stopped in {took:?} with a silent client each");
+    assert!(
+        took < READ_DEADLINE,
+        "stop waited for the silent clients: {took:?}"
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", fp)).is_err());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", mp)).is_err());
+    let names = thread_names();
+    assert!(
+        !names.iter().any(|n| n.starts_with("zkelect-admin")),
+        "{names:?}"
+    );
+    drop((silent4, silentm));
+    four.stop(); // idempotent
+}

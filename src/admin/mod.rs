@@ -49,17 +49,13 @@ impl AdminServer {
     pub fn start(name: &str, host: &str, port: u16, handler: Handler) -> io::Result<AdminServer> {
         let addr = (host, port)
             .to_socket_addrs()
-            .map_err(|e| io::Error::new(e.kind(), format!("{name}: cannot resolve {host}: {e}")))?
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot resolve {host}: {e}")))?
             .next()
             .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("{name}: no address for {host}"),
-                )
+                io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"))
             })?;
-        let listener = TcpListener::bind(addr).map_err(|e| {
-            io::Error::new(e.kind(), format!("{name}: cannot listen on {addr}: {e}"))
-        })?;
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let current: Arc<Mutex<Option<TcpStream>>> = Arc::default();

@@ -179,12 +179,18 @@ fn start_admin(
         let (host, port) = (host.as_str(), *port);
         let wl = fourlw::Whitelist::parse(c.four_letter_whitelist.as_deref());
         let h = fourlw::handler(peer.clone(), wl);
-        servers.push(AdminServer::start("4lw", host, port, h).map_err(|e| e.to_string())?);
+        servers.push(
+            AdminServer::start("4lw", host, port, h)
+                .map_err(|e| format!("clientPort (four-letter words): {e}"))?,
+        );
     }
     if let Some(port) = c.metrics_port {
         let host = c.metrics_host.as_deref().unwrap_or("0.0.0.0");
         let h = metrics::handler(peer.clone());
-        servers.push(AdminServer::start("metrics", host, port, h).map_err(|e| e.to_string())?);
+        servers.push(
+            AdminServer::start("metrics", host, port, h)
+                .map_err(|e| format!("metricsProvider.httpPort (metrics): {e}"))?,
+        );
     }
     Ok(servers)
 }
