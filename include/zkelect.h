@@ -195,7 +195,9 @@ enum zkelect_event_kind
    */
   ZKELECT_EVENT_LEADER_LOST = 3,
   /*
-   An election connection to `peer_sid` came up.
+   An election connection to `peer_sid` came up: a member of the
+   configuration (a probe's or any other sid's connection is not
+   reported).
    */
   ZKELECT_EVENT_PEER_CONNECTED = 4,
   /*
