@@ -99,6 +99,11 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
         real: &[2, 3],
         ..Layout::default()
     });
+    // Server 3 keeps ZooKeeper's default whitelist (srvr only), to read
+    // its refusals; server 2 allows every word, to compare the answers.
+    let cfg3 = ens.slot(3).cfg_path();
+    let text = std::fs::read_to_string(&cfg3).unwrap();
+    std::fs::write(&cfg3, text.replace("4lw.commands.whitelist=*\n", "")).unwrap();
     ens.start_reals(&[2, 3]);
     let first = ens.wait_first_decisions(&[2, 3]);
     assert_eq!(first[&3].leader, 3, "{first:?}");
@@ -151,6 +156,15 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
     wait_for("slot 1's srvr to report a mode", || {
         nc(mine, "srvr", ANSWER).filter(|t| t.contains("Mode: follower"))
     });
+
+    // A word outside the whitelist: the real server's refusal is the text
+    // zkelect sends (tests/admin.rs, default_whitelist_is_srvr_only).
+    for cmd in ["ruok", "stat", "mntr", "conf", "dump"] {
+        assert_eq!(
+            nc(ens.slot(3).client_port, cmd, ANSWER).unwrap(),
+            format!("{cmd} is not executed because it is not in the whitelist.\n")
+        );
+    }
 
     // ruok, and a word that is none: the same answers.
     assert_eq!(nc(mine, "ruok", ANSWER), nc(real, "ruok", ANSWER));
