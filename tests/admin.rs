@@ -96,9 +96,13 @@ impl Ensemble {
             metrics: p[9..12].to_vec(),
         };
         for sid in 1..=3usize {
+            // 2 s of silence before a follower gives its leader up, so that
+            // a loaded machine does not re-elect in the middle of the test;
+            // a shared dataDir, so that no start waits out a quarantine.
             let mut cfg = format!(
-                "tickTime=100\ninitLimit=10\nsyncLimit=5\nfinalizeWait=50\n{extra}\n\
+                "tickTime=100\ninitLimit=20\nsyncLimit=20\nfinalizeWait=50\ndataDir={}\n{extra}\n\
                  metricsProvider.httpPort={}\nmetricsProvider.httpHost=127.0.0.1\n",
+                e.dir.display(),
                 e.metrics[sid - 1]
             );
             for s in 0..3 {
@@ -329,15 +333,17 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
     for p in procs.drain(1..) {
         drop(p); // kill -9
     }
-    wait_for("sid 1 LOOKING in mntr", || {
-        (ens.mntr(1)["zk_server_state"] == "looking").then_some(())
+    let m = wait_for("sid 1 LOOKING in mntr, its peers refused", || {
+        let m = ens.mntr(1);
+        let n = |k: &str| m[k].parse::<u64>().unwrap();
+        (m["zk_server_state"] == "looking"
+            && n("zk_looking_count") >= 2
+            && n("zkelect_connection_errors") >= 1)
+            .then_some(m)
     });
-    let m = ens.mntr(1);
     assert_eq!(m["zk_peer_state"], "looking - election");
     assert_eq!(m["zkelect_confirmed"], "false");
     assert_eq!(m["zkelect_leader"], "-1");
-    assert!(m["zk_looking_count"].parse::<u64>().unwrap() >= 2);
-    assert!(m["zkelect_connection_errors"].parse::<u64>().unwrap() >= 1);
     assert_eq!(
         nc(ens.client(1), "srvr", ANSWER).as_deref(),
         Some(format!("{NOT_SERVING}\n").as_str())
@@ -449,10 +455,12 @@ fn peer_stats_count_elections_and_connections() {
         (s.connected_peers == [2, 3]).then_some(s)
     });
     assert!(s.running && s.uptime > Duration::ZERO);
-    assert_eq!(s.looking_count, 1);
-    assert_eq!(s.elections, 1);
+    // (A loaded machine may have re-elected once more meanwhile.)
+    assert!(s.looking_count >= 1 && s.elections >= 1, "{s:?}");
+    assert!(s.elections <= s.looking_count, "{s:?}");
     assert!(s.last_election_time.is_some());
-    assert_eq!(s.min_election_time, s.last_election_time);
+    assert!(s.min_election_time <= s.last_election_time);
+    assert!(s.max_election_time >= s.last_election_time);
     assert!(s.leadership_changes >= 1);
     assert_eq!(s.confirmed.map(|c| c.leader), Some(3));
     assert!(s.confirmed_for.is_some());
@@ -466,8 +474,8 @@ fn peer_stats_count_elections_and_connections() {
     ps[0].start().unwrap();
     ps[0].wait_for_confirmed(DEADLINE).unwrap();
     let s2 = ps[0].stats();
-    assert_eq!(s2.looking_count, 2);
-    assert_eq!(s2.elections, 2);
+    assert!(s2.looking_count > s.looking_count, "{s2:?}");
+    assert!(s2.elections > s.elections, "{s2:?}");
     assert!(s2.frames_received > s.frames_received);
     for p in &ps {
         p.stop();

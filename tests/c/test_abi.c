@@ -168,7 +168,7 @@ static void test_ensemble_and_callbacks(void) {
         zkelect_stats st;
         OK(zkelect_peer_get_stats(p[i], &st));
         CHECK(st.running == 1 && st.state == l.state, "stats state %d", st.state);
-        CHECK(st.looking_count == 1 && st.elections == 1, "stats looking %llu elections %llu",
+        CHECK(st.looking_count >= 1 && st.elections >= 1, "stats looking %llu elections %llu",
               (unsigned long long)st.looking_count, (unsigned long long)st.elections);
         CHECK(st.total_election_ms >= st.last_election_ms, "stats election time");
         CHECK(st.leader == leader || st.leader == -1, "stats leader %lld", (long long)st.leader);

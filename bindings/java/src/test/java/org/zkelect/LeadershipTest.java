@@ -131,8 +131,8 @@ class LeadershipTest {
             for (Peer p : c.peers) {
                 Stats st = p.stats();
                 assertTrue(st.running(), st.toString());
-                assertEquals(1, st.lookingCount(), st.toString());
-                assertEquals(1, st.elections(), st.toString());
+                assertTrue(st.lookingCount() >= 1, st.toString());
+                assertTrue(st.elections() >= 1 && st.elections() <= st.lookingCount(), st.toString());
                 assertTrue(st.leadershipChanges() >= 1, st.toString());
                 assertTrue(st.acceptedEpoch() >= epoch, st.toString());
                 assertTrue(st.framesReceived() > 0 && st.framesSent() > 0, st.toString());
