@@ -294,7 +294,10 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
     let (rc, json, _) = zkelect(&["status", "--config", cfg1, "--json"]);
     assert_eq!(rc, 0);
     assert!(json.contains("\"leader\":3,\"epoch\":"), "{json}");
-    assert!(json.contains("\"reachable\":3,\"total\":3"), "{json}");
+    assert!(
+        json.contains("\"reachable\":3,\"total\":3,\"quorum\":2,"),
+        "{json}"
+    );
     assert_eq!(json.matches("\"confirmed\":true").count(), 3, "{json}");
 
     // probe: a decided server's leader; the quorum port's hint; and the

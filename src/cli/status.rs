@@ -422,13 +422,14 @@ fn to_json(rows: &[Row], v: &Verdict) -> String {
         })
         .collect();
     format!(
-        "{{\"servers\":[{}],\"leader\":{},\"epoch\":{},\"reachable\":{},\"total\":{},\"quorum\":\"{}\",\"verdict\":\"{}\"}}\n",
+        "{{\"servers\":[{}],\"leader\":{},\"epoch\":{},\"reachable\":{},\"total\":{},\"quorum\":{},\"verdict\":\"{}\"}}\n",
         servers.join(","),
         opt(v.leader),
         opt(v.epoch),
         v.reachable,
         v.total,
-        v.quorum,
+        // A number for a majority; null for groups (the rule is in the verdict).
+        v.quorum.parse::<i64>().map_or("null".to_string(), |n| n.to_string()),
         json::escape(&v.line())
     )
 }
