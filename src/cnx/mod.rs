@@ -315,9 +315,18 @@ impl CnxManager {
         self.inner.queues.lock().values().any(|q| q.rx.is_empty())
     }
 
-    /// Connects to every sid that has a send queue and no live connection.
+    /// Connects to every configured sid that has a send queue and no live
+    /// connection (a probe's queue is not one to dial: it lives only with
+    /// the probe's connection).
     pub fn connect_all(&self) {
-        let sids: Vec<Sid> = self.inner.queues.lock().keys().copied().collect();
+        let sids: Vec<Sid> = self
+            .inner
+            .queues
+            .lock()
+            .keys()
+            .copied()
+            .filter(|s| self.inner.s.peers.contains_key(s))
+            .collect();
         for sid in sids {
             self.inner.connect_one(sid);
         }
