@@ -218,7 +218,9 @@ enum zkelect_event_kind
    */
   ZKELECT_EVENT_LEADER_LOST = 3,
   /*
-   An election connection to `peer_sid` came up.
+   An election connection to `peer_sid` came up: a member of the
+   configuration (a probe's or any other sid's connection is not
+   reported).
    */
   ZKELECT_EVENT_PEER_CONNECTED = 4,
   /*
@@ -477,6 +479,96 @@ typedef struct zkelect_leadership {
 } zkelect_leadership;
 
 /*
+ A peer's statistics (`zkelect_peer_get_stats`): its state, and what it
+ counted since it was created (across restarts), for monitoring; the
+ same figures `zkelect run` serves as ZooKeeper's four-letter words and
+ as Prometheus metrics. Durations are in milliseconds.
+ */
+typedef struct zkelect_stats {
+  /*
+   1 if the peer runs.
+   */
+  int32_t running;
+  /*
+   My state as the election sees it.
+   */
+  zkelect_state state;
+  /*
+   The leader: the confirmed one, else the one the election decided;
+   -1 while LOOKING.
+   */
+  int64_t leader;
+  /*
+   1 if a leadership is confirmed (as in `zkelect_leadership`).
+   */
+  int32_t confirmed;
+  /*
+   The highest epoch this peer accepted.
+   */
+  int64_t accepted_epoch;
+  /*
+   My election round (logicalclock).
+   */
+  int64_t round;
+  /*
+   Since the current run started; 0 when not running.
+   */
+  uint64_t uptime_ms;
+  /*
+   How long the current confirmed leadership has held; 0 if none.
+   */
+  uint64_t confirmed_ms;
+  /*
+   Times I went LOOKING (each start and each new election).
+   */
+  uint64_t looking_count;
+  /*
+   Elections that ended in a decision.
+   */
+  uint64_t elections;
+  /*
+   The last election's duration, from LOOKING to the decision.
+   */
+  uint64_t last_election_ms;
+  /*
+   The shortest election; 0 before the first.
+   */
+  uint64_t min_election_ms;
+  /*
+   The longest election; 0 before the first.
+   */
+  uint64_t max_election_ms;
+  /*
+   All elections' durations added up.
+   */
+  uint64_t total_election_ms;
+  /*
+   Confirmed leaderships begun (a new leader or a new epoch).
+   */
+  uint64_t leadership_changes;
+  /*
+   Members of the configuration connected now.
+   */
+  uint32_t connected_peers;
+  /*
+   Failed connection attempts and connections closed for a bad frame.
+   */
+  uint64_t connection_errors;
+  /*
+   Received frames dropped because the receive queue was full.
+   */
+  uint64_t frames_dropped;
+  /*
+   Frames received from peers.
+   */
+  uint64_t frames_received;
+  /*
+   Frames queued for sending.
+   */
+  uint64_t frames_sent;
+} zkelect_stats;
+
+/*
  Stores a peer's durable state (`epoch`: the highest accepted epoch;
  `round`: the round high-water mark) and returns 0 only once it is
  durable (written and fsynced), anything else if it could not be stored.
@@ -690,6 +782,14 @@ zkelect_result zkelect_peer_get_lease(const struct zkelect_peer *peer, struct zk
  */
 zkelect_result zkelect_peer_get_leadership(const struct zkelect_peer *peer,
                                            struct zkelect_leadership *out);
+
+/*
+ Writes my statistics to `*out` (`zkelect_stats`): state, leader,
+ confirmation, epoch, round, and the counters (elections and their
+ durations, LOOKING periods, leadership changes, connection errors,
+ dropped frames). Works on a stopped peer too. Errors: `ZKELECT_ERR_NULL`.
+ */
+zkelect_result zkelect_peer_get_stats(const struct zkelect_peer *peer, struct zkelect_stats *out);
 
 /*
  Waits up to `timeout_ms` until a quorum confirms a leadership (I lead,

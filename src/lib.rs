@@ -19,6 +19,7 @@
 //!
 #![doc = concat!("```rust\n", include_str!("../examples/rust/ensemble.rs"), "\n```")]
 
+pub mod admin;
 pub mod clock;
 pub mod cnx;
 pub mod config;
@@ -33,5 +34,5 @@ pub mod types;
 pub mod wire;
 
 pub use leadership::Mode;
-pub use peer::{Confirmed, Error, Event, Leader, Leadership, LossReason, Peer};
+pub use peer::{Confirmed, Error, Event, Leader, Leadership, LossReason, Peer, Stats};
 pub use types::{LearnerType, ServerState, Sid, Vote, Zxid};

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Some("run") => cli::run::main(&args[1..]),
         Some("demo") => cli::demo::main(&args[1..]),
         Some("probe") => cli::probe::main(&args[1..]),
+        Some("status") => cli::status::main(&args[1..]),
         Some("bench") => cli::bench::main(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{}", cli::USAGE);

@@ -37,9 +37,40 @@ impl ProbeReply {
     pub fn server_state(&self) -> Option<ServerState> {
         ServerState::from_i32(self.state)
     }
+
+    /// Whether the server reported a decided state (FOLLOWING, LEADING or
+    /// OBSERVING): then `leader` is the leader it elected. While LOOKING,
+    /// `leader` is only the candidate it proposes.
+    pub fn decided(&self) -> bool {
+        matches!(
+            self.server_state(),
+            Some(ServerState::Following | ServerState::Leading | ServerState::Observing)
+        )
+    }
+}
+
+/// A hint for a failed probe, when the error suggests a common mistake: a
+/// refused connection usually means the port is not an election port.
+pub fn hint(e: &io::Error) -> Option<&'static str> {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Some(
+            "nothing listens there: is it the election port? It is the third field of \
+             server.N (host:2888:3888 -> :3888), not the quorum port (the second) or the client port",
+        ),
+        io::ErrorKind::UnexpectedEof => Some(
+            "the server closed the connection without answering: is it an election port?",
+        ),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Some(
+            "no answer in time: a firewall, a stopped process, or not an election port",
+        ),
+        _ => None,
+    }
 }
 
 /// Probes `target` (`host:port`) as `sid`, waiting up to `timeout`.
+///
+/// The probed server answers like any peer's, and a zkelect peer logs the
+/// connection of a sid outside its configuration at DEBUG only.
 ///
 /// The probe sends a 40-byte (3.4-format) notification, which carries no
 /// config text: a real 3.8 server parses any config it receives, and an
@@ -57,18 +88,11 @@ pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply
         host: local.ip().to_string(),
         port: local.port(),
     };
-    let mut out = wire::encode_handshake(ProtocolVersion::V1, sid, &[me]);
-    let mut body = Vec::with_capacity(40);
-    body.extend_from_slice(&ServerState::Looking.as_i32().to_be_bytes());
-    body.extend_from_slice(&NO_VOTE.to_be_bytes());
-    body.extend_from_slice(&NO_VOTE.to_be_bytes());
-    body.extend_from_slice(&0i64.to_be_bytes());
-    body.extend_from_slice(&NO_VOTE.to_be_bytes());
-    body.extend_from_slice(&1i32.to_be_bytes());
     // Handshake in one write; the frame may follow in the same segment.
-    s.write_all(&out)?;
-    out = wire::encode_frame(&body);
-    s.write_all(&out)?;
+    s.write_all(&wire::encode_handshake(ProtocolVersion::V1, sid, &[me]))?;
+    let body =
+        wire::encode_notification_body_v1(ServerState::Looking, NO_VOTE, NO_VOTE, 0, NO_VOTE);
+    s.write_all(&wire::encode_frame(&body))?;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -79,11 +103,13 @@ pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply
         }
         s.set_read_timeout(Some(left))?;
         let mut len = [0u8; 4];
-        s.read_exact(&mut len)?;
+        s.read_exact(&mut len)
+            .map_err(|e| timed_out(e, addr, timeout))?;
         let n = wire::check_frame_len(i32::from_be_bytes(len))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let mut frame = vec![0u8; n];
-        s.read_exact(&mut frame)?;
+        s.read_exact(&mut frame)
+            .map_err(|e| timed_out(e, addr, timeout))?;
         let Ok(m) = wire::decode_notification(&frame) else {
             continue;
         };
@@ -96,5 +122,16 @@ pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply
             peer_epoch: m.peer_epoch,
             config: m.config.map(|c| String::from_utf8_lossy(&c).into_owned()),
         });
+    }
+}
+
+/// A read that ran into its timeout says so (Linux reports `WouldBlock`).
+fn timed_out(e: io::Error, addr: SocketAddr, timeout: Duration) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer from {addr} within {} ms", timeout.as_millis()),
+        ),
+        _ => e,
     }
 }

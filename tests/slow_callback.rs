@@ -25,10 +25,18 @@ fn a_sleeping_callback_does_not_delay_leader_lost() {
     // syncLimit × tickTime = 8 s: a follower would also give up a silent
     // leader, but only after the callback's sleep, so only the broken
     // connection can make it notice in time.
-    let (cfg, ports) = config(
+    let (mut cfg, ports) = config(
         3,
         "tickTime=100\ninitLimit=80\nsyncLimit=80\nfinalizeWait=20",
     );
+    // An observer that never runs: a connection made with its sid is a
+    // member's, so it makes a host event (a probe's sid, not in the
+    // configuration, makes none), and it counts in no quorum.
+    let spare = free_ports(2);
+    cfg.push_str(&format!(
+        "server.4=127.0.0.1:{}:{}:observer\n",
+        spare[0], spare[1]
+    ));
     let dir = std::env::temp_dir().join(format!("zkelect-slowcb-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("zoo.cfg");
@@ -66,10 +74,10 @@ fn a_sleeping_callback_does_not_delay_leader_lost() {
         "sid 1 confirms its leader"
     );
 
-    // Keep sid 1's callback busy: a probe's connection makes an event
-    // (PeerConnected) for it to sleep on.
+    // Keep sid 1's callback busy: a probe's connection as the observer's
+    // sid makes an event (PeerConnected) for it to sleep on.
     armed.store(true, Ordering::Release);
-    let _ = zkelect::probe::probe(&format!("127.0.0.1:{}", ports[0]), 99, DEADLINE);
+    let _ = zkelect::probe::probe(&format!("127.0.0.1:{}", ports[0]), 4, DEADLINE);
     asleep_rx
         .recv_timeout(DEADLINE)
         .expect("sid 1's callback gets an event and sleeps");

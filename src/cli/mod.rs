@@ -7,6 +7,7 @@ pub mod demo;
 pub mod json;
 pub mod probe;
 pub mod run;
+pub mod status;
 
 /// Top-level help.
 pub const USAGE: &str = "\
@@ -16,6 +17,7 @@ usage:
   zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
   zkelect demo [--peers N] [--finalize-wait MS] [--rounds R]
   zkelect probe HOST:PORT [--sid S] [--timeout MS]
+  zkelect status --config zoo.cfg [--json] [--timeout MS]
   zkelect bench [--runs R] [--quick] [--only LIST] [--json FILE]
   zkelect --help | --version
 

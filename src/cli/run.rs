@@ -35,6 +35,11 @@ through its lock. Without dataDir nothing is kept and every start waits
 syncLimit ticks before it acknowledges anyone (pass the last epoch_accepted
 back with --epoch then).
 stderr: human-readable logs.
+With clientPort in zoo.cfg (and clientPortAddress), ZooKeeper's four-letter
+words ruok, srvr, stat, mntr and conf are answered there, as allowed by
+4lw.commands.whitelist (srvr only by default, * for all). With
+metricsProvider.httpPort (and metricsProvider.httpHost), Prometheus metrics
+are served at http://HOST:PORT/metrics.
 
   --config PATH    zoo.cfg (ZooKeeper syntax)
   --myid N         my sid (default: the myid file in dataDir)
@@ -124,6 +129,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     if a.flag("crash-before-store") {
         crash_before_store(&peer)?;
     }
+    // Before the election, so that a port in use stops us at once.
+    let mut admin = start_admin(&peer)?;
     peer.start().map_err(|e| e.to_string())?;
     if a.flag("report-lease") {
         report_lease(peer.clone());
@@ -143,8 +150,49 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         logging::emit(Level::Info, &format!("signal {sig}: stopping"));
         break;
     }
+    for s in &mut admin {
+        s.stop();
+    }
     peer.stop();
     Ok(())
+}
+
+/// The four-letter words on the client address of my server.N line
+/// (`;host:port`), else on `clientPort` (at `clientPortAddress`, else on
+/// every interface), and the metrics page on `metricsProvider.httpPort` (at
+/// `metricsProvider.httpHost`, else on every interface), when configured.
+fn start_admin(
+    peer: &std::sync::Arc<zkelect::Peer>,
+) -> Result<Vec<zkelect::admin::AdminServer>, String> {
+    use zkelect::admin::{fourlw, metrics, AdminServer};
+    let c = peer.config();
+    let mut servers = Vec::new();
+    // My server.N line's client address wins, as in ZooKeeper.
+    let own = c.servers.get(&peer.my_sid()).and_then(|s| s.client.clone());
+    let client = own.or_else(|| {
+        c.client_port.map(|p| {
+            let host = c.client_port_address.as_deref().unwrap_or("0.0.0.0");
+            (host.to_string(), p)
+        })
+    });
+    if let Some((host, port)) = &client {
+        let (host, port) = (host.as_str(), *port);
+        let wl = fourlw::Whitelist::parse(c.four_letter_whitelist.as_deref());
+        let h = fourlw::handler(peer.clone(), wl);
+        servers.push(
+            AdminServer::start("4lw", host, port, h)
+                .map_err(|e| format!("clientPort (four-letter words): {e}"))?,
+        );
+    }
+    if let Some(port) = c.metrics_port {
+        let host = c.metrics_host.as_deref().unwrap_or("0.0.0.0");
+        let h = metrics::handler(peer.clone());
+        servers.push(
+            AdminServer::start("metrics", host, port, h)
+                .map_err(|e| format!("metricsProvider.httpPort (metrics): {e}"))?,
+        );
+    }
+    Ok(servers)
 }
 
 /// Prints a `lease` line whenever the lease as the host sees it changes

@@ -40,6 +40,7 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
     );
     if targets.is_empty() {
         if !inner.stopping() {
+            inner.counters.connection_error();
             log!(
                 Level::Warn,
                 "cannot resolve any address of sid {sid}: {}",
@@ -72,6 +73,7 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
     }
     if let Some((addr, e)) = last_err {
         if !inner.stopping() {
+            inner.counters.connection_error();
             log!(Level::Debug, "cannot connect to sid {sid} at {addr}: {e}");
             if all_refused {
                 inner.emit(CnxEvent::Refused(sid));

@@ -36,6 +36,7 @@
 //! names are looked up on threads that stop does not join (see `resolve`).
 
 mod connector;
+mod counters;
 mod listener;
 pub(crate) mod queue;
 mod resolve;
@@ -43,6 +44,7 @@ mod socket;
 pub(crate) mod threads;
 mod worker;
 
+pub use counters::CnxCounters;
 pub use resolve::Resolver;
 
 use crate::log;
@@ -209,6 +211,8 @@ struct Inner {
     next_conn: AtomicU64,
     /// Ids handed to legacy observers that used the placeholder sid.
     next_placeholder: AtomicI64,
+    /// What this manager counts ([`CnxManager::counters`]).
+    counters: Arc<CnxCounters>,
     /// Called by the listener thread at each [`listener::AcceptStage`].
     #[cfg(test)]
     accept_hook: Mutex<Option<AcceptHook>>,
@@ -223,6 +227,16 @@ impl CnxManager {
     /// order per connection, never dropped; give it a bound, as a full
     /// channel only makes the reporting connection thread wait.
     pub fn start(s: CnxSettings, events: Sender<CnxEvent>) -> io::Result<CnxManager> {
+        CnxManager::start_counted(s, events, Arc::default())
+    }
+
+    /// As [`CnxManager::start`], counting into `counters` (which may outlive
+    /// this manager, e.g. across a peer's restarts).
+    pub fn start_counted(
+        s: CnxSettings,
+        events: Sender<CnxEvent>,
+        counters: Arc<CnxCounters>,
+    ) -> io::Result<CnxManager> {
         let handshake = wire::encode_handshake(s.protocol, s.my_sid, &s.advertise);
         let (recv_tx, recv_rx) = bounded(RECV_QUEUE_CAPACITY);
         // One request per sid at most is queued or running (`in_flight`).
@@ -248,6 +262,7 @@ impl CnxManager {
             listeners: Mutex::new(Vec::new()),
             next_conn: AtomicU64::new(1),
             next_placeholder: AtomicI64::new(-1),
+            counters,
             #[cfg(test)]
             accept_hook: Mutex::new(None),
         });
@@ -279,6 +294,11 @@ impl CnxManager {
         Ok(CnxManager { inner, recv_rx })
     }
 
+    /// What this manager counted so far.
+    pub fn counters(&self) -> &Arc<CnxCounters> {
+        &self.inner.counters
+    }
+
     /// The shared receive queue: `(sid, frame body)` in arrival order.
     pub fn receiver(&self) -> &Receiver<Received> {
         &self.recv_rx
@@ -295,12 +315,27 @@ impl CnxManager {
         self.inner.queues.lock().values().any(|q| q.rx.is_empty())
     }
 
-    /// Connects to every sid that has a send queue and no live connection.
+    /// Connects to every configured sid that has a send queue and no live
+    /// connection (a probe's queue is not one to dial: it lives only with
+    /// the probe's connection).
     pub fn connect_all(&self) {
-        let sids: Vec<Sid> = self.inner.queues.lock().keys().copied().collect();
+        let sids: Vec<Sid> = self
+            .inner
+            .queues
+            .lock()
+            .keys()
+            .copied()
+            .filter(|s| self.inner.s.peers.contains_key(s))
+            .collect();
         for sid in sids {
             self.inner.connect_one(sid);
         }
+    }
+
+    /// Whether `sid` is another member of the configuration (the others
+    /// that connect are probes or strangers).
+    pub fn is_member(&self, sid: Sid) -> bool {
+        self.inner.s.peers.contains_key(&sid)
     }
 
     /// Sids with a live connection.
@@ -413,6 +448,7 @@ impl Inner {
             return;
         }
         FRAMES_SENT.fetch_add(1, Ordering::Relaxed);
+        self.counters.sent();
         if sid == self.s.my_sid {
             queue::push_drop_oldest(&self.recv_tx, &self.recv_rx, (sid, body.to_vec()));
             return;

@@ -138,6 +138,7 @@ fn recv_loop(inner: &Inner, sid: Sid, mut stream: TcpStream) {
         let n = match wire::check_frame_len(i32::from_be_bytes(len)) {
             Ok(n) => n,
             Err(e) => {
+                inner.counters.connection_error();
                 log!(Level::Warn, "closing connection to sid {sid} ({peer}): {e}");
                 return;
             }
@@ -152,6 +153,7 @@ fn recv_loop(inner: &Inner, sid: Sid, mut stream: TcpStream) {
             }
             return;
         }
-        queue::push_drop_oldest(&inner.recv_tx, &inner.recv_rx, (sid, body));
+        let dropped = queue::push_drop_oldest(&inner.recv_tx, &inner.recv_rx, (sid, body));
+        inner.counters.received(dropped);
     }
 }

@@ -25,6 +25,7 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "fastleader.minNotificationInterval",
     "fastleader.maxNotificationInterval",
     "multiAddress.enabled",
+    "4lw.commands.whitelist",
 ];
 
 fn canonical_key(key: &str) -> &str {
@@ -97,7 +98,12 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         finalize_wait_ms: 200,
         leadership_mode: crate::leadership::Mode::Lease,
         client_port: None,
+        client_port_address: None,
+        four_letter_whitelist: None,
+        metrics_port: None,
+        metrics_host: None,
     };
+    let mut prometheus_class = false;
     let mut server_sites: BTreeMap<Sid, Site> = BTreeMap::new();
     let mut server_order: Vec<Sid> = Vec::new();
     let mut groups: BTreeMap<i64, Group> = BTreeMap::new();
@@ -125,6 +131,33 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
                     p @ 1..=65535 => Some(p as u16),
                     p => return Err(site.err(format!("clientPort {p} is outside 1..65535"))),
                 }
+            }
+            "clientPortAddress" => {
+                if v.is_empty() {
+                    return Err(bad("clientPortAddress is empty".into()));
+                }
+                cfg.client_port_address = Some(v.to_string());
+            }
+            "4lw.commands.whitelist" => cfg.four_letter_whitelist = Some(v.to_string()),
+            "metricsProvider.httpPort" => {
+                cfg.metrics_port = match parse_int(v).map_err(bad)? {
+                    0 => None,
+                    p @ 1..=65535 => Some(p as u16),
+                    p => {
+                        return Err(
+                            site.err(format!("metricsProvider.httpPort {p} is outside 1..65535"))
+                        )
+                    }
+                }
+            }
+            "metricsProvider.httpHost" => {
+                if v.is_empty() {
+                    return Err(bad("metricsProvider.httpHost is empty".into()));
+                }
+                cfg.metrics_host = Some(v.to_string());
+            }
+            "metricsProvider.className" => {
+                prometheus_class = v.ends_with(".PrometheusMetricsProvider");
             }
             "tickTime" => cfg.tick_time_ms = u64::from(parse_positive_int(v).map_err(bad)?),
             "initLimit" => cfg.init_limit = Some(parse_positive_int(v).map_err(bad)?),
@@ -258,6 +291,11 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
             // them matters for election.
             _ => {}
         }
+    }
+
+    if prometheus_class && cfg.metrics_port.is_none() {
+        // ZooKeeper's Prometheus provider listens on 7000 unless told.
+        cfg.metrics_port = Some(7000);
     }
 
     if cfg.min_notification_interval_ms > cfg.max_notification_interval_ms {

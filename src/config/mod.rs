@@ -107,8 +107,23 @@ pub struct Config {
     /// `leadershipMode` (a zkelect key): `lease` (the default) or
     /// `fencing`; see [`crate::leadership::Mode`].
     pub leadership_mode: crate::leadership::Mode,
-    /// The global `clientPort`, when given and not 0.
+    /// The global `clientPort`, when given and not 0. `zkelect run`
+    /// answers ZooKeeper's four-letter words there ([`crate::admin`]).
     pub client_port: Option<u16>,
+    /// `clientPortAddress`: the address the four-letter words listen on,
+    /// when given (else every interface, as in ZooKeeper).
+    pub client_port_address: Option<String>,
+    /// `4lw.commands.whitelist`, as written (comma-separated names or `*`);
+    /// `None` when absent, which enables `srvr` only, as in ZooKeeper 3.8.
+    pub four_letter_whitelist: Option<String>,
+    /// `metricsProvider.httpPort`: where `zkelect run` serves Prometheus
+    /// metrics (`GET /metrics`), when given and not 0; also 7000 (ZooKeeper's
+    /// default) when only `metricsProvider.className` names ZooKeeper's
+    /// Prometheus provider.
+    pub metrics_port: Option<u16>,
+    /// `metricsProvider.httpHost`, when given (else `0.0.0.0`, as in
+    /// ZooKeeper).
+    pub metrics_host: Option<String>,
 }
 
 impl Config {

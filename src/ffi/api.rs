@@ -244,6 +244,22 @@ pub extern "C" fn zkelect_peer_get_leadership(
     })
 }
 
+/// Writes my statistics to `*out` (`zkelect_stats`): state, leader,
+/// confirmation, epoch, round, and the counters (elections and their
+/// durations, LOOKING periods, leadership changes, connection errors,
+/// dropped frames). Works on a stopped peer too. Errors: `ZKELECT_ERR_NULL`.
+#[no_mangle]
+pub extern "C" fn zkelect_peer_get_stats(
+    peer: *const PeerHandle,
+    out: *mut zkelect_stats,
+) -> zkelect_result {
+    guard(|| {
+        check_out(out, "out")?;
+        let s = handle(peer, "peer")?.peer.stats();
+        write_out(out, (&s).into(), "out")
+    })
+}
+
 /// Waits up to `timeout_ms` until a quorum confirms a leadership (I lead,
 /// or my leader is confirmed) and writes it to `*out` as in
 /// `zkelect_peer_get_leadership`, with `confirmed` 1. Returns at once if one

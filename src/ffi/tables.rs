@@ -170,7 +170,9 @@ pub enum zkelect_event_kind {
     /// starts unless the reason is `ZKELECT_REASON_STOPPED`. Follows every
     /// LEADER_ELECTED exactly once before the next one.
     ZKELECT_EVENT_LEADER_LOST = 3,
-    /// An election connection to `peer_sid` came up.
+    /// An election connection to `peer_sid` came up: a member of the
+    /// configuration (a probe's or any other sid's connection is not
+    /// reported).
     ZKELECT_EVENT_PEER_CONNECTED = 4,
     /// The election connection to `peer_sid` went down.
     ZKELECT_EVENT_PEER_DISCONNECTED = 5,

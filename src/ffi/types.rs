@@ -2,7 +2,7 @@
 #![allow(non_camel_case_types)]
 
 pub use super::tables::{zkelect_event_kind, zkelect_reason, zkelect_result, zkelect_state};
-use crate::peer::{Event, Leader, Leadership};
+use crate::peer::{Event, Leader, Leadership, Stats};
 use crate::types::{ServerState, Vote};
 use std::time::Duration;
 
@@ -154,6 +154,88 @@ pub struct zkelect_leadership {
     pub elected_leader: i64,
     /// 1 if the peer runs.
     pub running: i32,
+}
+
+/// A peer's statistics (`zkelect_peer_get_stats`): its state, and what it
+/// counted since it was created (across restarts), for monitoring; the
+/// same figures `zkelect run` serves as ZooKeeper's four-letter words and
+/// as Prometheus metrics. Durations are in milliseconds.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct zkelect_stats {
+    /// 1 if the peer runs.
+    pub running: i32,
+    /// My state as the election sees it.
+    pub state: zkelect_state,
+    /// The leader: the confirmed one, else the one the election decided;
+    /// -1 while LOOKING.
+    pub leader: i64,
+    /// 1 if a leadership is confirmed (as in `zkelect_leadership`).
+    pub confirmed: i32,
+    /// The highest epoch this peer accepted.
+    pub accepted_epoch: i64,
+    /// My election round (logicalclock).
+    pub round: i64,
+    /// Since the current run started; 0 when not running.
+    pub uptime_ms: u64,
+    /// How long the current confirmed leadership has held; 0 if none.
+    pub confirmed_ms: u64,
+    /// Times I went LOOKING (each start and each new election).
+    pub looking_count: u64,
+    /// Elections that ended in a decision.
+    pub elections: u64,
+    /// The last election's duration, from LOOKING to the decision.
+    pub last_election_ms: u64,
+    /// The shortest election; 0 before the first.
+    pub min_election_ms: u64,
+    /// The longest election; 0 before the first.
+    pub max_election_ms: u64,
+    /// All elections' durations added up.
+    pub total_election_ms: u64,
+    /// Confirmed leaderships begun (a new leader or a new epoch).
+    pub leadership_changes: u64,
+    /// Members of the configuration connected now.
+    pub connected_peers: u32,
+    /// Failed connection attempts and connections closed for a bad frame.
+    pub connection_errors: u64,
+    /// Received frames dropped because the receive queue was full.
+    pub frames_dropped: u64,
+    /// Frames received from peers.
+    pub frames_received: u64,
+    /// Frames queued for sending.
+    pub frames_sent: u64,
+}
+
+impl From<&Stats> for zkelect_stats {
+    fn from(s: &Stats) -> zkelect_stats {
+        let leader = match (s.confirmed, s.state) {
+            (Some(c), _) => c.leader,
+            (None, ServerState::Looking) => -1,
+            (None, _) => s.vote.leader,
+        };
+        zkelect_stats {
+            running: i32::from(s.running),
+            state: s.state.into(),
+            leader,
+            confirmed: i32::from(s.confirmed.is_some()),
+            accepted_epoch: s.accepted_epoch,
+            round: s.round,
+            uptime_ms: ms(s.uptime),
+            confirmed_ms: s.confirmed_for.map_or(0, ms),
+            looking_count: s.looking_count,
+            elections: s.elections,
+            last_election_ms: s.last_election_time.map_or(0, ms),
+            min_election_ms: s.min_election_time.map_or(0, ms),
+            max_election_ms: s.max_election_time.map_or(0, ms),
+            total_election_ms: ms(s.total_election_time),
+            leadership_changes: s.leadership_changes,
+            connected_peers: u32::try_from(s.connected_peers.len()).unwrap_or(u32::MAX),
+            connection_errors: s.connection_errors,
+            frames_dropped: s.frames_dropped,
+            frames_received: s.frames_received,
+            frames_sent: s.frames_sent,
+        }
+    }
 }
 
 impl From<Vote> for zkelect_vote {

@@ -172,7 +172,7 @@ impl ElectionLoop {
                     };
                     // The host hears of the connection before of anything
                     // it causes (e.g. `LeaderLost` a tick later).
-                    self.notify(peer_event(sid, up));
+                    self.notify_connection(sid, up);
                     self.sync_reported();
                     let outs = self.core.on_connection(self.now(), sid, up);
                     self.apply(outs);
@@ -203,8 +203,8 @@ impl ElectionLoop {
         // Connection changes reported before the stop still reach the host.
         while let Ok(c) = self.connections.try_recv() {
             match c {
-                CnxEvent::Connected(s) => self.notify(peer_event(s, true)),
-                CnxEvent::Disconnected(s) => self.notify(peer_event(s, false)),
+                CnxEvent::Connected(s) => self.notify_connection(s, true),
+                CnxEvent::Disconnected(s) => self.notify_connection(s, false),
                 CnxEvent::ListenerFailed(_) | CnxEvent::Refused(_) => {}
             }
         }
@@ -323,6 +323,22 @@ impl ElectionLoop {
                     e = back;
                 }
             }
+        }
+    }
+
+    /// Tells the host of a member's connection change. A sid that is not
+    /// in the configuration (a `zkelect probe`, a stranger) is no peer of
+    /// the host's: it is answered all the same, and only logged, at DEBUG.
+    fn notify_connection(&mut self, sid: Sid, up: bool) {
+        if self.cnx.is_member(sid) {
+            self.notify(peer_event(sid, up));
+        } else {
+            let what = if up { "connected" } else { "disconnected" };
+            log!(
+                Level::Debug,
+                "sid {}: sid {sid}, not in the configuration (a probe?), {what}",
+                self.core.fle().my_sid()
+            );
         }
     }
 

@@ -22,12 +22,14 @@ mod lock;
 mod messenger;
 mod notifier;
 mod state;
+mod stats;
 mod store;
 
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use error::Error;
 pub use notifier::Callback;
 pub use state::{Confirmed, Leadership};
+pub use stats::Stats;
 pub use store::{FileStore, StoreHook};
 
 use crate::cnx::threads::ThreadSet;
@@ -307,6 +309,48 @@ impl Peer {
         }
     }
 
+    /// My statistics as one snapshot ([`Stats`]): state, vote, round,
+    /// confirmed leadership, and what the runtime counted (elections and
+    /// their durations, LOOKING periods, leadership changes, connection
+    /// errors, dropped frames). Cheap: a few atomics and short locks.
+    pub fn stats(&self) -> Stats {
+        let status = self.inner.state.status();
+        let connected_peers = match &*self.inner.life.lock() {
+            Life::Running(rt) => rt
+                .cnx
+                .connected()
+                .into_iter()
+                .filter(|s| rt.cnx.is_member(*s))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut s = Stats {
+            running: status.running,
+            uptime: Duration::ZERO,
+            state: status.state,
+            vote: status.vote,
+            zxid: self.inner.state.reported().0,
+            round: self.inner.state.view.lock().logicalclock,
+            confirmed: self.inner.state.confirmed(&status),
+            confirmed_for: None,
+            accepted_epoch: self.accepted_epoch(),
+            looking_count: 0,
+            elections: 0,
+            last_election_time: None,
+            min_election_time: None,
+            max_election_time: None,
+            total_election_time: Duration::ZERO,
+            leadership_changes: 0,
+            connected_peers,
+            connection_errors: 0,
+            frames_dropped: 0,
+            frames_received: 0,
+            frames_sent: 0,
+        };
+        self.inner.state.stats.fill(&mut s);
+        s
+    }
+
     /// Binds the election port(s) and starts the election. A stopped peer
     /// can be started again; it then restarts like a new process
     /// (logicalclock from 0).
@@ -466,7 +510,7 @@ impl PeerInner {
         // events go straight to the election thread.
         let (cnx_events_tx, cnx_events_rx) = bounded(election::CNX_EVENT_CAPACITY);
         let cnx = Arc::new(
-            CnxManager::start(settings, cnx_events_tx)
+            CnxManager::start_counted(settings, cnx_events_tx, self.state.stats.cnx.clone())
                 .map_err(|e| Error::io(format!("starting sid {}", self.my_sid), e))?,
         );
         let settings = Settings {
@@ -522,6 +566,7 @@ impl PeerInner {
         let live = Arc::new(AtomicBool::new(true));
         let progress = Arc::new(notifier::Progress::default());
         let threads = ThreadSet::default();
+        self.state.stats.on_start();
         self.state.set_running(true);
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             threads
@@ -737,6 +782,7 @@ impl PeerInner {
         drop(cnx);
         self.state.set_running(false);
         let own = threads.join_all();
+        self.state.stats.on_stop();
         live.store(false, Ordering::Release);
         drop(lock);
         own

@@ -81,6 +81,8 @@ pub(crate) struct PeerState {
     lease_nanos: std::sync::atomic::AtomicU64,
     /// The view the receive thread answers from (spec 5.11).
     pub view: Arc<Mutex<View>>,
+    /// What the runtime counts ([`super::stats`]).
+    pub stats: super::stats::Counters,
 }
 
 impl PeerState {
@@ -105,6 +107,7 @@ impl PeerState {
                 logicalclock: 0,
                 proposal: (-1, -1, -1),
             })),
+            stats: super::stats::Counters::default(),
         }
     }
 
@@ -214,6 +217,7 @@ impl PeerState {
     /// leadership is set by `Leading`/`Following`/`Observing` and cleared by
     /// any loss.
     pub(crate) fn on_event(&self, e: &Event) {
+        self.stats.on_event(e);
         let mut s = self.status.lock();
         match *e {
             // The state goes with the decision, so that a host woken by the

@@ -19,8 +19,8 @@ pub use handshake::{
 };
 pub use hostport::{java_host_string, AddressError, HostPort};
 pub use notification::{
-    decode_notification, encode_notification_body, encode_notification_frame, Notification,
-    NotificationError,
+    decode_notification, encode_notification_body, encode_notification_body_v1,
+    encode_notification_frame, Notification, NotificationError,
 };
 pub use sasl::{decode_sasl, encode_sasl, SaslError, SaslPacket, SaslStatus, SASL_MAGIC};
 

@@ -140,6 +140,28 @@ pub fn encode_notification_body(
     )
 }
 
+/// Encodes a 40-byte body, the format of ZooKeeper 3.4 (no config text):
+/// the five vote fields and a trailing int that receivers ignore (ZooKeeper
+/// 3.4 wrote its notification version, 1, there). A 3.8 receiver reads it
+/// as version 0 and parses no config, so it is the safe format for a
+/// message that has no committed config to carry (a probe).
+pub fn encode_notification_body_v1(
+    state: ServerState,
+    leader: Sid,
+    zxid: i64,
+    election_epoch: i64,
+    peer_epoch: i64,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40);
+    out.extend_from_slice(&state.as_i32().to_be_bytes());
+    out.extend_from_slice(&leader.to_be_bytes());
+    out.extend_from_slice(&zxid.to_be_bytes());
+    out.extend_from_slice(&election_epoch.to_be_bytes());
+    out.extend_from_slice(&peer_epoch.to_be_bytes());
+    out.extend_from_slice(&1i32.to_be_bytes());
+    out
+}
+
 /// Encodes a version-2 notification with its frame length prefix, ready to
 /// write on an established connection.
 pub fn encode_notification_frame(

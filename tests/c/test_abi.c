@@ -166,6 +166,13 @@ static void test_ensemble_and_callbacks(void) {
         int64_t sid = 0;
         OK(zkelect_peer_get_sid(p[i], &sid));
         CHECK(sid == i + 1, "sid");
+        zkelect_stats st;
+        OK(zkelect_peer_get_stats(p[i], &st));
+        CHECK(st.running == 1 && st.state == l.state, "stats state %d", st.state);
+        CHECK(st.looking_count >= 1 && st.elections >= 1, "stats looking %llu elections %llu",
+              (unsigned long long)st.looking_count, (unsigned long long)st.elections);
+        CHECK(st.total_election_ms >= st.last_election_ms, "stats election time");
+        CHECK(st.leader == leader || st.leader == -1, "stats leader %lld", (long long)st.leader);
     }
     for (int i = 0; i < 3; i++) {
         CHECK(await_count(&r[i], &r[i].elected, 1), "elected event for sid %d", i + 1);
@@ -269,6 +276,8 @@ static void test_null_arguments(void) {
     CHECK(zkelect_peer_start(NULL) == ZKELECT_ERR_NULL, "start");
     CHECK(zkelect_peer_stop(NULL) == ZKELECT_ERR_NULL, "stop");
     CHECK(zkelect_peer_get_vote(NULL, &v) == ZKELECT_ERR_NULL, "get_vote");
+    zkelect_stats st;
+    CHECK(zkelect_peer_get_stats(NULL, &st) == ZKELECT_ERR_NULL, "get_stats");
     CHECK(zkelect_peer_wait_for_leader(NULL, 1, &l) == ZKELECT_ERR_NULL, "wait");
     CHECK(zkelect_peer_restart_election(NULL) == ZKELECT_ERR_NULL, "restart");
     CHECK(zkelect_peer_set_event_callback(NULL, on_event, NULL, NULL) == ZKELECT_ERR_NULL, "cb");
@@ -276,6 +285,9 @@ static void test_null_arguments(void) {
     OK(zkelect_peer_new(cfg, 1, &p));
     CHECK(zkelect_peer_get_sid(p, NULL) == ZKELECT_ERR_NULL, "get_sid out");
     CHECK(zkelect_peer_get_vote(p, NULL) == ZKELECT_ERR_NULL, "get_vote out");
+    CHECK(zkelect_peer_get_stats(p, NULL) == ZKELECT_ERR_NULL, "get_stats out");
+    OK(zkelect_peer_get_stats(p, &st));
+    CHECK(st.running == 0 && st.looking_count == 0 && st.uptime_ms == 0, "stats before start");
     CHECK(zkelect_peer_wait_for_leader(p, 1, NULL) == ZKELECT_ERR_NULL, "wait out");
     OK(zkelect_peer_set_event_callback(p, NULL, NULL, NULL));
     CHECK(strlen(zkelect_last_error_message()) == 0, "success clears the message");

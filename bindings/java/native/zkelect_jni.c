@@ -439,6 +439,36 @@ JNIEXPORT void JNICALL Java_org_zkelect_Native_leadership(JNIEnv *env, jclass cl
     (*env)->SetLongArrayRegion(env, out, 0, 10, a);
 }
 
+JNIEXPORT void JNICALL Java_org_zkelect_Native_stats(JNIEnv *env, jclass cls, jlong peer,
+                                                     jlongArray out) {
+    (void)cls;
+    if (!check_length(env, out, 20)) return;
+    zkelect_stats s;
+    if (!ok(env, zkelect_peer_get_stats(peer_of(peer), &s))) return;
+    /* Counters and milliseconds fit a jlong for far longer than a run. */
+    jlong a[20] = {s.running,
+                   s.state,
+                   s.leader,
+                   s.confirmed,
+                   s.accepted_epoch,
+                   s.round,
+                   (jlong)s.uptime_ms,
+                   (jlong)s.confirmed_ms,
+                   (jlong)s.looking_count,
+                   (jlong)s.elections,
+                   (jlong)s.last_election_ms,
+                   (jlong)s.min_election_ms,
+                   (jlong)s.max_election_ms,
+                   (jlong)s.total_election_ms,
+                   (jlong)s.leadership_changes,
+                   (jlong)s.connected_peers,
+                   (jlong)s.connection_errors,
+                   (jlong)s.frames_dropped,
+                   (jlong)s.frames_received,
+                   (jlong)s.frames_sent};
+    (*env)->SetLongArrayRegion(env, out, 0, 20, a);
+}
+
 JNIEXPORT jlong JNICALL Java_org_zkelect_Native_clockNanos(JNIEnv *env, jclass cls) {
     (void)env;
     (void)cls;

@@ -25,6 +25,7 @@ STRUCTS = {
     "zkelect_leader": _native.Leader,
     "zkelect_lease": _native.Lease,
     "zkelect_leadership": _native.Leadership,
+    "zkelect_stats": _native.Stats,
 }
 
 

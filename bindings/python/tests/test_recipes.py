@@ -221,3 +221,23 @@ def test_a_leader_killed_in_another_process(peers, tmp_path: Path) -> None:
         child.wait(DEADLINE)
         if child.stdout:
             child.stdout.close()
+
+
+def test_stats_count_the_election(peers, tmp_path: Path) -> None:
+    cfg = _durable(tmp_path)
+    group = [peers(cfg, sid) for sid in (1, 2, 3)]
+    before = group[0].stats()
+    assert not before.running and before.looking_count == 0 and before.uptime == 0.0
+    for p in group:
+        p.start()
+    leader, epoch = _confirmed(group)
+    s = leader.stats()
+    assert s.running and s.looking_count >= 1 and 1 <= s.elections <= s.looking_count
+    assert s.leader == leader.my_sid and s.accepted_epoch >= epoch
+    assert s.total_election_time >= s.last_election_time >= 0.0
+    assert s.leadership_changes >= 1 and s.frames_received > 0 and s.frames_sent > 0
+    assert s.state == State.LEADING or not s.confirmed
+    leader.stop()
+    after = leader.stats()
+    assert not after.running and after.connected_peers == 0
+    assert after.looking_count >= s.looking_count

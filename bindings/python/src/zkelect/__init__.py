@@ -61,6 +61,7 @@ from .types import (
     PeerDisconnected,
     State,
     StateChanged,
+    Stats,
     UnknownEvent,
     Vote,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "PeerDisconnected",
     "State",
     "StateChanged",
+    "Stats",
     "Term",
     "TermLost",
     "UnknownEvent",

@@ -141,6 +141,33 @@ class Leadership(Structure):
     ]
 
 
+class Stats(Structure):
+    """``struct zkelect_stats``."""
+
+    _fields_ = [
+        ("running", c_int32),
+        ("state", c_int32),
+        ("leader", c_int64),
+        ("confirmed", c_int32),
+        ("accepted_epoch", c_int64),
+        ("round", c_int64),
+        ("uptime_ms", c_uint64),
+        ("confirmed_ms", c_uint64),
+        ("looking_count", c_uint64),
+        ("elections", c_uint64),
+        ("last_election_ms", c_uint64),
+        ("min_election_ms", c_uint64),
+        ("max_election_ms", c_uint64),
+        ("total_election_ms", c_uint64),
+        ("leadership_changes", c_uint64),
+        ("connected_peers", c_uint32),
+        ("connection_errors", c_uint64),
+        ("frames_dropped", c_uint64),
+        ("frames_received", c_uint64),
+        ("frames_sent", c_uint64),
+    ]
+
+
 EVENT_CB = CFUNCTYPE(None, c_void_p, POINTER(Event))
 FREE_CB = CFUNCTYPE(None, c_void_p)
 LOG_CB = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
@@ -164,6 +191,7 @@ _PROTOTYPES = {
     "zkelect_peer_restart_election": (_R, [_PEER]),
     "zkelect_peer_get_lease": (_R, [_PEER, POINTER(Lease)]),
     "zkelect_peer_get_leadership": (_R, [_PEER, POINTER(Leadership)]),
+    "zkelect_peer_get_stats": (_R, [_PEER, POINTER(Stats)]),
     "zkelect_peer_wait_for_confirmed": (_R, [_PEER, c_uint64, POINTER(Leadership)]),
     "zkelect_clock_now_ns": (c_uint64, []),
     "zkelect_peer_set_epoch_store": (_R, [_PEER, c_int64, c_int64, STORE_CB, c_void_p, FREE_CB]),

@@ -23,12 +23,13 @@ from .types import (
     Leader,
     LeaderLost,
     Leadership,
-    Leading,
     LeadershipLost,
+    Leading,
     Lease,
     Observing,
     State,
     StateChanged,
+    Stats,
     Vote,
     _state,
 )
@@ -508,6 +509,37 @@ class Peer:
             _state(out.state),
             None if out.elected_leader < 0 else out.elected_leader,
             bool(out.running),
+        )
+
+    def stats(self) -> Stats:
+        """My statistics: state, leader, confirmation, epoch, round, and
+        the counters (elections and their durations, LOOKING periods,
+        leadership changes, connection errors, dropped frames). Works on a
+        stopped peer too."""
+        out = n.Stats()
+        with self._handle.use() as p:
+            n.check(n.lib.zkelect_peer_get_stats(p, byref(out)))
+        return Stats(
+            bool(out.running),
+            _state(out.state),
+            None if out.leader < 0 else out.leader,
+            bool(out.confirmed),
+            out.accepted_epoch,
+            out.round,
+            out.uptime_ms / 1000,
+            out.confirmed_ms / 1000,
+            out.looking_count,
+            out.elections,
+            out.last_election_ms / 1000,
+            out.min_election_ms / 1000,
+            out.max_election_ms / 1000,
+            out.total_election_ms / 1000,
+            out.leadership_changes,
+            out.connected_peers,
+            out.connection_errors,
+            out.frames_dropped,
+            out.frames_received,
+            out.frames_sent,
         )
 
     def is_leading(self) -> bool:

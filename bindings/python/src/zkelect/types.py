@@ -267,6 +267,54 @@ class Leadership:
 
 
 @dataclass(frozen=True)
+class Stats:
+    """My statistics (:meth:`Peer.stats`): state and what the peer counted
+    since it was created, across restarts; the figures ``zkelect run``
+    serves as four-letter words and Prometheus metrics. Times in seconds."""
+
+    #: Whether the peer runs.
+    running: bool
+    #: My state as the election sees it.
+    state: Union[State, int]
+    #: The confirmed leader, else the decided one; None while LOOKING.
+    leader: Optional[int]
+    #: Whether a leadership is confirmed.
+    confirmed: bool
+    #: The highest epoch accepted.
+    accepted_epoch: int
+    #: My election round (logicalclock).
+    round: int
+    #: Since the current run started (0.0 when not running).
+    uptime: float
+    #: How long the current confirmed leadership has held (0.0 if none).
+    confirmed_for: float
+    #: Times I went LOOKING (each start and each new election).
+    looking_count: int
+    #: Elections that ended in a decision.
+    elections: int
+    #: The last election's duration.
+    last_election_time: float
+    #: The shortest election (0.0 before the first).
+    min_election_time: float
+    #: The longest election (0.0 before the first).
+    max_election_time: float
+    #: All elections' durations added up.
+    total_election_time: float
+    #: Confirmed leaderships begun (a new leader or a new epoch).
+    leadership_changes: int
+    #: Members of the configuration connected now.
+    connected_peers: int
+    #: Failed connection attempts and connections closed for a bad frame.
+    connection_errors: int
+    #: Received frames dropped because the receive queue was full.
+    frames_dropped: int
+    #: Frames received from peers.
+    frames_received: int
+    #: Frames queued for sending.
+    frames_sent: int
+
+
+@dataclass(frozen=True)
 class PeerConnected:
     """An election connection to peer ``sid`` came up."""
 

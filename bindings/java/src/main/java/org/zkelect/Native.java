@@ -58,6 +58,16 @@ final class Native {
      */
     static native void leadership(long peer, long[] out);
 
+    /**
+     * {@code zkelect_peer_get_stats}: writes running (0/1), state, leader,
+     * confirmed (0/1), acceptedEpoch, round, uptimeMillis, confirmedMillis,
+     * lookingCount, elections, lastElectionMillis, minElectionMillis,
+     * maxElectionMillis, totalElectionMillis, leadershipChanges,
+     * connectedPeers, connectionErrors, framesDropped, framesReceived,
+     * framesSent to {@code out[0..20]}.
+     */
+    static native void stats(long peer, long[] out);
+
     /** {@code zkelect_clock_now_ns}: the clock leases are measured on. */
     static native long clockNanos();
 

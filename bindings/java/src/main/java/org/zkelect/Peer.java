@@ -351,6 +351,24 @@ public final class Peer implements AutoCloseable {
     }
 
     /**
+     * This peer's statistics: state, leader, confirmation, epoch, round, and
+     * the counters (elections and their durations, LOOKING periods, leadership
+     * changes, connection errors, dropped frames). Works on a stopped peer too.
+     *
+     * @throws IllegalStateException if the peer is closed
+     */
+    public Stats stats() {
+        long[] s = new long[20];
+        long p = handle.acquire();
+        try {
+            Native.stats(p, s);
+        } finally {
+            handle.release();
+        }
+        return Stats.fromNative(s);
+    }
+
+    /**
      * This peer's leadership as one consistent snapshot: the confirmed role,
      * leader and epoch, the lease, the election's state and decision, all read
      * at one moment (separate calls to {@link #confirmed()}, {@link #lease()}

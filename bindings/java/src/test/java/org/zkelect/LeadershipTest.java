@@ -127,6 +127,17 @@ class LeadershipTest {
                 }
             }
             assertLeadsNowOnlyOn(leader, epoch, c.peers);
+            // The statistics count the election and the confirmed leadership.
+            for (Peer p : c.peers) {
+                Stats st = p.stats();
+                assertTrue(st.running(), st.toString());
+                assertTrue(st.lookingCount() >= 1, st.toString());
+                assertTrue(st.elections() >= 1 && st.elections() <= st.lookingCount(), st.toString());
+                assertTrue(st.leadershipChanges() >= 1, st.toString());
+                assertTrue(st.acceptedEpoch() >= epoch, st.toString());
+                assertTrue(st.framesReceived() > 0 && st.framesSent() > 0, st.toString());
+                assertTrue(st.totalElectionTime().compareTo(st.lastElectionTime()) >= 0, st.toString());
+            }
 
             // Closing the leader delivers onLeadershipLost(epoch, STOPPED) before close() returns.
             leader.close();
