@@ -153,12 +153,18 @@ fn confirmed_line(l: &str) -> bool {
 #[test]
 fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
     let ens = Ensemble::new("all", "4lw.commands.whitelist=*");
-    let mut procs: Vec<Proc> = (1..=3)
+    // Sids 1 and 3 first: only {1, 3} make a quorum then, so 3 leads
+    // whenever the votes arrive; then 2 joins it. (All three at once may
+    // elect 2 when 3's vote comes after finalizeWait.)
+    let mut procs: Vec<Proc> = [1, 3]
+        .into_iter()
         .map(|sid| spawn_logged(&ens.cfg(sid), sid, &ens.log(sid)))
         .collect();
     for p in &procs {
         next_line(p, "confirmed leadership", confirmed_line);
     }
+    procs.insert(1, spawn_logged(&ens.cfg(2), 2, &ens.log(2)));
+    next_line(&procs[1], "confirmed leadership", confirmed_line);
 
     // Four-letter words, as `echo CMD | nc` sees them.
     for sid in 1..=3i64 {
@@ -446,9 +452,11 @@ fn peer_stats_count_elections_and_connections() {
     let (cfg, _) = common::config(3, "tickTime=100\nfinalizeWait=50");
     let ps = common::peers(&cfg, 1..=3);
     assert_eq!(ps[0].stats().looking_count, 0);
-    for p in &ps {
-        p.start().unwrap();
-    }
+    // 1 and 3 first, so that 3 must lead (see above); then 2.
+    ps[0].start().unwrap();
+    ps[2].start().unwrap();
+    ps[0].wait_for_confirmed(DEADLINE).expect("1 and 3 confirm a leader");
+    ps[1].start().unwrap();
     for p in &ps {
         p.wait_for_confirmed(DEADLINE)
             .expect("a confirmed leadership");
