@@ -27,7 +27,9 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "multiAddress.enabled",
 ];
 
-fn canonical_key(key: &str) -> &str {
+/// The key as `build` reads it: a `zookeeper.<key>` system-property form
+/// of one of [`SYSTEM_PROPERTY_KEYS`] is the plain key.
+pub(crate) fn canonical_key(key: &str) -> &str {
     match key.strip_prefix("zookeeper.") {
         Some(rest) if SYSTEM_PROPERTY_KEYS.contains(&rest) => rest,
         _ => key,
@@ -97,6 +99,10 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         finalize_wait_ms: 200,
         leadership_mode: crate::leadership::Mode::Lease,
         client_port: None,
+        warnings: Vec::new(),
+        ignored: Vec::new(),
+        strict: false,
+        source: None,
     };
     let mut server_sites: BTreeMap<Sid, Site> = BTreeMap::new();
     let mut server_order: Vec<Sid> = Vec::new();
@@ -163,7 +169,27 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
                      remove it to use plain majority quorums",
                 ))
             }
-            "multiAddress.enabled" => {} // read above
+            "multiAddress.enabled" => {}  // read above
+            super::keys::STRICT_KEY => {} // read by keys::check
+            "sslQuorum" => {
+                if parse_bool(v).map_err(bad)? {
+                    return Err(site.err(
+                        "quorum TLS is not supported yet: zkelect's election connections are \
+                         plain TCP, so it cannot take part in an ensemble that requires TLS; \
+                         remove sslQuorum=true",
+                    ));
+                }
+            }
+            "quorum.auth.enableSasl"
+            | "quorum.auth.learnerRequireSasl"
+            | "quorum.auth.serverRequireSasl" => {
+                if parse_bool(v).map_err(bad)? {
+                    return Err(site.err(format!(
+                        "quorum SASL authentication is not supported: zkelect cannot \
+                         authenticate election connections; remove {key}=true"
+                    )));
+                }
+            }
             "cnxTimeout" => cfg.cnx_timeout_ms = u64::from(parse_positive_int(v).map_err(bad)?),
             "quorumCnxnTimeoutMs" => {
                 let t = parse_long(v).map_err(bad)?;
