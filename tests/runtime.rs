@@ -318,26 +318,37 @@ fn events_arrive_in_order_and_stop_is_idempotent() {
     }
     let refs: Vec<&Peer> = ps.iter().collect();
     await_leaders(&refs);
-    let mut saw_looking = false;
+    // No no-op state events: a peer starts LOOKING, so its first state
+    // change is the decision (LOOKING -> FOLLOWING or LEADING), before
+    // `Elected`.
+    let mut saw_change = false;
     let mut saw_elected = false;
-    while let Ok(e) = rx.recv_timeout(Duration::from_millis(1)) {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        // Until the decision arrived (events are delivered asynchronously),
+        // then whatever is already queued.
+        let wait = if saw_elected {
+            Duration::from_millis(1)
+        } else {
+            deadline.saturating_duration_since(std::time::Instant::now())
+        };
+        let Ok(e) = rx.recv_timeout(wait) else { break };
         match e {
-            Event::StateChanged {
-                new: ServerState::Looking,
-                ..
-            } => {
-                assert!(!saw_elected, "LOOKING after elected");
-                saw_looking = true;
+            Event::StateChanged { old, new } => {
+                assert_ne!(old, new, "a no-op state event");
+                assert_eq!(old, ServerState::Looking, "{old} -> {new}");
+                assert!(!saw_elected, "a state change after elected");
+                saw_change = true;
             }
             Event::Elected(l) => {
-                assert!(saw_looking, "elected before LOOKING");
+                assert!(saw_change, "elected before the state change");
                 assert_eq!(l.leader, 3);
                 saw_elected = true;
             }
             _ => {}
         }
     }
-    assert!(saw_looking && saw_elected);
+    assert!(saw_change && saw_elected);
     for p in &ps {
         p.stop();
         p.stop();
