@@ -196,15 +196,14 @@ pub(crate) fn set_thread_sid(sid: Option<Sid>) {
     THREAD_SID.with(|c| c.set(sid));
 }
 
-/// While alive, the calling thread is `sid`'s and `sid` counts as running
-/// in this process (see the module docs on sids). Held by a peer's election
-/// thread for its whole run.
+/// While alive, `sid` counts as running in this process (see the module
+/// docs on sids). Taken when a peer starts, dropped when its election
+/// thread ends.
 pub(crate) struct PeerScope(Sid);
 
 impl PeerScope {
-    /// Enters the scope.
-    pub(crate) fn enter(sid: Sid) -> PeerScope {
-        set_thread_sid(Some(sid));
+    /// Registers `sid` as running.
+    pub(crate) fn register(sid: Sid) -> PeerScope {
         RUNNING.lock().push(sid);
         PeerScope(sid)
     }
@@ -216,8 +215,6 @@ impl Drop for PeerScope {
         if let Some(i) = running.iter().position(|s| *s == self.0) {
             running.swap_remove(i);
         }
-        drop(running);
-        set_thread_sid(None);
     }
 }
 
@@ -285,15 +282,16 @@ mod tests {
     fn the_sid_comes_from_the_thread_then_from_the_only_running_peer() {
         std::thread::spawn(|| {
             assert_eq!(THREAD_SID.with(Cell::get), None);
-            {
-                let _scope = PeerScope::enter(7);
-                assert_eq!(current_sid(), Some(7));
-                assert!(RUNNING.lock().contains(&7));
-            }
-            assert_eq!(THREAD_SID.with(Cell::get), None);
+            set_thread_sid(Some(7));
+            assert_eq!(current_sid(), Some(7));
         })
         .join()
         .unwrap();
+        {
+            let _scope = PeerScope::register(-7);
+            assert!(RUNNING.lock().contains(&-7));
+        }
+        assert!(!RUNNING.lock().contains(&-7));
         assert_eq!(only_sid(&[]), None);
         assert_eq!(only_sid(&[3]), Some(3));
         assert_eq!(only_sid(&[3, 3]), Some(3));

@@ -24,6 +24,7 @@ mod messenger;
 mod notifier;
 mod state;
 mod store;
+mod stuck;
 
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use builder::PeerBuilder;
@@ -538,11 +539,15 @@ impl PeerInner {
                 config_text: self.config_text.clone(),
                 watch: None,
                 probes: Vec::new(),
+                stuck: stuck::StuckWatch::new(c),
             };
+            // My sid counts as running (for the log lines of threads that
+            // do not know it) until the election thread ends.
+            let running = logging::PeerScope::register(sid);
             spawn(
                 "zkelect-election",
                 Box::new(move || {
-                    let _running = logging::PeerScope::enter(sid);
+                    let _running = running;
                     el.run()
                 }),
             )?;
