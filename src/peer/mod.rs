@@ -312,6 +312,8 @@ impl Peer {
         }
         let rt = self.inner.launch(settings)?;
         *life = Life::Running(rt);
+        // Not under the life lock: a host's log sink may call back.
+        drop(life);
         let sid = self.inner.my_sid;
         logging::emit_as(sid, Level::Info, &self.inner.config.describe(sid));
         Ok(())
