@@ -494,6 +494,8 @@ fn demo_arguments_are_checked() {
         (&["demo", "--nope"][..], "unknown option --nope"),
         (&["run", "--config"][..], "option --config needs a value"),
         (&["run"][..], "--config is required"),
+        (&["bench", "--runs", "0"][..], "--runs must be at least 1"),
+        (&["bench", "--only", "fast"][..], "unknown scenario 'fast'"),
     ] {
         let o = zkelect(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

@@ -172,7 +172,8 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
             "multiAddress.enabled" => {}  // read above
             super::keys::STRICT_KEY => {} // read by keys::check
             "sslQuorum" => {
-                if parse_bool(v).map_err(bad)? {
+                let on = parse_bool(v).map_err(bad)?;
+                if on {
                     return Err(site.err(
                         "quorum TLS is not supported yet: zkelect's election connections are \
                          plain TCP, so it cannot take part in an ensemble that requires TLS; \
@@ -183,7 +184,8 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
             "quorum.auth.enableSasl"
             | "quorum.auth.learnerRequireSasl"
             | "quorum.auth.serverRequireSasl" => {
-                if parse_bool(v).map_err(bad)? {
+                let on = parse_bool(v).map_err(bad)?;
+                if on {
                     return Err(site.err(format!(
                         "quorum SASL authentication is not supported: zkelect cannot \
                          authenticate election connections; remove {key}=true"
