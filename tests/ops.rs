@@ -511,8 +511,6 @@ fn demo_runs_both_the_rounds_and_the_failovers_asked_for() {
         "3",
         "--finalize-wait",
         "0",
-        "--tick",
-        "50",
         "--rounds",
         "3",
         "--failovers",
@@ -522,7 +520,7 @@ fn demo_runs_both_the_rounds_and_the_failovers_asked_for() {
     let out = stdout(&o);
     assert!(out.contains("3 rounds: min "), "{out}");
     assert!(
-        out.contains("3 fail-overs of 3 peers at tickTime=50 ms: min "),
+        out.contains("3 fail-overs of 3 peers at tickTime=200 ms: min "),
         "{out}"
     );
 }
