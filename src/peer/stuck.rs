@@ -140,8 +140,13 @@ impl StuckWatch {
             }
             QuorumVerifier::Hierarchical(_) => " (hierarchical quorum)".to_string(),
         };
+        let itself = if voters.contains(&me) {
+            " (itself included)"
+        } else {
+            ""
+        };
         format!(
-            "{head}: cannot reach voter{} {}; reaches {} of {} voters (itself included){rule}: {lack}",
+            "{head}: cannot reach voter{} {}; reaches {} of {} voters{itself}{rule}: {lack}",
             if missing.len() == 1 { "" } else { "s" },
             unreachable.join(", "),
             reached.len(),
