@@ -325,10 +325,13 @@ fn events_arrive_in_order_and_stop_is_idempotent() {
             .recv_timeout(left)
             .expect("an Elected event within the deadline")
         {
-            Event::StateChanged {
-                old: ServerState::Looking,
-                new,
-            } if new != ServerState::Looking => decided = Some(new),
+            // No no-op state events: a peer starts LOOKING, so its first
+            // state change is the decision.
+            Event::StateChanged { old, new } => {
+                assert_ne!(old, new, "a no-op state event");
+                assert_eq!(old, ServerState::Looking, "{old} -> {new}");
+                decided = Some(new);
+            }
             Event::Elected(l) => {
                 assert_eq!(decided, Some(l.state), "elected before its state change");
                 assert!((1..=3).contains(&l.leader), "{l:?}");

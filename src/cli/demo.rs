@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use zkelect::{Confirmed, Event, Peer, ServerState};
 
 const HELP: &str = "\
-usage: zkelect demo [--peers N] [--tick MS] [--finalize-wait MS] [--rounds R]
-                    [--failovers K]
+usage: zkelect demo [--peers N] [--tick MS | --zk-defaults] [--finalize-wait MS]
+                    [--rounds R] [--failovers K]
 
 Runs N election peers (default 5) on loopback in this process: shows the
 first election and the leader's confirmation, stops the leader cleanly (as
@@ -23,16 +23,88 @@ restart_election), with timings. The peers keep their epochs in a temporary
 dataDir, removed at the end.
 
   --peers N           ensemble size, 1 to 51 (default 5)
-  --tick MS           tickTime (default 200, a tenth of ZooKeeper's sample
-                      config, so the fail-over lease is short); initLimit
-                      is 10, syncLimit 5
+  --tick MS           tickTime, 1 to 60000 (default 200, a tenth of
+                      ZooKeeper's sample config, so the fail-over lease is
+                      short); initLimit is 10, syncLimit 5
+  --zk-defaults       ZooKeeper's default settings instead of the fast ones:
+                      tickTime=2000, initLimit=10, syncLimit=5,
+                      finalizeWait=200 (not with --tick)
   --finalize-wait MS  ZooKeeper's wait for a better vote (default 200)
-  --rounds R          repeat the fresh election R times and print min,
-                      median and max (default 1)
+  --rounds R          first repeat the fresh election R times (R >= 1) and
+                      print min, median and max; with R > 1 only that,
+                      unless --failovers is given too (default 1)
   --failovers K       stop the leader K times (bringing the stopped peer
                       back each time) and print min, median and max of the
-                      time to a confirmed successor (default 1)
+                      time to a confirmed successor; 0 stops nobody
+                      (default 1)
+
+examples:
+  zkelect demo                                  # fast timers
+  zkelect demo --zk-defaults                    # ZooKeeper's timers
+  zkelect demo --rounds 20 --finalize-wait 0    # election times only
+  zkelect demo --rounds 5 --failovers 5         # both
 ";
+
+/// The demo's settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Ensemble size.
+    pub peers: usize,
+    /// tickTime in ms.
+    pub tick: u64,
+    /// finalizeWait in ms.
+    pub finalize_wait: u64,
+    /// Fresh elections to time (1: only the one of the fail-over part).
+    pub rounds: usize,
+    /// Fail-overs to run, `None` when the rounds are all that was asked.
+    pub failovers: Option<usize>,
+}
+
+/// Parses and checks the arguments; every bad value or combination is an
+/// error naming the option.
+pub fn settings(a: &Args) -> Result<Settings, String> {
+    if let Some(p) = a.positional.first() {
+        return Err(format!("unexpected argument '{p}'"));
+    }
+    let peers: usize = a.value("peers")?.unwrap_or(5);
+    if !(1..=51).contains(&peers) {
+        return Err(format!("--peers must be between 1 and 51, not {peers}"));
+    }
+    let zk = a.flag("zk-defaults");
+    if zk && a.get("tick").is_some() {
+        return Err("--zk-defaults sets tickTime=2000; give either it or --tick".into());
+    }
+    let tick: u64 = a.value("tick")?.unwrap_or(if zk { 2000 } else { 200 });
+    if !(1..=60_000).contains(&tick) {
+        return Err(format!("--tick must be between 1 and 60000 ms, not {tick}"));
+    }
+    let finalize_wait: u64 = a.value("finalize-wait")?.unwrap_or(200);
+    if finalize_wait > 60_000 {
+        return Err(format!(
+            "--finalize-wait must be at most 60000 ms, not {finalize_wait}"
+        ));
+    }
+    let rounds: usize = a.value("rounds")?.unwrap_or(1);
+    if rounds == 0 {
+        return Err("--rounds must be at least 1".into());
+    }
+    let failovers: Option<usize> = a.value("failovers")?;
+    let failovers = match failovers {
+        Some(k) if k > 1000 => {
+            return Err(format!("--failovers must be at most 1000, not {k}"));
+        }
+        Some(k) => Some(k),
+        None if rounds > 1 => None,
+        None => Some(1),
+    };
+    Ok(Settings {
+        peers,
+        tick,
+        finalize_wait,
+        rounds,
+        failovers,
+    })
+}
 
 fn config(n: usize, tick: u64, finalize_wait: u64, data: &DataDir) -> Result<String, String> {
     let extra = format!("finalizeWait={finalize_wait}\ndataDir={}", data.0.display());
@@ -154,22 +226,17 @@ fn stats(mut times: Vec<Duration>) -> String {
 
 /// Entry point.
 pub fn main(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(
+    let a = Args::parse_with_flags(
         argv,
         &["peers", "tick", "finalize-wait", "rounds", "failovers"],
+        &["zk-defaults"],
     )?;
     if a.help {
         print!("{HELP}");
         return Ok(());
     }
-    let n: usize = a.value("peers")?.unwrap_or(5);
-    if !(1..=51).contains(&n) {
-        return Err("--peers must be between 1 and 51".into());
-    }
-    let tick: u64 = a.value("tick")?.unwrap_or(200).max(1);
-    let fw: u64 = a.value("finalize-wait")?.unwrap_or(200);
-    let rounds: usize = a.value("rounds")?.unwrap_or(1).max(1);
-    let failovers: usize = a.value("failovers")?.unwrap_or(1).max(1);
+    let s = settings(&a).map_err(|e| format!("{e}\n\n{HELP}"))?;
+    let (n, tick, fw, rounds) = (s.peers, s.tick, s.finalize_wait, s.rounds);
     // Generous: a successor is confirmed about syncLimit ticks after the
     // leader's last heartbeat, and an unlucky election can take initLimit.
     let timeout = Duration::from_millis(tick * 40).max(Duration::from_secs(30));
@@ -197,8 +264,12 @@ pub fn main(argv: &[String]) -> Result<(), String> {
             "fresh election of {n} peers, finalizeWait={fw} ms, {rounds} rounds: {}",
             stats(times)
         );
-        return Ok(());
+        if s.failovers.is_none() {
+            return Ok(());
+        }
+        println!();
     }
+    let failovers = s.failovers.unwrap_or(1);
 
     println!(
         "zkelect demo: {n} peers on loopback, tickTime={tick} ms, initLimit=10, syncLimit=5, \

@@ -1,5 +1,6 @@
 //! JSON lines for events (hand-written: a handful of flat objects).
 
+use std::time::SystemTime;
 use zkelect::{Event, ServerState};
 
 /// Escapes a string for a JSON string literal.
@@ -19,8 +20,31 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// One event as a JSON object on one line, tagged with my sid.
+/// The `"ts":"..."` member that opens every event line: the time it is
+/// printed, ISO 8601 UTC with milliseconds.
+pub fn ts() -> String {
+    ts_at(SystemTime::now())
+}
+
+/// As [`ts`], for the time `t`.
+pub fn ts_at(t: SystemTime) -> String {
+    format!(r#""ts":"{}""#, zkelect::logging::utc_timestamp(t))
+}
+
+/// One event as a JSON object on one line, stamped with the time now and
+/// tagged with my sid: `{"ts":"2026-12-01T21:11:56.123Z","event":...}`.
 pub fn event(sid: i64, e: &Event) -> String {
+    event_at(SystemTime::now(), sid, e)
+}
+
+/// As [`event`], stamped with `t`.
+pub fn event_at(t: SystemTime, sid: i64, e: &Event) -> String {
+    let body = fields(sid, e);
+    format!("{{{},{}", ts_at(t), &body[1..])
+}
+
+/// The event's object without the time stamp.
+fn fields(sid: i64, e: &Event) -> String {
     match e {
         Event::StateChanged { old, new } => format!(
             r#"{{"event":"state","sid":{sid},"state":"{}","old":"{}"}}"#,
@@ -72,4 +96,23 @@ pub fn state_name(state: i32) -> String {
     ServerState::from_i32(state)
         .map(|s| s.name().to_string())
         .unwrap_or_else(|| format!("UNKNOWN({state})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn every_event_line_opens_with_its_time_and_keeps_its_fields() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_796_160_716_123);
+        assert_eq!(
+            event_at(t, 3, &Event::Leading { epoch: 7 }),
+            r#"{"ts":"2026-12-01T21:31:56.123Z","event":"leading","sid":3,"epoch":7}"#
+        );
+        assert_eq!(
+            event_at(t, 1, &Event::PeerConnected(2)),
+            r#"{"ts":"2026-12-01T21:31:56.123Z","event":"connected","sid":1,"peer":2}"#
+        );
+    }
 }

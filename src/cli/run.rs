@@ -8,7 +8,7 @@ use zkelect::logging::{self, Level};
 
 const HELP: &str = "\
 usage: zkelect run --config zoo.cfg [--myid N] [--zxid Z] [--epoch E] [--log-level L]
-                   [--report-lease] [--crash-before-store]
+                   [--strict] [--report-lease] [--crash-before-store]
 
 Runs one election peer until SIGINT or SIGTERM, then stops cleanly and exits 0:
 a leader first steps down, then tells the others, who elect a successor at once.
@@ -16,8 +16,9 @@ A dead or cut-off leader is noticed and replaced without any signal; SIGHUP
 still restarts the election by hand (the host saying: the leader is gone).
 leadershipMode=fencing in zoo.cfg confirms leaders without follower promises
 (fail-over in one round trip; fence writes with the epoch); see the README.
-stdout: one JSON object per line per event, e.g.
-  {\"event\":\"state\",\"sid\":1,\"state\":\"LOOKING\",\"old\":\"LOOKING\"}
+stdout: one JSON object per line per event, each opening with the time it
+was printed (\"ts\", ISO 8601 UTC, milliseconds), e.g.
+  {\"ts\":\"2026-12-01T21:11:56.123Z\",\"event\":\"state\",\"sid\":1,\"state\":\"FOLLOWING\",\"old\":\"LOOKING\"}
   {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
   {\"event\":\"epoch_accepted\",\"sid\":1,\"epoch\":1}
   {\"event\":\"following\",\"sid\":1,\"leader\":3,\"epoch\":1}
@@ -34,7 +35,11 @@ runs; peers of one host that share a dataDir see a leader's death at once
 through its lock. Without dataDir nothing is kept and every start waits
 syncLimit ticks before it acknowledges anyone (pass the last epoch_accepted
 back with --epoch then).
-stderr: human-readable logs.
+stderr: log lines, e.g.
+  2026-12-01T21:11:56.123Z [myid:1] - INFO  [main] - sid 1 (participant, ...
+(the effective configuration at INFO; unknown zoo.cfg keys at WARN, naming
+the line and the nearest known key; a peer LOOKING for long at WARN, naming
+the voters it cannot reach).
 With clientPort in zoo.cfg (and clientPortAddress), ZooKeeper's four-letter
 words ruok, srvr, stat, mntr and conf are answered there, as allowed by
 4lw.commands.whitelist (srvr only by default, * for all). With
@@ -46,9 +51,11 @@ are served at http://HOST:PORT/metrics.
   --zxid Z         last zxid to report (default 0; 0x-prefixed hex accepted)
   --epoch E        current epoch to report (default 0)
   --log-level L    trace, debug, info, warn (default) or error
+  --strict         an unknown zoo.cfg key is an error, not a warning (the
+                   same as strictConfig=true in zoo.cfg)
   --report-lease   also print the lease whenever it changes, as the host's
                    check sees it (clock: CLOCK_BOOTTIME, in ns):
-  {\"event\":\"lease\",\"sid\":3,\"leads\":true,\"epoch\":1,\"until_ns\":N,\"now_ns\":M}
+  {\"ts\":...,\"event\":\"lease\",\"sid\":3,\"leads\":true,\"epoch\":1,\"until_ns\":N,\"now_ns\":M}
   --crash-before-store
                    fault injection for tests: abort the process (no cleanup,
                    like kill -9) when the first new epoch is about to be
@@ -83,7 +90,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     let a = Args::parse_with_flags(
         argv,
         &["config", "myid", "zxid", "epoch", "log-level"],
-        &["report-lease", "crash-before-store"],
+        &["report-lease", "crash-before-store", "strict"],
     )?;
     if a.help {
         print!("{HELP}");
@@ -116,7 +123,11 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot block signals: {e}"))?;
 
     let peer = std::sync::Arc::new(
-        zkelect::Peer::from_file(Path::new(cfg), myid).map_err(|e| e.to_string())?,
+        zkelect::Peer::builder()
+            .sid(myid)
+            .strict(a.flag("strict"))
+            .load(Path::new(cfg))
+            .map_err(|e| e.to_string())?,
     );
     peer.set_zxid(zxid);
     peer.set_epoch(epoch);
@@ -211,7 +222,8 @@ fn report_lease(p: std::sync::Arc<zkelect::Peer>) {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(
                     out,
-                    r#"{{"event":"lease","sid":{sid},"leads":{leads},"epoch":{epoch},"until_ns":{},"now_ns":{}}}"#,
+                    r#"{{{},"event":"lease","sid":{sid},"leads":{leads},"epoch":{epoch},"until_ns":{},"now_ns":{}}}"#,
+                    json::ts(),
                     until.map_or(0, |u| u.as_nanos()),
                     now.as_nanos()
                 );

@@ -28,7 +28,9 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "4lw.commands.whitelist",
 ];
 
-fn canonical_key(key: &str) -> &str {
+/// The key as `build` reads it: a `zookeeper.<key>` system-property form
+/// of one of [`SYSTEM_PROPERTY_KEYS`] is the plain key.
+pub(crate) fn canonical_key(key: &str) -> &str {
     match key.strip_prefix("zookeeper.") {
         Some(rest) if SYSTEM_PROPERTY_KEYS.contains(&rest) => rest,
         _ => key,
@@ -102,6 +104,10 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         four_letter_whitelist: None,
         metrics_port: None,
         metrics_host: None,
+        warnings: Vec::new(),
+        ignored: Vec::new(),
+        strict: false,
+        source: None,
     };
     let mut prometheus_class = false;
     let mut server_sites: BTreeMap<Sid, Site> = BTreeMap::new();
@@ -196,7 +202,29 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
                      remove it to use plain majority quorums",
                 ))
             }
-            "multiAddress.enabled" => {} // read above
+            "multiAddress.enabled" => {}  // read above
+            super::keys::STRICT_KEY => {} // read by keys::check
+            "sslQuorum" => {
+                let on = parse_bool(v).map_err(bad)?;
+                if on {
+                    return Err(site.err(
+                        "quorum TLS is not supported yet: zkelect's election connections are \
+                         plain TCP, so it cannot take part in an ensemble that requires TLS; \
+                         remove sslQuorum=true",
+                    ));
+                }
+            }
+            "quorum.auth.enableSasl"
+            | "quorum.auth.learnerRequireSasl"
+            | "quorum.auth.serverRequireSasl" => {
+                let on = parse_bool(v).map_err(bad)?;
+                if on {
+                    return Err(site.err(format!(
+                        "quorum SASL authentication is not supported: zkelect cannot \
+                         authenticate election connections; remove {key}=true"
+                    )));
+                }
+            }
             "cnxTimeout" => cfg.cnx_timeout_ms = u64::from(parse_positive_int(v).map_err(bad)?),
             "quorumCnxnTimeoutMs" => {
                 let t = parse_long(v).map_err(bad)?;

@@ -62,19 +62,24 @@ impl ConfigError {
         }
     }
 
-    /// The same error, attributed to `path`.
+    /// The same error, attributed to `path` (kept if already attributed).
     pub(crate) fn in_file(mut self, path: &Path) -> ConfigError {
-        self.file = Some(path.to_path_buf());
+        self.file.get_or_insert_with(|| path.to_path_buf());
         self
+    }
+
+    /// The same error, attributed to `path` when there is one.
+    pub(crate) fn in_source(self, path: Option<&Path>) -> ConfigError {
+        match path {
+            Some(p) => self.in_file(p),
+            None => self,
+        }
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.file {
-            Some(p) => write!(f, "{}", p.display())?,
-            None => f.write_str("zoo.cfg")?,
-        }
+        write_file(f, self.file.as_deref())?;
         if let Some(line) = self.line {
             write!(f, " line {line}")?;
         }
@@ -86,6 +91,51 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// A remark about one entry of a config that does not stop it from loading:
+/// an unknown key (a warning), or a ZooKeeper key zkelect does not use.
+///
+/// Displays as `zoo.cfg line 2: unknown key tickTme; did you mean
+/// tickTime?`, with the file's path when the text came from
+/// [`Config::load`](super::Config::load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigNote {
+    /// The file the text came from, when known.
+    pub file: Option<PathBuf>,
+    /// 1-based line where the entry starts.
+    pub line: usize,
+    /// The key as written (trimmed).
+    pub key: String,
+    /// What is remarkable about it.
+    pub message: String,
+}
+
+impl ConfigNote {
+    /// A note about the entry `key` that starts on `line`.
+    pub(crate) fn at(line: usize, key: &str, message: impl Into<String>) -> ConfigNote {
+        ConfigNote {
+            file: None,
+            line,
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_file(f, self.file.as_deref())?;
+        write!(f, " line {}: {}", self.line, self.message)
+    }
+}
+
+/// The file label of errors and notes: the path, or `zoo.cfg` for text.
+fn write_file(f: &mut fmt::Formatter<'_>, file: Option<&Path>) -> fmt::Result {
+    match file {
+        Some(p) => write!(f, "{}", p.display()),
+        None => f.write_str("zoo.cfg"),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -17,17 +17,25 @@
 //! `initLimit`/`syncLimit` may be absent, and every ZooKeeper key that is
 //! read as a system property may also be written `zookeeper.<key>`.
 //!
+//! Every key is checked (`keys`): an unknown key is a warning naming the
+//! line and the nearest known key ([`Config::warnings`]), an error in strict
+//! mode ([`ParseOptions::strict`] or `strictConfig=true`); ZooKeeper keys
+//! that do not concern the election are listed ([`Config::ignored`]).
+//! Quorum TLS (`sslQuorum=true`) and quorum SASL are refused.
+//!
 //! The only I/O here is reading the config file and the `myid` file.
 
 mod build;
 mod error;
 mod host;
+mod keys;
 mod properties;
 mod render;
 mod server;
+mod summary;
 mod values;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, ConfigNote};
 
 use crate::quorum::QuorumVerifier;
 use crate::types::{LearnerType, Sid};
@@ -124,12 +132,51 @@ pub struct Config {
     /// `metricsProvider.httpHost`, when given (else `0.0.0.0`, as in
     /// ZooKeeper).
     pub metrics_host: Option<String>,
+    /// Unknown keys, each with the nearest known key when one is near
+    /// (empty in strict mode, where they are errors).
+    pub warnings: Vec<ConfigNote>,
+    /// ZooKeeper keys that zkelect accepts and does not use.
+    pub ignored: Vec<ConfigNote>,
+    /// Whether unknown keys were errors ([`ParseOptions::strict`] or
+    /// `strictConfig=true`).
+    pub strict: bool,
+    /// The file the config was loaded from; errors about `myid` and the
+    /// server list name it.
+    pub source: Option<PathBuf>,
+}
+
+/// How to read a config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Unknown keys are errors, not warnings. The key `strictConfig=true`
+    /// in the config text does the same (the way for hosts that only pass
+    /// text, such as the C, Python and Java bindings).
+    pub strict: bool,
+}
+
+impl ParseOptions {
+    /// Options with strict mode on.
+    pub fn strict() -> ParseOptions {
+        ParseOptions { strict: true }
+    }
 }
 
 impl Config {
-    /// Parses zoo.cfg text (see the module docs for the rules).
+    /// Parses zoo.cfg text (see the module docs for the rules); unknown keys
+    /// are warnings unless the text sets `strictConfig=true`.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        build::build(properties::parse(text)?)
+        Config::parse_with(text, ParseOptions::default())
+    }
+
+    /// As [`Config::parse`], with options.
+    pub fn parse_with(text: &str, options: ParseOptions) -> Result<Config, ConfigError> {
+        let props = properties::parse(text)?;
+        let checked = keys::check(&props, options.strict)?;
+        let mut cfg = build::build(props)?;
+        cfg.warnings = checked.warnings;
+        cfg.ignored = checked.ignored;
+        cfg.strict = checked.strict;
+        Ok(cfg)
     }
 
     /// Reads and parses a zoo.cfg file; every error carries the path.
@@ -139,6 +186,11 @@ impl Config {
     /// meant them) and as ISO-8859-1 otherwise, and skip a leading UTF-8
     /// byte-order mark.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, ParseOptions::default())
+    }
+
+    /// As [`Config::load`], with options.
+    pub fn load_with(path: &Path, options: ParseOptions) -> Result<Config, ConfigError> {
         let bytes = std::fs::read(path).map_err(|e| {
             ConfigError::new(format!("cannot read the config file: {e}")).in_file(path)
         })?;
@@ -149,11 +201,42 @@ impl Config {
         // Java would read a byte-order mark as part of the first key and
         // silently lose that line; an editor artefact should not do that.
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        Config::parse(text).map_err(|e| e.in_file(path))
+        let mut cfg = Config::parse_with(text, options).map_err(|e| e.in_file(path))?;
+        for n in cfg.warnings.iter_mut().chain(cfg.ignored.iter_mut()) {
+            n.file = Some(path.to_path_buf());
+        }
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// One line listing the ZooKeeper keys zkelect accepts and does not
+    /// use, with their lines, or `None` when there are none.
+    pub fn ignored_summary(&self) -> Option<String> {
+        if self.ignored.is_empty() {
+            return None;
+        }
+        let file = match &self.source {
+            Some(p) => p.display().to_string(),
+            None => "zoo.cfg".to_string(),
+        };
+        let keys: Vec<String> = self
+            .ignored
+            .iter()
+            .map(|n| format!("{} (line {})", n.key, n.line))
+            .collect();
+        Some(format!(
+            "{file}: ZooKeeper keys that zkelect does not use (ignored): {}",
+            keys.join(", ")
+        ))
     }
 
     /// Reads `<dataDir>/myid`: the first line, trimmed, as a decimal sid.
     pub fn read_myid(&self) -> Result<Sid, ConfigError> {
+        self.read_myid_file()
+            .map_err(|e| e.in_source(self.source.as_deref()))
+    }
+
+    fn read_myid_file(&self) -> Result<Sid, ConfigError> {
         let Some(dir) = &self.data_dir else {
             return Err(ConfigError::new(
                 "dataDir is not set, so there is no myid file to read",
@@ -189,6 +272,7 @@ impl Config {
                 "server id {sid} (myid) has no server.{sid} line; the config lists server ids {}",
                 known.join(", ")
             ))
+            .in_source(self.source.as_deref())
         })
     }
 

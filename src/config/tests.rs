@@ -164,11 +164,156 @@ fn later_duplicate_plain_keys_win_like_java() {
 }
 
 #[test]
-fn unknown_keys_are_ignored() {
+fn zookeeper_keys_zkelect_does_not_use_are_listed_not_warned() {
     let c = parse(&three(
-        "maxClientCnxns=whatever\nsslQuorum=maybe\nserverCnxnFactory=x\nserver=1\n",
+        "maxClientCnxns=whatever\nserverCnxnFactory=x\ndataLogDir=/x\n\
+         ssl.quorum.keyStore.location=/k\nzookeeper.snapCount=1\nsslQuorum=false\n",
     ));
     assert_eq!(c.servers.len(), 3);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let keys: Vec<(usize, &str)> = c.ignored.iter().map(|n| (n.line, n.key.as_str())).collect();
+    assert_eq!(
+        keys,
+        vec![
+            (8, "maxClientCnxns"),
+            (9, "serverCnxnFactory"),
+            (10, "dataLogDir"),
+            (11, "ssl.quorum.keyStore.location"),
+            (12, "zookeeper.snapCount")
+        ]
+    );
+    assert_eq!(
+        c.ignored_summary().unwrap(),
+        "zoo.cfg: ZooKeeper keys that zkelect does not use (ignored): maxClientCnxns (line 8), \
+         serverCnxnFactory (line 9), dataLogDir (line 10), ssl.quorum.keyStore.location \
+         (line 11), zookeeper.snapCount (line 12)"
+    );
+    assert_eq!(parse(&three("")).ignored_summary(), None);
+}
+
+#[test]
+fn unknown_key_is_a_warning_naming_line_and_nearest_key() {
+    let c = parse("tickTime=2000\ntickTme=200\nserver.1=h:1:2\nsever.2=h:3:4\nfrobnicate=1\n");
+    // The typo'd keys are not read: the defaults hold and sever.2 is no server.
+    assert_eq!(c.tick_time_ms, 2000);
+    assert_eq!(c.servers.len(), 1);
+    let shown: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        shown,
+        vec![
+            "zoo.cfg line 2: unknown key tickTme; did you mean tickTime?",
+            "zoo.cfg line 4: unknown key sever.2; did you mean server.2?",
+            "zoo.cfg line 5: unknown key frobnicate",
+        ]
+    );
+    assert_eq!(c.warnings[0].line, 2);
+    assert_eq!(c.warnings[0].key, "tickTme");
+    assert!(!c.strict);
+}
+
+#[test]
+fn strict_mode_makes_an_unknown_key_an_error() {
+    let text = "tickTime=2000\ntickTme=200\nserver.1=h:1:2\n";
+    let e = Config::parse_with(text, ParseOptions::strict()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "zoo.cfg line 2 (tickTme): unknown key; did you mean tickTime? (strict mode makes \
+         unknown keys errors)"
+    );
+    // The same through the config text, for hosts that only pass text.
+    let e = Config::parse(&format!("strictConfig=true\n{text}")).unwrap_err();
+    assert_eq!(e.line, Some(3));
+    assert_eq!(e.key.as_deref(), Some("tickTme"));
+    assert!(e.message.contains("strictConfig=true makes"), "{e}");
+    parse_err(
+        &format!("strictConfig=yes\n{text}"),
+        1,
+        "strictConfig",
+        "choose true or false",
+    );
+    // Known keys, used or ignored, pass in strict mode.
+    let c = Config::parse_with(&three("dataLogDir=/x\n"), ParseOptions::strict()).unwrap();
+    assert!(c.strict);
+    assert_eq!(c.ignored.len(), 1);
+    assert!(!parse(&three("strictConfig=false\n")).strict);
+}
+
+#[test]
+fn quorum_tls_and_sasl_are_refused() {
+    parse_err(
+        &three("sslQuorum=true\n"),
+        8,
+        "sslQuorum",
+        "quorum TLS is not supported yet",
+    );
+    parse_err(
+        &three("sslQuorum=maybe\n"),
+        8,
+        "sslQuorum",
+        "choose true or false",
+    );
+    for key in [
+        "quorum.auth.enableSasl",
+        "quorum.auth.learnerRequireSasl",
+        "quorum.auth.serverRequireSasl",
+    ] {
+        parse_err(
+            &three(&format!("{key}=true\n")),
+            8,
+            key,
+            "quorum SASL authentication is not supported",
+        );
+        assert!(parse(&three(&format!("{key}=false\n"))).warnings.is_empty());
+    }
+}
+
+#[test]
+fn the_admin_server_keys_are_known() {
+    let c = Config::parse_with(
+        &three(
+            "clientPort=2181\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n\
+             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.\
+             PrometheusMetricsProvider\nmetricsProvider.httpPort=7000\n\
+             metricsProvider.httpHost=0.0.0.0\nmetricsProvider.exportJvmInfo=false\n",
+        ),
+        ParseOptions::strict(),
+    )
+    .unwrap();
+    assert!(c.warnings.is_empty() && c.ignored.is_empty());
+}
+
+#[test]
+fn describe_gives_the_effective_configuration() {
+    let c = parse(&three(
+        "server.4=127.0.0.1:2891:3891:observer\nfinalizeWait=50\n",
+    ));
+    assert_eq!(
+        c.describe(1),
+        "sid 1 (participant, election 127.0.0.1:3888): voters 1,2,3; observers 4; quorum: \
+         majority, 2 of 3 voters; tickTime=2000 ms initLimit=10 syncLimit=5 ticks; \
+         finalizeWait=50 ms; leadershipMode=lease; quorum TLS off"
+    );
+    let c = parse("server.1=h:1:2\nleadershipMode=fencing\n");
+    assert!(
+        c.describe(1).contains(
+            "quorum: majority, 1 of 1 voters; tickTime=3000 ms initLimit=10 (default) \
+             syncLimit=5 (default) ticks; finalizeWait=200 ms; leadershipMode=fencing"
+        ),
+        "{}",
+        c.describe(1)
+    );
+    let c = parse(&three("group.1=1:2\ngroup.2=3\nweight.3=2\n"));
+    assert!(
+        c.describe(3).contains(
+            "quorum: hierarchical, more than half of the weighted groups 1=[1,2] 2=[3], each \
+             by more than half its weight; weights 3=2 (others 1);"
+        ),
+        "{}",
+        c.describe(3)
+    );
+    assert!(c
+        .describe(9)
+        .starts_with("sid 9 (not in the server list): "));
 }
 
 #[test]
@@ -954,6 +1099,46 @@ fn load_reads_the_file_and_names_it_in_errors() {
         "{e}"
     );
     assert!(e.message.contains("cannot read the config file"), "{e}");
+}
+
+#[test]
+fn errors_after_load_name_the_real_file() {
+    let d = TempDir::new("realpath");
+    let path = d.0.join("my.cfg");
+    std::fs::write(
+        &path,
+        format!("dataDir={}\nserver.1=h:1:2\ntickTme=1\n", d.0.display()),
+    )
+    .unwrap();
+    let c = Config::load(&path).unwrap();
+    assert_eq!(c.source.as_deref(), Some(path.as_path()));
+    let e = c.read_myid().unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!(
+            "{} (dataDir): cannot read the myid file",
+            path.display()
+        )),
+        "{e}"
+    );
+    let e = c.server(7).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}: server id 7", path.display())),
+        "{e}"
+    );
+    assert_eq!(
+        c.warnings[0].to_string(),
+        format!(
+            "{} line 3: unknown key tickTme; did you mean tickTime?",
+            path.display()
+        )
+    );
+    let e = Config::load_with(&path, ParseOptions::strict()).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{} line 3 (tickTme): unknown key", path.display())),
+        "{e}"
+    );
 }
 
 #[test]

@@ -120,8 +120,6 @@ pub struct Core {
     top_epoch: i64,
     /// The leader of that event (my own sid for `Leading`).
     top_leader: Option<Sid>,
-    /// No election began yet (the first reports LOOKING → LOOKING).
-    first_begin: bool,
     /// Whether a durable store keeps `accepted` across restarts.
     durable: bool,
     /// What the store holds (known written and fsynced).
@@ -210,7 +208,6 @@ impl Core {
             promise: None,
             top_epoch: i64::MIN,
             top_leader: None,
-            first_begin: true,
             durable: stored.is_some(),
             stored: stored.unwrap_or_default(),
             requested: stored.unwrap_or_default(),
@@ -740,8 +737,8 @@ impl Core {
         self.term = Term::Looking;
         self.leading_seen.clear();
         self.beats.clear();
-        let first = std::mem::replace(&mut self.first_begin, false);
-        if old != ServerState::Looking || first {
+        // A peer starts LOOKING: its first election is no state change.
+        if old != ServerState::Looking {
             Self::emit(
                 out,
                 Event::StateChanged {

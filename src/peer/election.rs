@@ -98,6 +98,8 @@ pub(crate) struct ElectionLoop {
     /// Voters whose connection just broke, with the next reconnect try
     /// and how many are left ([`ElectionLoop::reprobe`]).
     pub probes: Vec<(Sid, Duration, u32)>,
+    /// Warns when the peer stays LOOKING ([`super::stuck`]).
+    pub stuck: super::stuck::StuckWatch,
 }
 
 impl ElectionLoop {
@@ -127,6 +129,11 @@ impl ElectionLoop {
             }
             if let Some(at) = self.probes.iter().map(|p| p.1).min() {
                 sleep = sleep.min(at.saturating_sub(self.now()));
+            }
+            let now = self.now();
+            let cnx = &self.cnx;
+            if let Some(at) = self.stuck.check(now, self.core.fle(), || cnx.connected()) {
+                sleep = sleep.min(at.saturating_sub(now));
             }
             let wake = after(sleep);
             let closed = never();

@@ -16,6 +16,7 @@
 //! peer.stop();
 //! ```
 
+mod builder;
 mod election;
 mod error;
 mod lock;
@@ -24,8 +25,10 @@ mod notifier;
 mod state;
 mod stats;
 mod store;
+mod stuck;
 
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
+pub use builder::PeerBuilder;
 pub use error::Error;
 pub use notifier::Callback;
 pub use state::{Confirmed, Leadership};
@@ -37,6 +40,7 @@ use crate::cnx::{CnxManager, CnxSettings};
 use crate::config::{Config, QuorumServer};
 use crate::election::{Fle, Settings};
 use crate::leadership::{Core, Mode, Timing};
+use crate::logging::{self, Level};
 use crate::types::{ServerState, Sid, Vote, Zxid};
 use crate::wire::{HostPort, ProtocolVersion};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -107,6 +111,12 @@ impl Peer {
         let server = config.server(my_sid)?.clone();
         let config_text: Arc<[u8]> = config.render_dynamic().into_bytes().into();
         let state = Arc::new(PeerState::new(Vote::looking(my_sid, 0, -1, 0)));
+        for w in &config.warnings {
+            logging::emit_as(my_sid, Level::Warn, &w.to_string());
+        }
+        if let Some(line) = config.ignored_summary() {
+            logging::emit_as(my_sid, Level::Info, &line);
+        }
         Ok(Peer {
             inner: Arc::new(PeerInner {
                 config,
@@ -127,23 +137,18 @@ impl Peer {
     /// A peer from zoo.cfg text; without `my_sid` the `myid` file in
     /// `dataDir` is read.
     pub fn from_config_text(text: &str, my_sid: Option<Sid>) -> Result<Peer, Error> {
-        let config = Config::parse(text)?;
-        let sid = match my_sid {
-            Some(s) => s,
-            None => config.read_myid()?,
-        };
-        Peer::new(config, sid)
+        Peer::builder().sid(my_sid).parse(text)
     }
 
     /// A peer from a zoo.cfg file; without `my_sid` the `myid` file in
     /// `dataDir` is read.
     pub fn from_file(path: &Path, my_sid: Option<Sid>) -> Result<Peer, Error> {
-        let config = Config::load(path)?;
-        let sid = match my_sid {
-            Some(s) => s,
-            None => config.read_myid()?,
-        };
-        Peer::new(config, sid)
+        Peer::builder().sid(my_sid).load(path)
+    }
+
+    /// A builder, for options such as strict config checking.
+    pub fn builder() -> PeerBuilder {
+        PeerBuilder::default()
     }
 
     /// My sid.
@@ -377,6 +382,10 @@ impl Peer {
             .started_in
             .store(std::process::id(), Ordering::Release);
         *life = Life::Running(rt);
+        // Not under the life lock: a host's log sink may call back.
+        drop(life);
+        let sid = self.inner.my_sid;
+        logging::emit_as(sid, Level::Info, &self.inner.config.describe(sid));
         Ok(())
     }
 
@@ -568,7 +577,13 @@ impl PeerInner {
         let threads = ThreadSet::default();
         self.state.stats.on_start();
         self.state.set_running(true);
+        let sid = self.my_sid;
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            // Each thread's log lines carry my sid.
+            let f = move || {
+                logging::set_thread_sid(Some(sid));
+                f()
+            };
             threads
                 .spawn(name.to_string(), f)
                 .map_err(|e| Error::io(format!("spawning thread {name}"), e))
@@ -614,8 +629,18 @@ impl PeerInner {
                 config_text: self.config_text.clone(),
                 watch: None,
                 probes: Vec::new(),
+                stuck: stuck::StuckWatch::new(c),
             };
-            spawn("zkelect-election", Box::new(move || el.run()))?;
+            // My sid counts as running (for the log lines of threads that
+            // do not know it) until the election thread ends.
+            let running = logging::PeerScope::register(sid);
+            spawn(
+                "zkelect-election",
+                Box::new(move || {
+                    let _running = running;
+                    el.run()
+                }),
+            )?;
             Ok::<(), Error>(())
         })();
         let rt = Runtime {

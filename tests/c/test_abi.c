@@ -78,8 +78,8 @@ typedef struct {
     int64_t leader;
     int state_changes;
     int freed;
-    int order_ok;      /* LOOKING seen before LEADER_ELECTED */
-    int saw_looking;
+    int order_ok;      /* the decision's state change before LEADER_ELECTED, no no-op change */
+    int saw_decision;
 } recorder;
 
 static void recorder_init(recorder *r) {
@@ -94,9 +94,10 @@ static void on_event(void *userdata, const zkelect_event *e) {
     pthread_mutex_lock(&r->mu);
     if (e->kind == ZKELECT_EVENT_STATE_CHANGED) {
         r->state_changes++;
-        if (e->new_state == ZKELECT_STATE_LOOKING) r->saw_looking = 1;
+        if (e->old_state == e->new_state) r->order_ok = 0; /* no LOOKING -> LOOKING */
+        if (e->old_state == ZKELECT_STATE_LOOKING) r->saw_decision = 1;
     } else if (e->kind == ZKELECT_EVENT_LEADER_ELECTED) {
-        if (!r->saw_looking) r->order_ok = 0;
+        if (!r->saw_decision) r->order_ok = 0;
         r->elected++;
         r->leader = e->leader;
     }

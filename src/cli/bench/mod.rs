@@ -234,16 +234,29 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         print!("{HELP}");
         return Ok(());
     }
+    if let Some(p) = a.positional.first() {
+        return Err(format!("unexpected argument '{p}'\n\n{HELP}"));
+    }
     let runs = if quick {
         1
     } else {
-        a.value("runs")?.unwrap_or(10).max(1)
+        a.value("runs")?.unwrap_or(10)
     };
+    if runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
     let idle_secs = a.value("idle-secs")?.unwrap_or(if quick { 1 } else { 20 });
     let only: Vec<String> = a
         .get("only")
         .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
         .unwrap_or_default();
+    const SCENARIOS: [&str; 4] = ["fresh", "unreachable", "scale", "idle"];
+    if let Some(bad) = only.iter().find(|o| !SCENARIOS.contains(&o.as_str())) {
+        return Err(format!(
+            "--only: unknown scenario '{bad}'; choose from {}",
+            SCENARIOS.join(", ")
+        ));
+    }
     let wants = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut b = Bench {
         runs,
