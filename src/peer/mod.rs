@@ -837,7 +837,11 @@ mod stop_tests {
     #[test]
     fn a_later_stop_waits_for_a_callback_that_stopped_its_own_peer() {
         for drop_it in [false, true] {
-            let peer = Arc::new(Peer::from_config_text(&config(), Some(1)).unwrap());
+            let cfg = config();
+            let peer = Arc::new(Peer::from_config_text(&cfg, Some(1)).unwrap());
+            // A second peer, so that sid 1 gets events (a connection, an
+            // election): a lone peer starts LOOKING and emits none.
+            let other = Peer::from_config_text(&cfg, Some(2)).unwrap();
             let (stopped_tx, stopped_rx) = bounded::<()>(1);
             let returned = Arc::new(AtomicBool::new(false));
             let (weak, done) = (Arc::downgrade(&peer), returned.clone());
@@ -855,6 +859,7 @@ mod stop_tests {
                 done.store(true, Ordering::Release);
             });
             peer.start().unwrap();
+            other.start().unwrap();
             stopped_rx
                 .recv_timeout(Duration::from_secs(30))
                 .expect("the callback stopped its peer");
@@ -883,6 +888,7 @@ mod stop_tests {
                 returned.load(Ordering::Acquire),
                 "returned while the callback ran (drop: {drop_it})"
             );
+            other.stop();
         }
     }
 }
