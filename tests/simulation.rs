@@ -1217,38 +1217,12 @@ fn run_random(seed: u64) -> Outcome {
 /// network and the host model, and convergence is asserted.
 #[test]
 fn random_schedules() {
-    let list: Vec<u64> = match std::env::var("SIM_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a number")],
-        Err(_) => {
-            let n: u64 = std::env::var("SIM_SEEDS")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(10_000);
-            (0..n).collect()
-        }
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
+    let list = engine::seeds("SIM_SEEDS", 10_000);
     let started = Instant::now();
-    let results: Vec<Outcome> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let list = &list;
-                s.spawn(move || {
-                    list.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|&seed| run_random(seed))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let results: Vec<Outcome> = engine::par_map(&list, run_random)
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
     let sum = |f: fn(&Outcome) -> u64| results.iter().map(f).sum::<u64>();
     let slowest = results.iter().max_by_key(|o| o.settle);
     println!(

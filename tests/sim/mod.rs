@@ -35,8 +35,7 @@
 // Each integration-test crate that includes this module uses a subset.
 #![allow(dead_code)]
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +51,10 @@ pub fn ms(n: u64) -> Duration {
 #[path = "../support/rng.rs"]
 mod rng;
 pub use rng::Rng;
+
+#[path = "../support/sim_engine.rs"]
+pub mod engine;
+use engine::{Links, Queue, TraceRing};
 
 impl Rng {
     /// This simulator's stream for `seed`.
@@ -325,31 +328,6 @@ enum Ev {
     },
 }
 
-#[derive(Debug)]
-struct Queued {
-    at: Duration,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Queued {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// One simulated server and what the host knows about it.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -476,13 +454,6 @@ pub struct Stats {
 }
 
 /// Trace events kept and shown on failure; `SIM_TRACE=n` raises it.
-fn trace_len() -> usize {
-    std::env::var("SIM_TRACE")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(150)
-}
-
 /// The simulator.
 pub struct Sim {
     /// The seed everything derives from.
@@ -510,16 +481,12 @@ pub struct Sim {
     pub link_sends: BTreeMap<(Sid, Sid), u64>,
     /// Counters.
     pub stats: Stats,
-    seq: u64,
-    queue: BinaryHeap<Queued>,
-    cut: BTreeSet<(Sid, Sid)>,
-    held: BTreeMap<(Sid, Sid), Message>,
+    queue: Queue<Ev>,
+    links: Links<Message>,
     last_sent: BTreeMap<(Sid, Sid), Message>,
-    link_clock: BTreeMap<(Sid, Sid), Duration>,
     pending_controls: usize,
     converged: Option<Sid>,
-    trace: VecDeque<(Duration, TraceKind)>,
-    trace_keep: usize,
+    trace: TraceRing<TraceKind>,
 }
 
 impl Sim {
@@ -539,16 +506,12 @@ impl Sim {
             leading: Vec::new(),
             link_sends: BTreeMap::new(),
             stats: Stats::default(),
-            seq: 0,
-            queue: BinaryHeap::new(),
-            cut: BTreeSet::new(),
-            held: BTreeMap::new(),
+            queue: Queue::default(),
+            links: Links::default(),
             last_sent: BTreeMap::new(),
-            link_clock: BTreeMap::new(),
             pending_controls: 0,
             converged: None,
-            trace: VecDeque::new(),
-            trace_keep: trace_len(),
+            trace: TraceRing::new(150),
         };
         for spec in peers {
             if let Some(at) = spec.start_at {
@@ -586,7 +549,7 @@ impl Sim {
 
     /// Runs every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Duration) {
-        while self.queue.peek().is_some_and(|q| q.at <= t) {
+        while self.queue.due_by(t) {
             self.step();
         }
         self.now = self.now.max(t);
@@ -618,15 +581,15 @@ impl Sim {
 
     /// Processes one event; false when none is left.
     pub fn step(&mut self) -> bool {
-        let Some(q) = self.queue.pop() else {
+        let Some((at, ev)) = self.queue.pop() else {
             return false;
         };
-        self.now = q.at;
+        self.now = at;
         self.stats.events += 1;
         if self.stats.events > self.params.max_events {
             self.fail("too many events: a message storm or a livelock");
         }
-        match q.ev {
+        match ev {
             Ev::Deliver { from, to, msg, inc } => self.deliver(from, to, msg, inc),
             Ev::Timer { sid, inc, at } => self.fire_timer(sid, inc, at),
             Ev::Tick => {
@@ -644,12 +607,7 @@ impl Sim {
     }
 
     fn push(&mut self, at: Duration, ev: Ev) {
-        self.seq += 1;
-        self.queue.push(Queued {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.queue.push(at, ev);
     }
 
     fn control(&mut self, c: Control) {
@@ -730,13 +688,14 @@ impl Sim {
         // The transport connects to the new process and sends what its
         // queues hold for it.
         let held: Vec<(Sid, Message)> = self
+            .links
             .held
             .iter()
-            .filter(|((a, b), _)| *b == sid && !self.cut.contains(&(*a, *b)))
+            .filter(|((a, b), _)| *b == sid && !self.links.cut.contains(&(*a, *b)))
             .map(|(&(a, _), &m)| (a, m))
             .collect();
         for (from, msg) in held {
-            self.held.remove(&(from, sid));
+            self.links.held.remove(&(from, sid));
             if self.nodes.get(&from).is_some_and(|n| n.live()) {
                 self.transmit(from, sid, msg);
             }
@@ -752,7 +711,7 @@ impl Sim {
         node.inc += 1;
         node.timer_at = None;
         // Its own queues die with it; what others hold for it stays.
-        self.held.retain(|(a, _), _| *a != sid);
+        self.links.held.retain(|(a, _), _| *a != sid);
         self.record(TraceKind::Crash(sid));
         if self.params.known_down != KnownDown::Off && self.qv.is_voter(sid) {
             let others: Vec<Sid> = self.live();
@@ -776,7 +735,7 @@ impl Sim {
     fn looks_down(&self, at: Sid, sid: Sid) -> bool {
         let crashed = self.nodes.get(&sid).is_some_and(|n| !n.live() && n.inc > 0);
         let cut =
-            self.params.known_down == KnownDown::CrashedOrCut && self.cut.contains(&(sid, at));
+            self.params.known_down == KnownDown::CrashedOrCut && self.links.cut.contains(&(sid, at));
         crashed || cut
     }
 
@@ -844,12 +803,12 @@ impl Sim {
     }
 
     fn set_cut(&mut self, links: BTreeSet<(Sid, Sid)>) {
-        let restored: Vec<(Sid, Sid)> = self.cut.difference(&links).copied().collect();
+        let restored: Vec<(Sid, Sid)> = self.links.cut.difference(&links).copied().collect();
         if self.params.known_down == KnownDown::CrashedOrCut {
             // The receiving end of a cut link takes the sender for down
             // (its connection broke and reconnects fail), and back up
             // when the link heals.
-            let broken: Vec<(Sid, Sid)> = links.difference(&self.cut).copied().collect();
+            let broken: Vec<(Sid, Sid)> = links.difference(&self.links.cut).copied().collect();
             for (from, to) in broken {
                 if self.qv.is_voter(from) && self.nodes.get(&to).is_some_and(|n| n.live()) {
                     self.schedule_mark(to, from, true);
@@ -862,11 +821,11 @@ impl Sim {
             }
         }
         self.record(TraceKind::Cut(links.len()));
-        self.cut = links;
+        self.links.cut = links;
         // The transport re-sends the newest queued message on reconnect.
         for link in restored {
             if self.link_up(link.0, link.1) {
-                if let Some(msg) = self.held.remove(&link) {
+                if let Some(msg) = self.links.held.remove(&link) {
                     self.transmit(link.0, link.1, msg);
                 }
             }
@@ -881,7 +840,7 @@ impl Sim {
 
     /// Whether `a` can currently reach `b` (both running, link not cut).
     pub fn link_up(&self, a: Sid, b: Sid) -> bool {
-        !self.cut.contains(&(a, b))
+        !self.links.cut.contains(&(a, b))
             && self.nodes.get(&a).is_some_and(|n| n.live())
             && self.nodes.get(&b).is_some_and(|n| n.live())
     }
@@ -916,14 +875,14 @@ impl Sim {
             }
             Some(n) if !n.live() => {
                 if self.params.net.hold_for_down {
-                    self.held.insert((from, to), msg);
+                    self.links.held.insert((from, to), msg);
                     Fate::Held
                 } else {
                     Fate::Lost
                 }
             }
-            Some(_) if self.cut.contains(&(from, to)) => {
-                self.held.insert((from, to), msg);
+            Some(_) if self.links.cut.contains(&(from, to)) => {
+                self.links.held.insert((from, to), msg);
                 Fate::Held
             }
             Some(_) => {
@@ -956,9 +915,7 @@ impl Sim {
         let mut at = self.now + self.rng.dur(lo, hi);
         let reorder = self.faulty() && self.rng.chance(reorder_p);
         if !reorder {
-            let clock = self.link_clock.entry((from, to)).or_default();
-            at = at.max(*clock);
-            *clock = at;
+            at = self.links.in_order(from, to, at);
         }
         let inc = self.nodes[&to].inc;
         self.push(at, Ev::Deliver { from, to, msg, inc });
@@ -1372,7 +1329,7 @@ impl Sim {
                 }
             }
         }
-        let _ = writeln!(s, "  cut links: {:?}", self.cut);
+        let _ = writeln!(s, "  cut links: {:?}", self.links.cut);
         s
     }
 
@@ -1389,7 +1346,7 @@ impl Sim {
         );
         let _ = writeln!(out, "state:\n{}", self.describe());
         let _ = writeln!(out, "last events:");
-        for (at, k) in &self.trace {
+        for (at, k) in self.trace.iter() {
             let _ = writeln!(
                 out,
                 "  {:>10.3}ms {}",
@@ -1408,10 +1365,7 @@ impl Sim {
     }
 
     fn record(&mut self, k: TraceKind) {
-        if self.trace.len() >= self.trace_keep {
-            self.trace.pop_front();
-        }
-        self.trace.push_back((self.now, k));
+        self.trace.record(self.now, k);
     }
 }
 
