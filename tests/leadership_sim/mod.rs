@@ -102,8 +102,7 @@
 
 #![allow(dead_code)]
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,6 +122,11 @@ pub fn ms(n: u64) -> Duration {
 #[path = "../support/rng.rs"]
 mod rng;
 pub use rng::Rng;
+
+#[path = "../support/sim_engine.rs"]
+pub mod engine;
+pub use engine::Clock;
+use engine::{Links, Queue, TraceRing};
 
 impl Rng {
     /// This simulator's stream for `seed`.
@@ -157,6 +161,9 @@ pub struct Spec {
     /// holds its lock while it runs (see [`Sim::probe`]). By default every
     /// peer is on a host of its own (its sid).
     pub host: u32,
+    /// How fast its machine's clock runs, in parts per million away from
+    /// simulated time (0: exact).
+    pub clock_ppm: i64,
 }
 
 impl Spec {
@@ -171,6 +178,7 @@ impl Spec {
             store: true,
             boot_at: Some(Duration::ZERO),
             host: sid as u32,
+            clock_ppm: 0,
         }
     }
 }
@@ -314,6 +322,14 @@ pub enum Control {
     Pause(Sid),
     /// SIGCONT (also ends a suspend).
     Resume(Sid),
+    /// The next input of the peer that has outputs pauses it (SIGSTOP, a
+    /// long GC) for this long part-way through acting on them: between
+    /// the machine's decision and the runtime's sends, events and the
+    /// lease its host sees.
+    Freeze(Sid, Duration),
+    /// The peer's clock jumps forward by this much (an NTP step of a
+    /// clock that should be monotonic, or a suspend counted at once).
+    Jump(Sid, Duration),
     /// System suspend of the peer's machine for a while: like a pause,
     /// but its runtime's clock (CLOCK_BOOTTIME) counts the time, unless
     /// [`Params::monotonic_clock_bug`], where it falls behind by as much.
@@ -393,31 +409,6 @@ enum Ev {
     Control(Control),
 }
 
-#[derive(Debug)]
-struct Queued {
-    at: Duration,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Queued {
-    // Reversed: BinaryHeap is a max-heap and the earliest comes first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// A running machine: zkelect or legacy.
 #[derive(Debug, Clone)]
 pub enum Machine {
@@ -460,9 +451,20 @@ pub struct Node {
     store_busy: Duration,
     /// Since when its machine is suspended.
     suspended_since: Option<Duration>,
-    /// How far its clock is behind simulated time (only with
-    /// [`Params::monotonic_clock_bug`]); kept across crashes (one machine).
-    pub lag: Duration,
+    /// Its machine's clock: a rate ([`Spec::clock_ppm`]), and an offset
+    /// that a suspend with [`Params::monotonic_clock_bug`] or a
+    /// [`Control::Jump`] moves; kept across crashes (one machine).
+    pub clock: Clock,
+    /// The lease its host sees ([`Core::lease_until`] as the runtime
+    /// publishes it: at each event and after each input's outputs), on its
+    /// clock; `None` while it does not run.
+    pub published: Option<Duration>,
+    /// Armed by [`Control::Freeze`]: the next input with outputs pauses
+    /// the process for this long part-way through acting on them.
+    freeze: Option<Duration>,
+    /// Outputs of a frozen input not acted on yet (acted on first at
+    /// resume).
+    deferred: VecDeque<Output>,
     /// Armed by [`Control::CrashAtStore`].
     crash_at_store: bool,
     timer_at: Option<Duration>,
@@ -670,21 +672,12 @@ pub struct Sim {
     /// last acknowledgement went to.
     acked_inc: BTreeMap<(Sid, Sid), u64>,
     strand: Option<Strand>,
-    seq: u64,
-    queue: BinaryHeap<Queued>,
-    cut: BTreeSet<(Sid, Sid)>,
-    held: BTreeMap<(Sid, Sid), Message>,
-    link_clock: BTreeMap<(Sid, Sid), Duration>,
-    link_gen: BTreeMap<(Sid, Sid), u64>,
-    trace: VecDeque<(Duration, Trace)>,
-    trace_keep: usize,
-}
-
-fn trace_len() -> usize {
-    std::env::var("SIM_TRACE")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(200)
+    /// A third stream, for the clocks' rates and the freezes, drawn by
+    /// the random runs after everything else.
+    pub rng3: Rng,
+    queue: Queue<Ev>,
+    links: Links<Message>,
+    trace: TraceRing<Trace>,
 }
 
 impl Sim {
@@ -722,14 +715,10 @@ impl Sim {
             acked_inc: BTreeMap::new(),
             strand: None,
             stores: 0,
-            seq: 0,
-            queue: BinaryHeap::new(),
-            cut: BTreeSet::new(),
-            held: BTreeMap::new(),
-            link_clock: BTreeMap::new(),
-            link_gen: BTreeMap::new(),
-            trace: VecDeque::new(),
-            trace_keep: trace_len(),
+            rng3: Rng::salted(seed, 0x0C10_C4A7_E5D1_F7A1),
+            queue: Queue::default(),
+            links: Links::default(),
+            trace: TraceRing::new(200),
         };
         for spec in specs {
             if let Some(at) = spec.boot_at {
@@ -742,7 +731,10 @@ impl Sim {
                 },
                 store_busy: Duration::ZERO,
                 suspended_since: None,
-                lag: Duration::ZERO,
+                clock: Clock::at_rate(spec.clock_ppm),
+                published: None,
+                freeze: None,
+                deferred: VecDeque::new(),
                 crash_at_store: false,
                 host: spec.host,
                 spec,
@@ -773,7 +765,7 @@ impl Sim {
 
     /// Runs every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Duration) {
-        while self.queue.peek().is_some_and(|q| q.at <= t) {
+        while self.queue.due_by(t) {
             self.step();
         }
         self.now = self.now.max(t);
@@ -789,7 +781,7 @@ impl Sim {
         if pred(self) {
             return Some(self.now);
         }
-        while self.queue.peek().is_some_and(|q| q.at <= deadline) {
+        while self.queue.due_by(deadline) {
             self.step();
             if pred(self) {
                 return Some(self.now);
@@ -800,13 +792,15 @@ impl Sim {
     }
 
     fn step(&mut self) {
-        let Some(q) = self.queue.pop() else { return };
-        self.now = q.at;
+        let Some((at, ev)) = self.queue.pop() else {
+            return;
+        };
+        self.now = at;
         self.events += 1;
         if self.events > self.params.max_events {
             self.fail("too many events: a message storm or a livelock");
         }
-        match q.ev {
+        match ev {
             Ev::Control(c) => self.control(c),
             Ev::Stored { sid, inc, d, ok } => self.stored(sid, inc, d, ok),
             ev => {
@@ -840,20 +834,42 @@ impl Sim {
                 self.handle(ev);
             }
         }
+        if self.params.check_single_leader {
+            self.check_host_leases();
+        }
+    }
+
+    /// After every event: no two hosts see an unexpired lease at this
+    /// instant (each read on its own machine's clock, as
+    /// `Peer::lease_deadline` is), whatever their machines believe.
+    fn check_host_leases(&self) {
+        let mut holder: Option<Sid> = None;
+        for (&sid, n) in &self.nodes {
+            let Some(u) = n.published else { continue };
+            if n.clock.local(self.now) >= u {
+                continue;
+            }
+            if let Some(h) = holder {
+                let role = |x: Sid| self.nodes[&x].role();
+                self.fail(&format!(
+                    "SAFETY: the hosts of sids {h} ({:?}, lease until {:?}) and {sid} ({:?}, lease until {:?}) both see a lease",
+                    role(h),
+                    self.host_lease(h),
+                    role(sid),
+                    self.host_lease(sid)
+                ));
+            }
+            holder = Some(sid);
+        }
     }
 
     fn push(&mut self, at: Duration, ev: Ev) {
-        self.seq += 1;
-        self.queue.push(Queued {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.queue.push(at, ev);
     }
 
-    /// `sid`'s clock: simulated time less its lag.
+    /// `sid`'s clock now.
     pub fn local(&self, sid: Sid) -> Duration {
-        self.now.saturating_sub(self.nodes[&sid].lag)
+        self.nodes[&sid].clock.local(self.now)
     }
 
     /// Whether `sid` leads now by its own clock ([`Core::leads_at`]).
@@ -862,13 +878,21 @@ impl Sim {
         self.nodes[&sid].core().is_some_and(|c| c.leads_at(now))
     }
 
-    /// `sid`'s lease in simulated time (its [`Core::lease_until`] plus its
-    /// clock's lag).
+    /// `sid`'s lease in simulated time (when its clock reaches
+    /// [`Core::lease_until`]).
     pub fn lease(&self, sid: Sid) -> Option<Duration> {
         let n = &self.nodes[&sid];
         n.core()
             .and_then(|c| c.lease_until())
-            .map(|u| u.saturating_add(n.lag))
+            .map(|u| n.clock.real(u, Duration::ZERO))
+    }
+
+    /// Until when (simulated time) `sid`'s host sees a lease, if it sees
+    /// one that has not run out now.
+    pub fn host_lease(&self, sid: Sid) -> Option<Duration> {
+        let n = &self.nodes[&sid];
+        let u = n.published?;
+        (n.clock.local(self.now) < u).then(|| n.clock.real(u, Duration::ZERO))
     }
 
     /// A deadline that is still due after `on_timeout` ran for it: the
@@ -940,7 +964,7 @@ impl Sim {
                 gen,
                 src_inc,
             } => {
-                if self.nodes[&to].inc != inc || self.gen(from, to) != gen {
+                if self.nodes[&to].inc != inc || self.links.gen(from, to) != gen {
                     return;
                 }
                 self.record(Trace::Recv { from, to, msg });
@@ -1073,6 +1097,25 @@ impl Sim {
                 }
             }
             Control::Resume(sid) => self.resume(sid),
+            Control::Freeze(sid, len) => {
+                if let Some(n) = self
+                    .nodes
+                    .get_mut(&sid)
+                    .filter(|n| n.live() && n.stopping.is_none())
+                {
+                    n.freeze = Some(len);
+                }
+            }
+            Control::Jump(sid, by) => {
+                let now = self.now;
+                let n = self.nodes.get_mut(&sid).expect("node");
+                n.clock.jump(now, by);
+                if n.live() && !n.paused && n.stopping.is_none() {
+                    // Timers are armed in simulated time: re-arm.
+                    n.timer_at = None;
+                    self.arm(sid);
+                }
+            }
             Control::Restart(sid) => {
                 let now = self.local(sid);
                 let node = self.nodes.get_mut(&sid).expect("node");
@@ -1195,8 +1238,7 @@ impl Sim {
                 continue;
             }
             // What was in flight on the broken connections is lost.
-            *self.link_gen.entry((sid, o)).or_default() += 1;
-            *self.link_gen.entry((o, sid)).or_default() += 1;
+            self.links.reset(sid, o);
             self.connection(o, sid, false);
             if sees {
                 self.connection(sid, o, false);
@@ -1218,7 +1260,7 @@ impl Sim {
             }
             for (a, b) in [(sid, o), (o, sid)] {
                 if !self.blocked(a, b) {
-                    if let Some(m) = self.held.remove(&(a, b)) {
+                    if let Some(m) = self.links.held.remove(&(a, b)) {
                         self.transmit(a, b, m);
                     }
                 }
@@ -1287,8 +1329,8 @@ impl Sim {
     /// a black-holed link lets it time out instead.
     fn refusing(&self, x: Sid, s: Sid) -> bool {
         let n = &self.nodes[&s];
-        !self.cut.contains(&(x, s))
-            && !self.cut.contains(&(s, x))
+        !self.links.cut.contains(&(x, s))
+            && !self.links.cut.contains(&(s, x))
             && !self.walls.contains(&x)
             && (self.walls.contains(&s) || (!n.live() && n.refuses))
     }
@@ -1468,7 +1510,7 @@ impl Sim {
             self.bounces.1 += 1;
         }
         let now = self.now;
-        let mut cut = self.cut.clone();
+        let mut cut = self.links.cut.clone();
         for &o in self.nodes.keys() {
             if o != s.leader {
                 cut.insert((s.leader, o));
@@ -1565,11 +1607,11 @@ impl Sim {
             if !self.nodes[&o].live() {
                 continue;
             }
-            if let Some(m) = self.held.remove(&(o, sid)) {
+            if let Some(m) = self.links.held.remove(&(o, sid)) {
                 if !self.blocked(o, sid) {
                     self.transmit(o, sid, m);
                 } else {
-                    self.held.insert((o, sid), m);
+                    self.links.held.insert((o, sid), m);
                 }
             }
             if !self.blocked(o, sid) && !self.blocked(sid, o) {
@@ -1599,12 +1641,15 @@ impl Sim {
         // The machine keeps its clock (and its lag) across a crash of the
         // process; a suspend of a crashed process ends with the crash.
         node.suspended_since = None;
-        self.held.retain(|(a, _), _| *a != sid);
+        node.published = None;
+        node.freeze = None;
+        node.deferred.clear();
+        self.links.drop_from(sid);
         let others: Vec<Sid> = self.nodes.keys().copied().filter(|&s| s != sid).collect();
         for o in others {
             if self.nodes[&o].live() && !self.blocked(sid, o) {
                 // The FIN comes after what the kernel already sent.
-                let sent = self.link_clock.get(&(sid, o)).copied().unwrap_or_default();
+                let sent = self.links.last_delivery(sid, o);
                 let skew = self.rng.dur(Duration::ZERO, self.params.cnx_skew);
                 let inc = self.nodes[&o].inc;
                 let at = sent.max(self.now) + skew;
@@ -1633,12 +1678,23 @@ impl Sim {
         if let Some(since) = node.suspended_since.take() {
             if bug {
                 // CLOCK_MONOTONIC stood still while the machine slept.
-                node.lag += global - since;
+                node.clock.stood_still(since, global);
             }
         }
-        let now = global.saturating_sub(node.lag);
+        let now = node.clock.local(global);
         node.timer_at = None;
         let backlog: Vec<Ev> = node.backlog.drain(..).collect();
+        let deferred = std::mem::take(&mut node.deferred);
+        if !deferred.is_empty() {
+            // The runtime finishes acting on the frozen decision first.
+            self.act(sid, deferred);
+            self.publish(sid);
+            self.check_machine(sid);
+            if !self.nodes[&sid].live() {
+                return;
+            }
+        }
+        let node = self.nodes.get_mut(&sid).expect("node");
         // Timers first, as the runtime's machine does on any input.
         let outs = match node.machine.as_mut() {
             Some(Machine::Zk(c)) => c.on_timeout(now, hd),
@@ -1656,13 +1712,12 @@ impl Sim {
     }
 
     fn set_cut(&mut self, links: BTreeSet<(Sid, Sid)>) {
-        let restored: Vec<(Sid, Sid)> = self.cut.difference(&links).copied().collect();
-        self.cut = links;
+        let restored = self.links.set_cut(links);
         for (a, b) in restored {
             if self.blocked(a, b) {
                 continue;
             }
-            if let Some(m) = self.held.remove(&(a, b)) {
+            if let Some(m) = self.links.held.remove(&(a, b)) {
                 if self.nodes[&a].live() && self.nodes[&b].live() {
                     self.transmit(a, b, m);
                 }
@@ -1674,8 +1729,7 @@ impl Sim {
         if a == b || !self.nodes[&a].live() || !self.nodes[&b].live() {
             return;
         }
-        *self.link_gen.entry((a, b)).or_default() += 1;
-        *self.link_gen.entry((b, a)).or_default() += 1;
+        self.links.reset(a, b);
         self.connection(a, b, false);
         self.connection(b, a, false);
         let back = self.rng.dur(Duration::ZERO, self.params.tick * 3);
@@ -1707,14 +1761,10 @@ impl Sim {
         self.now < self.params.faults_until
     }
 
-    fn gen(&self, a: Sid, b: Sid) -> u64 {
-        self.link_gen.get(&(a, b)).copied().unwrap_or(0)
-    }
-
     /// Whether messages from `a` to `b` are stopped: a cut link, or a
     /// firewall at either end.
     fn blocked(&self, a: Sid, b: Sid) -> bool {
-        self.cut.contains(&(a, b)) || self.walls.contains(&a) || self.walls.contains(&b)
+        self.links.cut.contains(&(a, b)) || self.walls.contains(&a) || self.walls.contains(&b)
     }
 
     /// Whether `a` reaches `b` now.
@@ -1730,7 +1780,7 @@ impl Sim {
         self.messages += 1;
         if from == to {
             let inc = self.nodes[&to].inc;
-            let gen = self.gen(from, to);
+            let gen = self.links.gen(from, to);
             let src_inc = inc;
             self.push(
                 self.now + Duration::from_micros(10),
@@ -1757,11 +1807,11 @@ impl Sim {
         let fate = match self.nodes.get(&to) {
             None => "nowhere",
             Some(n) if !n.live() => {
-                self.held.insert((from, to), msg);
+                self.links.held.insert((from, to), msg);
                 "held"
             }
             Some(_) if self.blocked(from, to) => {
-                self.held.insert((from, to), msg);
+                self.links.held.insert((from, to), msg);
                 "held"
             }
             Some(_) => {
@@ -1794,7 +1844,7 @@ impl Sim {
                 // Only if other faults left the stranding as it was (then
                 // the others' promises have run out); otherwise the next
                 // attempt.
-                if s.cut.is_subset(&self.cut) && self.may_succeed(&s.kept, &s.bounce) {
+                if s.cut.is_subset(&self.links.cut) && self.may_succeed(&s.kept, &s.bounce) {
                     self.bounce(s);
                 }
             }
@@ -1808,11 +1858,9 @@ impl Sim {
             self.params.delay
         };
         let mut at = self.now + self.rng.dur(lo, hi);
-        let clock = self.link_clock.entry((from, to)).or_default();
-        at = at.max(*clock);
-        *clock = at;
+        at = self.links.in_order(from, to, at);
         let inc = self.nodes[&to].inc;
-        let gen = self.gen(from, to);
+        let gen = self.links.gen(from, to);
         let src_inc = self.nodes[&from].inc;
         self.push(
             at,
@@ -1830,6 +1878,46 @@ impl Sim {
     // ------------------------------------------------------------ outputs
 
     fn process(&mut self, sid: Sid, outs: Vec<Output>) {
+        let mut outs: VecDeque<Output> = outs.into();
+        let freeze = self.nodes[&sid].freeze.filter(|_| !outs.is_empty());
+        if let Some(len) = freeze {
+            // SIGSTOP part-way through acting on a decision: what comes
+            // before the cut is done, the rest waits for the resume.
+            let k = self.rng3.below(outs.len() as u64 + 1) as usize;
+            let rest = outs.split_off(k);
+            let now = self.now;
+            self.record(Trace::Note(
+                sid,
+                format!("frozen for {len:?} after {k} of {} outputs", k + rest.len()),
+            ));
+            let node = self.nodes.get_mut(&sid).expect("node");
+            node.freeze = None;
+            node.deferred = rest;
+            node.paused = true;
+            self.schedule(now + len, Control::Resume(sid));
+        }
+        self.act(sid, outs);
+        if freeze.is_some() {
+            self.check_machine(sid);
+            return;
+        }
+        self.publish(sid);
+        self.check_machine(sid);
+        if self.params.check_single_leader {
+            self.check_single_leader(sid);
+        }
+        self.arm(sid);
+    }
+
+    /// The runtime publishes the machine's lease to its host at each event
+    /// and after acting on an input's outputs (`peer::election::apply`).
+    fn publish(&mut self, sid: Sid) {
+        let node = self.nodes.get_mut(&sid).expect("node");
+        node.published = node.core().and_then(|c| c.lease_until());
+    }
+
+    /// Acts on outputs in order, as the runtime's `apply` does.
+    fn act(&mut self, sid: Sid, outs: VecDeque<Output>) {
         for o in outs {
             match o {
                 Output::Send { to, msg } => self.send(sid, to, msg),
@@ -1848,7 +1936,10 @@ impl Sim {
                         self.attempt(sid, o);
                     }
                 }
-                Output::Event(e) => self.on_event(sid, e),
+                Output::Event(e) => {
+                    self.publish(sid);
+                    self.on_event(sid, e)
+                }
                 Output::Persist(d) => self.persist(sid, d),
                 Output::Refused(r) => self.record(Trace::Refused(sid, r.to_string())),
                 Output::OutOfRange { from, error } => {
@@ -1856,11 +1947,6 @@ impl Sim {
                 }
             }
         }
-        self.check_machine(sid);
-        if self.params.check_single_leader {
-            self.check_single_leader(sid);
-        }
-        self.arm(sid);
     }
 
     /// The store starts writing `d`; it completes (FIFO) after a random
@@ -1966,7 +2052,7 @@ impl Sim {
             None => None,
         };
         if let Some(at) = next {
-            let at = at.saturating_add(node.lag).max(self.now);
+            let at = node.clock.real(at, self.now);
             if node.timer_at != Some(at) {
                 node.timer_at = Some(at);
                 let inc = node.inc;
@@ -2234,8 +2320,13 @@ impl Sim {
             if n.stopping.is_some() {
                 s.push_str("STOPPING ");
             }
-            if n.lag > Duration::ZERO {
-                let _ = write!(s, "(clock {:?} behind) ", n.lag);
+            if !n.clock.is_exact() {
+                let _ = write!(
+                    s,
+                    "(clock {:+} ppm, reads {:?}) ",
+                    n.clock.ppm(),
+                    n.clock.local(self.now)
+                );
             }
             match &n.machine {
                 None => s.push_str("down"),
@@ -2261,7 +2352,7 @@ impl Sim {
             }
             s.push('\n');
         }
-        let _ = writeln!(s, "  cut: {:?}", self.cut);
+        let _ = writeln!(s, "  cut: {:?}", self.links.cut);
         if !self.walls.is_empty() {
             let _ = writeln!(s, "  firewalled: {:?}", self.walls);
         }
@@ -2277,7 +2368,7 @@ impl Sim {
             self.seed,
             self.describe()
         );
-        for (at, t) in &self.trace {
+        for (at, t) in self.trace.iter() {
             let _ = writeln!(
                 s,
                 "  {:>10.3}ms {}",
@@ -2296,13 +2387,7 @@ impl Sim {
     }
 
     fn record(&mut self, t: Trace) {
-        if self.trace_keep == 0 {
-            return;
-        }
-        if self.trace.len() >= self.trace_keep {
-            self.trace.pop_front();
-        }
-        self.trace.push_back((self.now, t));
+        self.trace.record(self.now, t);
     }
 }
 

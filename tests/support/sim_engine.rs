@@ -242,7 +242,7 @@ impl Clock {
         if self.ppm == 0 {
             // Exact integer arithmetic (the common case, and what the
             // schedules were pinned with).
-            return (self.base_local + real).saturating_sub(self.base_real);
+            return self.base_local.saturating_add(real).saturating_sub(self.base_real);
         }
         let dt = nanos(real) - nanos(self.base_real);
         let scaled = dt + dt * self.ppm as i128 / 1_000_000;
@@ -253,7 +253,8 @@ impl Clock {
     /// clock reads at least `local` (a timer armed for `local`).
     pub fn real(&self, local: Duration, not_before: Duration) -> Duration {
         if self.ppm == 0 {
-            return (local + self.base_real)
+            return local
+                .saturating_add(self.base_real)
                 .saturating_sub(self.base_local)
                 .max(not_before);
         }
