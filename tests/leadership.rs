@@ -740,6 +740,14 @@ fn restarted_peer_without_a_store_is_quarantined() {
 // ---------------------------------------------------------------- random
 
 /// The bound of the module docs, in ticks.
+/// The largest clock-rate offset, in ppm, at which any two clocks stay
+/// within the lease's margin for `sync_limit`: rates within ±x of 1 have a
+/// ratio of at most (1 + x) / (1 − x), which is 1 + 1/syncLimit at
+/// x = 1/(2 × syncLimit + 1), below D_F / D_L = syncLimit / (syncLimit − 1).
+fn clock_margin_ppm(sync_limit: u32) -> i64 {
+    1_000_000 / (2 * i64::from(sync_limit) + 1)
+}
+
 fn bound_ticks(p: &Params) -> u32 {
     let notif = p.max_notification.as_micros().div_ceil(p.tick.as_micros()) as u32;
     p.sync_limit + 2 * p.init_limit + 3 * notif + 8
@@ -773,6 +781,12 @@ struct Outcome {
     refusals: u64,
     deaths: u64,
     fencing: bool,
+    /// Whether the clocks ran at different rates, and the lease attacks
+    /// that found their moment (crash after ack, isolation after a
+    /// heartbeat, delayed reports) and the freezes drawn.
+    drift: bool,
+    attacks: (u64, u64, u64),
+    freezes: u64,
 }
 
 fn run_random(seed: u64) -> Outcome {
@@ -873,9 +887,71 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
     }
     p.stop_linger = (Duration::ZERO, tick * r2.pick(&[0u32, 1, 1, 2]) / 4);
     p.death_poll = tick / 10;
+    // A third stream for the clocks and the attacks on the lease, so
+    // that the first two draw what they drew before.
+    let mut r3 = Rng::new(seed.wrapping_mul(0xA24B_AED4_963E_E407) ^ 0xC10C);
+    // Clock rates: in half the runs each machine's clock runs at its own
+    // rate, uniformly within the stated margin (any two rates within a
+    // ratio of 1 + 1/syncLimit, below D_F / D_L), in a quarter of them
+    // within ±100 ppm (real quartz), in the others exactly.
+    let margin = clock_margin_ppm(p.sync_limit);
+    let drift = match r3.below(4) {
+        0 | 1 => margin,
+        2 => 100,
+        _ => 0,
+    };
+    let off = |k: &str| std::env::var(k).is_ok_and(|v| v.trim() == "0");
+    for s in &mut specs {
+        s.clock_ppm = r3.range(0, 2 * drift as u64) as i64 - drift;
+        if off("SIM_DRIFT") {
+            s.clock_ppm = 0;
+        }
+    }
     tweak(&mut p);
+    for s in &mut specs {
+        s.clock_ppm = (s.clock_ppm as f64 * p.drift_scale) as i64;
+    }
     let all: Vec<Sid> = specs.iter().map(|s| s.sid).collect();
     let mut sim = Sim::new(seed, specs, p.clone());
+    // Attacks on the lease and freezes, from the third stream: in 60 % of
+    // the runs one of: a follower that crashes right after an
+    // acknowledgement and is back at once, a partition that isolates the
+    // leader just after a heartbeat, reports delayed up to just under D_L
+    // and then the leader's links out cut; and up to three freezes (a
+    // pause between a decision and the runtime's acting on it) of the
+    // leader (mostly) or another peer.
+    let d_l = p.timing().leader_deadline();
+    let d_f = p.timing().follower_deadline();
+    let mut freezes = 0;
+    if faults_end > tick * 4 {
+        let at = r3.dur(tick * 2, faults_end - tick * 2);
+        let left = faults_end - at;
+        match r3.below(5) {
+            _ if off("SIM_ATTACKS") => {}
+            0 => sim.schedule(at, Control::CrashAfterAck(None)),
+            1 => sim.schedule(
+                at,
+                Control::IsolateAfterHeartbeat(r3.dur(d_f, d_f * 3).min(left)),
+            ),
+            2 => {
+                let window = r3.dur(d_l / 2, d_f * 2).min(left);
+                let lo = d_l * 3 / 4;
+                let hi = d_l.saturating_sub(tick / 10).max(lo);
+                let cut = r3.dur(d_f, d_f * 3).min(left - window);
+                sim.schedule(at, Control::DelayReports(window, lo, hi, cut));
+            }
+            _ => {}
+        }
+        for _ in 0..r3.below(4) {
+            let at = r3.dur(tick, faults_end - tick);
+            let target = if r3.chance(0.7) { None } else { Some(r3.pick(&all)) };
+            let len = r3.dur(tick / 10, d_f * 2).min(faults_end - at);
+            if !off("SIM_FREEZES") {
+                sim.schedule(at, Control::Freeze(target, len));
+                freezes += 1;
+            }
+        }
+    }
 
     // The fault schedule.
     let mut t = Duration::ZERO;
@@ -1048,6 +1124,9 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
         refusals: sim.refusals,
         deaths: sim.deaths,
         fencing: sim.params.mode == Mode::Fencing,
+        drift: drift > 0,
+        attacks: sim.attacks,
+        freezes,
         repeated_epochs: {
             let mut by_epoch: std::collections::BTreeMap<i64, BTreeSet<Sid>> = Default::default();
             for c in &sim.confirmations {
@@ -1157,6 +1236,12 @@ fn random_schedules() {
         .collect();
     let confirmations: usize = results.iter().map(|r| r.1.confirmations).sum();
     let fencing = results.iter().filter(|r| r.1.fencing).count();
+    let drift = results.iter().filter(|r| r.1.drift).count();
+    let attacks = results.iter().fold((0, 0, 0), |a, r| {
+        let b = r.1.attacks;
+        (a.0 + b.0, a.1 + b.1, a.2 + b.2)
+    });
+    let freezes: u64 = results.iter().map(|r| r.1.freezes).sum();
     let refusals: u64 = results.iter().map(|r| r.1.refusals).sum();
     let deaths: u64 = results.iter().map(|r| r.1.deaths).sum();
     let mut rel = Releases::default();
@@ -1210,6 +1295,12 @@ fn random_schedules() {
         (rel.lock, with.lock),
         (rel.refused, with.refused),
         (rel.other, with.other),
+    );
+    println!(
+        "leadership random_schedules: {drift} runs with clocks at different rates; lease attacks \
+         that fired: {} crashes right after an acknowledgement, {} isolations just after a \
+         heartbeat, {} runs of reports delayed up to just under D_L; {freezes} freezes drawn",
+        attacks.0, attacks.1, attacks.2
     );
     // Every release path of the fast fail-over must be exercised.
     assert!(
@@ -1296,6 +1387,30 @@ fn random_schedule_with_a_trusted_vote_lets_joiners_in() {
 /// leaders at once, through the lease check in simulated time. (The
 /// runtime reads CLOCK_BOOTTIME, which the same schedules keep: see
 /// `random_schedules`.)
+/// Clocks that drift apart beyond the margin (three times it: any two
+/// rates may differ by far more than D_F / D_L allows) must break the
+/// lease, and the random schedules must see it as two leaders.
+#[test]
+fn random_schedules_catch_drift_beyond_the_margin() {
+    let beyond = |p: &mut Params| p.drift_scale = 3.0;
+    let mut first = None;
+    let mut seeds = 0..3_000;
+    let two_leaders = loop {
+        let Some((seed, msg)) = first_failure(&mut seeds, beyond) else {
+            break None;
+        };
+        first.get_or_insert((seed, msg.clone()));
+        if msg.contains("both lead") || msg.contains("still leads") || msg.contains("both see") {
+            break Some((seed, msg));
+        }
+    };
+    println!("drift beyond the margin: first failing seed {first:?}; first with two leaders {two_leaders:?}");
+    assert!(
+        two_leaders.is_some(),
+        "no seed in 0..3000 found two leaders with clocks drifting beyond the margin (first failure: {first:?})"
+    );
+}
+
 #[test]
 fn random_schedules_catch_a_lease_clock_that_stops_in_suspend() {
     let bug = |p: &mut Params| p.monotonic_clock_bug = true;

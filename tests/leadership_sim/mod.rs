@@ -243,6 +243,9 @@ pub struct Params {
     /// How often a peer that watches a peer's lock looks again (the
     /// runtime's `DEATH_POLL`).
     pub death_poll: Duration,
+    /// Scales every [`Spec::clock_ppm`] (the random runs' tweak for
+    /// drift beyond the margin); 1 leaves them.
+    pub drift_scale: f64,
 }
 
 impl Params {
@@ -271,6 +274,7 @@ impl Params {
             mode: Mode::Lease,
             stop_linger: (Duration::ZERO, ms(20)),
             death_poll: ms(5),
+            drift_scale: 1.0,
         }
     }
 
@@ -326,7 +330,28 @@ pub enum Control {
     /// long GC) for this long part-way through acting on them: between
     /// the machine's decision and the runtime's sends, events and the
     /// lease its host sees.
-    Freeze(Sid, Duration),
+    Freeze(Option<Sid>, Duration),
+    /// Aimed at the lease: the next acknowledgement that a follower (the
+    /// one given, else any follower of the confirmed leader) sends its
+    /// leader is followed at once by a crash of that follower, which boots
+    /// again within a twentieth of a tick.
+    CrashAfterAck(Option<Sid>),
+    /// Aimed at the lease: just after the confirmed leader's next
+    /// heartbeat, every link to and from it is cut (a black hole, no
+    /// connection events) for this long.
+    IsolateAfterHeartbeat(Duration),
+    /// Aimed at the lease: for the first duration, every report the
+    /// confirmed leader's followers send it takes extra time in
+    /// `lo..=hi` (the second and third; up to just under D_L); then the
+    /// leader's own links out are cut for the fourth, while the delayed
+    /// reports still arrive.
+    DelayReports(Duration, Duration, Duration, Duration),
+    /// Cut these links in addition to what is cut (internal).
+    CutMore(BTreeSet<(Sid, Sid)>),
+    /// Restore these links (internal).
+    Uncut(BTreeSet<(Sid, Sid)>),
+    /// The delayed reports of [`Control::DelayReports`] end (internal).
+    EndDelay,
     /// The peer's clock jumps forward by this much (an NTP step of a
     /// clock that should be monotonic, or a suspend counted at once).
     Jump(Sid, Duration),
@@ -672,6 +697,15 @@ pub struct Sim {
     /// last acknowledgement went to.
     acked_inc: BTreeMap<(Sid, Sid), u64>,
     strand: Option<Strand>,
+    /// An armed [`Control::CrashAfterAck`]: the follower (or any).
+    crash_after_ack: Option<Option<Sid>>,
+    /// An armed [`Control::IsolateAfterHeartbeat`]: the leader, how long.
+    isolate_after_hb: Option<(Sid, Duration)>,
+    /// An active [`Control::DelayReports`]: the leader and the extra delay.
+    slow_reports: Option<(Sid, Duration, Duration)>,
+    /// Lease attacks that found their moment (crash after ack, isolation
+    /// after a heartbeat, delayed reports).
+    pub attacks: (u64, u64, u64),
     /// A third stream, for the clocks' rates and the freezes, drawn by
     /// the random runs after everything else.
     pub rng3: Rng,
@@ -714,6 +748,10 @@ impl Sim {
             attempts: BTreeSet::new(),
             acked_inc: BTreeMap::new(),
             strand: None,
+            crash_after_ack: None,
+            isolate_after_hb: None,
+            slow_reports: None,
+            attacks: (0, 0, 0),
             stores: 0,
             rng3: Rng::salted(seed, 0x0C10_C4A7_E5D1_F7A1),
             queue: Queue::default(),
@@ -1097,15 +1135,42 @@ impl Sim {
                 }
             }
             Control::Resume(sid) => self.resume(sid),
-            Control::Freeze(sid, len) => {
-                if let Some(n) = self
-                    .nodes
-                    .get_mut(&sid)
-                    .filter(|n| n.live() && n.stopping.is_none())
-                {
-                    n.freeze = Some(len);
+            Control::Freeze(target, len) => {
+                if let Some(sid) = self.target(target) {
+                    self.nodes.get_mut(&sid).expect("node").freeze = Some(len);
                 }
             }
+            Control::CrashAfterAck(f) => self.crash_after_ack = Some(f),
+            Control::IsolateAfterHeartbeat(len) => {
+                if let Some(l) = self.target(None) {
+                    self.isolate_after_hb = Some((l, len));
+                }
+            }
+            Control::DelayReports(window, lo, hi, cut) => {
+                if let Some(l) = self.target(None) {
+                    self.slow_reports = Some((l, lo, hi));
+                    self.attacks.2 += 1;
+                    let out: BTreeSet<(Sid, Sid)> = self
+                        .nodes
+                        .keys()
+                        .filter(|&&o| o != l)
+                        .map(|&o| (l, o))
+                        .collect();
+                    let at = self.now + window;
+                    self.schedule(at, Control::CutMore(out.clone()));
+                    self.schedule(at + cut, Control::Uncut(out));
+                    self.schedule(at + cut, Control::EndDelay);
+                }
+            }
+            Control::CutMore(links) => {
+                let cut = self.links.cut.union(&links).copied().collect();
+                self.set_cut(cut);
+            }
+            Control::Uncut(links) => {
+                let cut = self.links.cut.difference(&links).copied().collect();
+                self.set_cut(cut);
+            }
+            Control::EndDelay => self.slow_reports = None,
             Control::Jump(sid, by) => {
                 let now = self.now;
                 let n = self.nodes.get_mut(&sid).expect("node");
@@ -1830,6 +1895,7 @@ impl Sim {
             fate,
         });
         if fate == "sent" {
+            self.lease_attacks(from, to, &msg);
             let now = self.now;
             let hit = self.strand.as_ref().is_some_and(|s| {
                 s.follower == from
@@ -1851,6 +1917,44 @@ impl Sim {
         }
     }
 
+    /// Arms what [`Control::CrashAfterAck`] and
+    /// [`Control::IsolateAfterHeartbeat`] wait for, when `from` sends `msg`
+    /// to `to`.
+    fn lease_attacks(&mut self, from: Sid, to: Sid, msg: &Message) {
+        if !self.faulty() {
+            return;
+        }
+        let ack = msg.server_state() == Some(ServerState::Following)
+            && msg.leader == to
+            && msg.zxid < -1;
+        if let Some(f) = self.crash_after_ack {
+            if ack && f.is_none_or(|f| f == from) && self.leads(to) {
+                self.crash_after_ack = None;
+                self.attacks.0 += 1;
+                let back = self.rng3.dur(Duration::ZERO, self.params.tick / 20);
+                let now = self.now;
+                self.schedule(now, Control::Crash(from));
+                self.schedule(now + back, Control::Boot(from));
+            }
+        }
+        if let Some((l, len)) = self.isolate_after_hb {
+            if from == l && msg.server_state() == Some(ServerState::Leading) && self.leads(l) {
+                self.isolate_after_hb = None;
+                self.attacks.1 += 1;
+                let links: BTreeSet<(Sid, Sid)> = self
+                    .nodes
+                    .keys()
+                    .filter(|&&o| o != l)
+                    .flat_map(|&o| [(l, o), (o, l)])
+                    .collect();
+                // After the rest of this heartbeat round.
+                let at = self.now + Duration::from_micros(1);
+                self.schedule(at, Control::CutMore(links.clone()));
+                self.schedule(at + len, Control::Uncut(links));
+            }
+        }
+    }
+
     fn transmit(&mut self, from: Sid, to: Sid, msg: Message) {
         let (lo, hi) = if self.faulty() {
             self.params.fault_delay
@@ -1858,6 +1962,14 @@ impl Sim {
             self.params.delay
         };
         let mut at = self.now + self.rng.dur(lo, hi);
+        if let Some((l, slo, shi)) = self.slow_reports {
+            let report = msg.server_state() == Some(ServerState::Following)
+                && msg.leader == l
+                && msg.zxid < -1;
+            if to == l && report && self.faulty() {
+                at += self.rng3.dur(slo, shi);
+            }
+        }
         at = self.links.in_order(from, to, at);
         let inc = self.nodes[&to].inc;
         let gen = self.links.gen(from, to);
@@ -1898,7 +2010,7 @@ impl Sim {
         }
         self.act(sid, outs);
         if freeze.is_some() {
-            self.check_machine(sid);
+            // The machine's state is checked once the rest is acted on.
             return;
         }
         self.publish(sid);
