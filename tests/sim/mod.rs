@@ -1104,6 +1104,41 @@ impl Sim {
 
     /// A follower or observer is fine while its leader runs, is LEADING and
     /// is reachable both ways.
+    /// Leader `sid` lacks a quorum of followers, but those plus the voters
+    /// that are LOOKING and reachable both ways would make one.
+    fn quorum_pending(&self, sid: Sid) -> bool {
+        let mut may = self.supporters(sid);
+        for (&v, n) in &self.nodes {
+            if self.qv.is_voter(v)
+                && n.state() == Some(ServerState::Looking)
+                && self.link_up(sid, v)
+                && self.link_up(v, sid)
+            {
+                may.insert(v);
+            }
+        }
+        self.qv.contains_quorum(&may)
+    }
+
+    /// The leader `sid` follows is up and reachable both ways but has not
+    /// decided yet in the round `sid` decided in (a leader looking in a
+    /// later round has left that term: its followers' connections break
+    /// at once).
+    fn leader_pending(&self, sid: Sid, leader: Sid) -> bool {
+        let round = self.nodes[&sid]
+            .fle
+            .as_ref()
+            .map(|f| f.current_vote().election_epoch);
+        leader != sid
+            && self.nodes.get(&leader).is_some_and(|n| {
+                n.fle.as_ref().is_some_and(|f| {
+                    f.state() == ServerState::Looking && Some(f.logicalclock()) == round
+                })
+            })
+            && self.link_up(sid, leader)
+            && self.link_up(leader, sid)
+    }
+
     fn follower_ok(&self, sid: Sid, leader: Sid) -> bool {
         leader != sid
             && self
@@ -1158,8 +1193,27 @@ impl Sim {
         let mut restart = Vec::new();
         if host.enabled {
             for &(sid, state, leader) in &decided {
-                let (good, range) = if state == ServerState::Leading {
+                let (good, range) = if state == ServerState::Leading && !ok[&sid] && self.quorum_pending(sid) {
+                    // ZooKeeper's leader waits initLimit ticks for its
+                    // followers: voters that are still LOOKING and
+                    // reachable may yet join it. At least two of the
+                    // longest notification intervals, in which they hear
+                    // from the others (seed 151730 of 200,000 looped: the
+                    // leader gave up while the rest of its quorum, in a
+                    // long backed-off election, was about to follow).
+                    let extra = self.params.max_notification * 2;
+                    (false, (host.leader_detect.0 + extra, host.leader_detect.1 + extra))
+                } else if state == ServerState::Leading {
                     (ok[&sid], host.leader_detect)
+                } else if self.leader_pending(sid, leader) {
+                    // ZooKeeper's learner keeps connecting to a leader that
+                    // is up but still LOOKING (its finalize wait may be
+                    // longer than mine) for several seconds: as patient as
+                    // a leader waiting for followers. (With the follower's
+                    // short patience, seeds 151730 and 171082 of 200,000
+                    // phase-locked: every round the follower decided first
+                    // and gave up just before the leader decided.)
+                    (false, host.leader_detect)
                 } else {
                     (self.follower_ok(sid, leader), host.follower_detect)
                 };
