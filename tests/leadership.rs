@@ -944,7 +944,11 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
         }
         for _ in 0..r3.below(4) {
             let at = r3.dur(tick, faults_end - tick);
-            let target = if r3.chance(0.7) { None } else { Some(r3.pick(&all)) };
+            let target = if r3.chance(0.7) {
+                None
+            } else {
+                Some(r3.pick(&all))
+            };
             let len = r3.dur(tick / 10, d_f * 2).min(faults_end - at);
             if !off("SIM_FREEZES") {
                 sim.schedule(at, Control::Freeze(target, len));
@@ -1140,19 +1144,7 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
 /// The seeds `random_schedules` runs: `SIM_SEED`, or `LEADERSHIP_SEEDS`
 /// (default 10,000) from `SIM_SEED_FROM` (default 0).
 fn random_seeds() -> Vec<u64> {
-    match std::env::var("SIM_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a number")],
-        Err(_) => {
-            let var = |k: &str, d: u64| {
-                std::env::var(k)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(d)
-            };
-            let from = var("SIM_SEED_FROM", 0);
-            (from..from + var("LEADERSHIP_SEEDS", 10_000)).collect()
-        }
-    }
+    engine::seeds("LEADERSHIP_SEEDS", 10_000)
 }
 
 /// The failure message of a panic payload, first line.
@@ -1203,28 +1195,8 @@ fn random_schedules() {
     if std::env::var("SIM_KEEP_GOING").is_ok() {
         return keep_going(&list);
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
     let started = Instant::now();
-    let results: Vec<(u64, Outcome)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let list = &list;
-                s.spawn(move || {
-                    list.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|&seed| (seed, run_random(seed)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let results: Vec<(u64, Outcome)> = engine::par_map(&list, run_random);
     let events: u64 = results.iter().map(|r| r.1.events).sum();
     let stores: u64 = results.iter().map(|r| r.1.stores).sum();
     let bounced = results.iter().filter(|r| r.1.bounces.0 > 0).count();
@@ -1329,15 +1301,23 @@ fn random_schedules() {
 /// lines only) instead of stopping at the first; for mutation runs.
 fn keep_going(list: &[u64]) {
     std::panic::set_hook(Box::new(|_| {}));
-    let mut failed = Vec::new();
-    for &seed in list {
-        let r = std::panic::catch_unwind(|| run_random(seed));
-        if let Err(e) = r {
-            failed.push((seed, panic_line(&*e)));
-        }
-    }
+    let started = Instant::now();
+    let failed: Vec<(u64, String)> = engine::par_map(list, |seed| {
+        std::panic::catch_unwind(|| run_random(seed))
+            .err()
+            .map(|e| panic_line(&*e))
+    })
+    .into_iter()
+    .filter_map(|(seed, e)| e.map(|e| (seed, e)))
+    .collect();
     let _ = std::panic::take_hook();
-    for (seed, msg) in failed.iter().take(10) {
+    println!(
+        "keep going: {} of {} seeds failed, {:?} wall",
+        failed.len(),
+        list.len(),
+        started.elapsed()
+    );
+    for (seed, msg) in failed.iter().take(50) {
         println!("FAILED seed {seed}: {msg}");
     }
     assert!(
@@ -1432,4 +1412,42 @@ fn random_schedules_catch_a_lease_clock_that_stops_in_suspend() {
         two_leaders.is_some(),
         "no seed in 0..3000 found two leaders with a clock that stops in suspend (first failure: {first:?})"
     );
+}
+
+/// The simulator's clocks: a rate, its inverse for timers, a suspend the
+/// clock does not count, and a jump.
+#[test]
+fn simulated_clocks_run_at_their_rate_and_timers_fire_when_they_read_the_deadline() {
+    let exact = Clock::default();
+    assert_eq!(exact.local(ms(1234)), ms(1234));
+    assert_eq!(exact.real(ms(50), ms(10)), ms(50));
+    assert_eq!(
+        exact.real(ms(5), ms(10)),
+        ms(10),
+        "never before `not_before`"
+    );
+    let fast = Clock::at_rate(100_000); // 10 % fast
+    assert_eq!(fast.local(ms(1000)), ms(1100));
+    let slow = Clock::at_rate(-90_909);
+    for local in [ms(1), ms(333), ms(1000), ms(98_765)] {
+        for c in [fast, slow] {
+            let at = c.real(local, Duration::ZERO);
+            assert!(c.local(at) >= local, "{c:?} {local:?} {at:?}");
+            assert!(
+                c.local(at - Duration::from_nanos(1)) < local,
+                "{c:?}: the earliest instant"
+            );
+        }
+    }
+    let mut c = Clock::at_rate(0);
+    c.stood_still(ms(100), ms(400));
+    assert_eq!(c.local(ms(400)), ms(100));
+    assert_eq!(c.local(ms(500)), ms(200));
+    assert_eq!(c.lag(ms(500)), ms(300));
+    c.jump(ms(500), ms(50));
+    assert_eq!(c.local(ms(500)), ms(250));
+    assert_eq!(c.real(ms(300), Duration::ZERO), ms(550));
+    // Duration::MAX (a leader that is a quorum alone) does not overflow.
+    assert!(fast.real(Duration::MAX, Duration::ZERO) > ms(1_000_000));
+    assert!(exact.real(Duration::MAX, Duration::ZERO) > ms(1_000_000));
 }

@@ -1232,13 +1232,12 @@ fn random_schedules() {
         // Every seed, quietly; then the failing ones with their first line.
         std::panic::set_hook(Box::new(|_| {}));
         let failed: Vec<(u64, String)> = engine::par_map(&list, |seed| {
-            std::panic::catch_unwind(|| run_random(seed)).err().map(|e| {
-                let s = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_default();
-                s.lines().next().unwrap_or("").to_string()
-            })
+            std::panic::catch_unwind(|| run_random(seed))
+                .err()
+                .map(|e| {
+                    let s = e.downcast_ref::<String>().cloned().unwrap_or_default();
+                    s.lines().next().unwrap_or("").to_string()
+                })
         })
         .into_iter()
         .filter_map(|(seed, e)| e.map(|e| (seed, e)))

@@ -302,8 +302,12 @@ fn a_heartbeat_of_an_earlier_term_is_ignored() {
             epoch: None
         }
     );
-    let acked = |outs: &[Output], hb: &Message| sent_to(outs, 3).contains(&report(3, hb.zxid, 2, 1));
-    assert!(!acked(&outs, &old), "acknowledged the earlier term's heartbeat");
+    let acked =
+        |outs: &[Output], hb: &Message| sent_to(outs, 3).contains(&report(3, hb.zxid, 2, 1));
+    assert!(
+        !acked(&outs, &old),
+        "acknowledged the earlier term's heartbeat"
+    );
     let outs = c.receive(ms(15), 3, &old);
     assert!(!acked(&outs, &old));
     // The leader's LOOKING tail of round 2: not a new election.

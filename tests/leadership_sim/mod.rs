@@ -25,11 +25,19 @@
 //!   every start.
 //! - **the hosts**: they report the epoch they booted with first
 //!   (`set_epoch`) and sometimes call `restart_election`.
-//! - **the clocks**: every call into a machine takes its peer's own clock,
-//!   simulated time less the peer's lag. The lag is zero (the runtime's
-//!   CLOCK_BOOTTIME counts suspend) unless [`Params::monotonic_clock_bug`]
-//!   simulates a runtime on CLOCK_MONOTONIC, whose clock falls behind by
-//!   every suspend.
+//! - **the clocks**: every call into a machine takes its peer's own clock
+//!   ([`Clock`]): a rate ([`Spec::clock_ppm`], drift) and an offset. The
+//!   offset is zero (the runtime's CLOCK_BOOTTIME counts suspend) unless
+//!   [`Params::monotonic_clock_bug`] simulates a runtime on
+//!   CLOCK_MONOTONIC, whose clock falls behind by every suspend, or a
+//!   [`Control::Jump`] moves it. Timers fire when the peer's clock reads
+//!   their deadline; leases are compared in simulated (real) time.
+//! - **the runtime between machine and host**: the lease the host sees
+//!   ([`Node::published`], `Peer::lease_deadline`) is what the runtime
+//!   publishes, at each event and after acting on an input's outputs;
+//!   [`Control::Freeze`] pauses a process part-way through acting on a
+//!   decision (between the machine's return and its sends, events and
+//!   that publication).
 //! - **the fault injector**: crashes and reboots (a new [`Core`]), crashes
 //!   at the worst moment (just before or after a store of a new epoch
 //!   completes, [`Control::CrashAtStore`]), pauses (SIGSTOP: everything for
@@ -43,7 +51,12 @@
 //!   acknowledges, the leader is cut off entirely and the followers
 //!   without a store crash and are back within a quarter tick, so that a
 //!   restart that forgets its promise lets the others confirm a successor
-//!   inside the old lease).
+//!   inside the old lease); and attacks aimed at the lease: a follower
+//!   that crashes right after an acknowledgement and is back at once
+//!   ([`Control::CrashAfterAck`]), a partition that isolates the leader
+//!   just after a heartbeat ([`Control::IsolateAfterHeartbeat`]), reports
+//!   delayed up to just under D_L and then the leader's links out cut
+//!   ([`Control::DelayReports`]).
 //! - **the fail-over paths**, each with its real-world meaning:
 //!   - *graceful stop* ([`Control::Stop`]): [`Core::stop`]; its last
 //!     events and its departure notice go out like any message, then the
@@ -74,6 +87,8 @@
 //!   nothing else, standing for a real ZooKeeper server (no heartbeats).
 //!
 //! Checked on every event:
+//! - after every event, no two hosts see an unexpired lease (each read on
+//!   its machine's clock, compared in real time; lease mode only);
 //! - after any input that leaves a peer [leading](Core::leads_at) by its
 //!   own clock, no other peer leads at that instant, leases compared in
 //!   simulated time (a lease starts at a confirmation and only grows when
@@ -98,7 +113,9 @@
 //!   must catch a wrong release.
 //!
 //! Everything is a function of the seed: events are ordered by (time,
-//! sequence number) and all randomness comes from one splitmix64 stream.
+//! sequence number) and all randomness comes from seeded splitmix64
+//! streams. The event heap, the links and the trace are the shared
+//! engine's (`tests/support/sim_engine.rs`).
 
 #![allow(dead_code)]
 
@@ -1924,9 +1941,8 @@ impl Sim {
         if !self.faulty() {
             return;
         }
-        let ack = msg.server_state() == Some(ServerState::Following)
-            && msg.leader == to
-            && msg.zxid < -1;
+        let ack =
+            msg.server_state() == Some(ServerState::Following) && msg.leader == to && msg.zxid < -1;
         if let Some(f) = self.crash_after_ack {
             if ack && f.is_none_or(|f| f == from) && self.leads(to) {
                 self.crash_after_ack = None;

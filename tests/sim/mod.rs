@@ -16,6 +16,11 @@
 //!   whose leader is not LEADING for it, or a leader without a quorum of live
 //!   followers naming it, goes back to LOOKING (`start()` again) after a
 //!   detection delay, as the Zab sync failing would make a real server do.
+//!   As patient as ZooKeeper's Zab with a leader that is still deciding: a
+//!   follower whose leader is up, reachable and LOOKING in the round the
+//!   follower decided in, and a leader whose followers plus the reachable
+//!   LOOKING voters would make a quorum, wait as long as a leader waits
+//!   (plus two of the longest notification intervals, for the leader).
 //!   Optionally a leader with a quorum "establishes" a new epoch: it and its
 //!   followers rewrite their current vote's peer epoch
 //!   ([`Fle::update_peer_epoch`]) and take new data (epoch, zxid), and the
@@ -31,6 +36,8 @@
 //!
 //! Everything is a function of the seed: events are ordered by (time,
 //! sequence number) and all randomness comes from one splitmix64 stream.
+//! The event heap, the links and the trace are the shared engine's
+//! (`tests/support/sim_engine.rs`), as in the leadership simulator.
 
 // Each integration-test crate that includes this module uses a subset.
 #![allow(dead_code)]
@@ -734,8 +741,8 @@ impl Sim {
     /// hear it.
     fn looks_down(&self, at: Sid, sid: Sid) -> bool {
         let crashed = self.nodes.get(&sid).is_some_and(|n| !n.live() && n.inc > 0);
-        let cut =
-            self.params.known_down == KnownDown::CrashedOrCut && self.links.cut.contains(&(sid, at));
+        let cut = self.params.known_down == KnownDown::CrashedOrCut
+            && self.links.cut.contains(&(sid, at));
         crashed || cut
     }
 
@@ -1193,30 +1200,34 @@ impl Sim {
         let mut restart = Vec::new();
         if host.enabled {
             for &(sid, state, leader) in &decided {
-                let (good, range) = if state == ServerState::Leading && !ok[&sid] && self.quorum_pending(sid) {
-                    // ZooKeeper's leader waits initLimit ticks for its
-                    // followers: voters that are still LOOKING and
-                    // reachable may yet join it. At least two of the
-                    // longest notification intervals, in which they hear
-                    // from the others (seed 151730 of 200,000 looped: the
-                    // leader gave up while the rest of its quorum, in a
-                    // long backed-off election, was about to follow).
-                    let extra = self.params.max_notification * 2;
-                    (false, (host.leader_detect.0 + extra, host.leader_detect.1 + extra))
-                } else if state == ServerState::Leading {
-                    (ok[&sid], host.leader_detect)
-                } else if self.leader_pending(sid, leader) {
-                    // ZooKeeper's learner keeps connecting to a leader that
-                    // is up but still LOOKING (its finalize wait may be
-                    // longer than mine) for several seconds: as patient as
-                    // a leader waiting for followers. (With the follower's
-                    // short patience, seeds 151730 and 171082 of 200,000
-                    // phase-locked: every round the follower decided first
-                    // and gave up just before the leader decided.)
-                    (false, host.leader_detect)
-                } else {
-                    (self.follower_ok(sid, leader), host.follower_detect)
-                };
+                let (good, range) =
+                    if state == ServerState::Leading && !ok[&sid] && self.quorum_pending(sid) {
+                        // ZooKeeper's leader waits initLimit ticks for its
+                        // followers: voters that are still LOOKING and
+                        // reachable may yet join it. At least two of the
+                        // longest notification intervals, in which they hear
+                        // from the others (seed 151730 of 200,000 looped: the
+                        // leader gave up while the rest of its quorum, in a
+                        // long backed-off election, was about to follow).
+                        let extra = self.params.max_notification * 2;
+                        (
+                            false,
+                            (host.leader_detect.0 + extra, host.leader_detect.1 + extra),
+                        )
+                    } else if state == ServerState::Leading {
+                        (ok[&sid], host.leader_detect)
+                    } else if self.leader_pending(sid, leader) {
+                        // ZooKeeper's learner keeps connecting to a leader that
+                        // is up but still LOOKING (its finalize wait may be
+                        // longer than mine) for several seconds: as patient as
+                        // a leader waiting for followers. (With the follower's
+                        // short patience, seeds 151730 and 171082 of 200,000
+                        // phase-locked: every round the follower decided first
+                        // and gave up just before the leader decided.)
+                        (false, host.leader_detect)
+                    } else {
+                        (self.follower_ok(sid, leader), host.follower_detect)
+                    };
                 let now = self.now;
                 let node = self.nodes.get_mut(&sid).expect("listed");
                 if good {

@@ -242,7 +242,10 @@ impl Clock {
         if self.ppm == 0 {
             // Exact integer arithmetic (the common case, and what the
             // schedules were pinned with).
-            return self.base_local.saturating_add(real).saturating_sub(self.base_real);
+            return self
+                .base_local
+                .saturating_add(real)
+                .saturating_sub(self.base_real);
         }
         let dt = nanos(real) - nanos(self.base_real);
         let scaled = dt + dt * self.ppm as i128 / 1_000_000;
@@ -260,18 +263,18 @@ impl Clock {
         }
         let dl = nanos(local) - nanos(self.base_local);
         let rate = 1_000_000 + self.ppm as i128;
-        // Ceiling of dl / rate × 1e6, then corrected for rounding.
+        // The ceiling of dl / rate, then corrected for rounding.
         let mut t = nanos(self.base_real) + (dl * 1_000_000 + rate - 1).div_euclid(rate);
-        let mut at = from_nanos(t);
-        while self.local(at) < local {
+        if t >= u64::MAX as i128 {
+            return from_nanos(t).max(not_before);
+        }
+        while self.local(from_nanos(t)) < local {
             t += 1;
-            at = from_nanos(t);
         }
-        while t > 0 && self.local(from_nanos(t - 1)) >= local && from_nanos(t - 1) >= not_before {
+        while t > 0 && self.local(from_nanos(t - 1)) >= local {
             t -= 1;
-            at = from_nanos(t);
         }
-        at.max(not_before)
+        from_nanos(t).max(not_before)
     }
 
     /// The clock stands still over `[from, to)` (a suspend it does not
@@ -382,4 +385,3 @@ pub fn par_map<T: Send>(list: &[u64], f: impl Fn(u64) -> T + Sync) -> Vec<(u64, 
             .collect()
     })
 }
-
