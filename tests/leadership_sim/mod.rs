@@ -1955,7 +1955,7 @@ impl Sim {
         let ack =
             msg.server_state() == Some(ServerState::Following) && msg.leader == to && msg.zxid < -1;
         if let Some(f) = self.crash_after_ack {
-            if ack && f.is_none_or(|f| f == from) && self.leads(to) {
+            if ack && f.map_or(true, |f| f == from) && self.leads(to) {
                 self.crash_after_ack = None;
                 self.attacks.0 += 1;
                 let back = self.rng3.dur(Duration::ZERO, self.params.tick / 20);
