@@ -362,6 +362,9 @@ pub struct Node {
     good_since: Option<Duration>,
     established: bool,
     synced: bool,
+    /// Peers whose own LEADING notification reached this one in its
+    /// current election (ZooKeeper's checkLeader needs it).
+    heard_leading: BTreeSet<Sid>,
 }
 
 impl Node {
@@ -493,6 +496,9 @@ pub struct Sim {
     last_sent: BTreeMap<(Sid, Sid), Message>,
     pending_controls: usize,
     converged: Option<Sid>,
+    /// The state of the notification being delivered, while its actions
+    /// are processed.
+    trigger: Option<i32>,
     trace: TraceRing<TraceKind>,
 }
 
@@ -518,6 +524,7 @@ impl Sim {
             last_sent: BTreeMap::new(),
             pending_controls: 0,
             converged: None,
+            trigger: None,
             trace: TraceRing::new(150),
         };
         for spec in peers {
@@ -539,6 +546,7 @@ impl Sim {
                 good_since: None,
                 established: false,
                 synced: false,
+                heard_leading: BTreeSet::new(),
             };
             sim.nodes.insert(node.spec.sid, node);
         }
@@ -785,6 +793,7 @@ impl Sim {
         let voter = self.qv.is_voter(sid);
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
         let (zxid, epoch) = (node.zxid, node.epoch);
+        node.heard_leading.clear();
         let fle = node.fle.as_mut().expect("not running");
         let acts = fle.start(now, zxid, epoch);
         let round = fle.logicalclock();
@@ -948,9 +957,14 @@ impl Sim {
         let Some(fle) = node.fle.as_mut() else {
             return;
         };
+        if msg.state == ServerState::Leading.as_i32() && msg.leader == from {
+            node.heard_leading.insert(from);
+        }
         let acts = fle.receive(now, from, &msg);
         self.record(TraceKind::Recv { from, to, msg });
+        self.trigger = Some(msg.state);
         self.process(to, acts);
+        self.trigger = None;
     }
 
     fn fire_timer(&mut self, sid: Sid, inc: u64, at: Duration) {
@@ -1047,6 +1061,24 @@ impl Sim {
 
     fn on_decided(&mut self, sid: Sid, d: Decision) {
         self.record(TraceKind::Decided { sid, d });
+        // Decided on a FOLLOWING/LEADING notification (not after a wait on
+        // LOOKING votes): ZooKeeper's checkLeader requires the leader's own
+        // LEADING notification in this election.
+        let out_of_election = self
+            .trigger
+            .is_some_and(|s| s != ServerState::Looking.as_i32());
+        let leader = d.vote.leader;
+        if out_of_election
+            && d.state != ServerState::Leading
+            && leader != sid
+            && !self.nodes[&sid].heard_leading.contains(&leader)
+        {
+            self.fail(&format!(
+                "sid {sid} decided {} for {leader} on a {} notification without {leader}'s own LEADING one in this election (checkLeader)",
+                d.state,
+                self.trigger.map_or(-1, |s| s)
+            ));
+        }
         self.stats.decisions += 1;
         let node = self.nodes.get_mut(&sid).expect("unknown sid");
         if d.elapsed < node.spec.finalize_wait {
