@@ -740,6 +740,14 @@ fn restarted_peer_without_a_store_is_quarantined() {
 // ---------------------------------------------------------------- random
 
 /// The bound of the module docs, in ticks.
+/// The largest clock-rate offset, in ppm, at which any two clocks stay
+/// within the lease's margin for `sync_limit`: rates within ±x of 1 have a
+/// ratio of at most (1 + x) / (1 − x), which is 1 + 1/syncLimit at
+/// x = 1/(2 × syncLimit + 1), below D_F / D_L = syncLimit / (syncLimit − 1).
+fn clock_margin_ppm(sync_limit: u32) -> i64 {
+    1_000_000 / (2 * i64::from(sync_limit) + 1)
+}
+
 fn bound_ticks(p: &Params) -> u32 {
     let notif = p.max_notification.as_micros().div_ceil(p.tick.as_micros()) as u32;
     p.sync_limit + 2 * p.init_limit + 3 * notif + 8
@@ -773,6 +781,12 @@ struct Outcome {
     refusals: u64,
     deaths: u64,
     fencing: bool,
+    /// Whether the clocks ran at different rates, and the lease attacks
+    /// that found their moment (crash after ack, isolation after a
+    /// heartbeat, delayed reports) and the freezes drawn.
+    drift: bool,
+    attacks: (u64, u64, u64),
+    freezes: u64,
 }
 
 fn run_random(seed: u64) -> Outcome {
@@ -873,9 +887,75 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
     }
     p.stop_linger = (Duration::ZERO, tick * r2.pick(&[0u32, 1, 1, 2]) / 4);
     p.death_poll = tick / 10;
+    // A third stream for the clocks and the attacks on the lease, so
+    // that the first two draw what they drew before.
+    let mut r3 = Rng::new(seed.wrapping_mul(0xA24B_AED4_963E_E407) ^ 0xC10C);
+    // Clock rates: in half the runs each machine's clock runs at its own
+    // rate, uniformly within the stated margin (any two rates within a
+    // ratio of 1 + 1/syncLimit, below D_F / D_L), in a quarter of them
+    // within ±100 ppm (real quartz), in the others exactly.
+    let margin = clock_margin_ppm(p.sync_limit);
+    let drift = match r3.below(4) {
+        0 | 1 => margin,
+        2 => 100,
+        _ => 0,
+    };
+    let off = |k: &str| std::env::var(k).is_ok_and(|v| v.trim() == "0");
+    for s in &mut specs {
+        s.clock_ppm = r3.range(0, 2 * drift as u64) as i64 - drift;
+        if off("SIM_DRIFT") {
+            s.clock_ppm = 0;
+        }
+    }
     tweak(&mut p);
+    for s in &mut specs {
+        s.clock_ppm = (s.clock_ppm as f64 * p.drift_scale) as i64;
+    }
     let all: Vec<Sid> = specs.iter().map(|s| s.sid).collect();
     let mut sim = Sim::new(seed, specs, p.clone());
+    // Attacks on the lease and freezes, from the third stream: in 60 % of
+    // the runs one of: a follower that crashes right after an
+    // acknowledgement and is back at once, a partition that isolates the
+    // leader just after a heartbeat, reports delayed up to just under D_L
+    // and then the leader's links out cut; and up to three freezes (a
+    // pause between a decision and the runtime's acting on it) of the
+    // leader (mostly) or another peer.
+    let d_l = p.timing().leader_deadline();
+    let d_f = p.timing().follower_deadline();
+    let mut freezes = 0;
+    if faults_end > tick * 4 {
+        let at = r3.dur(tick * 2, faults_end - tick * 2);
+        let left = faults_end - at;
+        match r3.below(5) {
+            _ if off("SIM_ATTACKS") => {}
+            0 => sim.schedule(at, Control::CrashAfterAck(None)),
+            1 => sim.schedule(
+                at,
+                Control::IsolateAfterHeartbeat(r3.dur(d_f, d_f * 3).min(left)),
+            ),
+            2 => {
+                let window = r3.dur(d_l / 2, d_f * 2).min(left);
+                let lo = d_l * 3 / 4;
+                let hi = d_l.saturating_sub(tick / 10).max(lo);
+                let cut = r3.dur(d_f, d_f * 3).min(left - window);
+                sim.schedule(at, Control::DelayReports(window, lo, hi, cut));
+            }
+            _ => {}
+        }
+        for _ in 0..r3.below(4) {
+            let at = r3.dur(tick, faults_end - tick);
+            let target = if r3.chance(0.7) {
+                None
+            } else {
+                Some(r3.pick(&all))
+            };
+            let len = r3.dur(tick / 10, d_f * 2).min(faults_end - at);
+            if !off("SIM_FREEZES") {
+                sim.schedule(at, Control::Freeze(target, len));
+                freezes += 1;
+            }
+        }
+    }
 
     // The fault schedule.
     let mut t = Duration::ZERO;
@@ -1048,6 +1128,9 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
         refusals: sim.refusals,
         deaths: sim.deaths,
         fencing: sim.params.mode == Mode::Fencing,
+        drift: drift > 0,
+        attacks: sim.attacks,
+        freezes,
         repeated_epochs: {
             let mut by_epoch: std::collections::BTreeMap<i64, BTreeSet<Sid>> = Default::default();
             for c in &sim.confirmations {
@@ -1061,19 +1144,7 @@ fn run_random_with(seed: u64, tweak: impl Fn(&mut Params)) -> Outcome {
 /// The seeds `random_schedules` runs: `SIM_SEED`, or `LEADERSHIP_SEEDS`
 /// (default 10,000) from `SIM_SEED_FROM` (default 0).
 fn random_seeds() -> Vec<u64> {
-    match std::env::var("SIM_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a number")],
-        Err(_) => {
-            let var = |k: &str, d: u64| {
-                std::env::var(k)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(d)
-            };
-            let from = var("SIM_SEED_FROM", 0);
-            (from..from + var("LEADERSHIP_SEEDS", 10_000)).collect()
-        }
-    }
+    engine::seeds("LEADERSHIP_SEEDS", 10_000)
 }
 
 /// The failure message of a panic payload, first line.
@@ -1124,28 +1195,8 @@ fn random_schedules() {
     if std::env::var("SIM_KEEP_GOING").is_ok() {
         return keep_going(&list);
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
     let started = Instant::now();
-    let results: Vec<(u64, Outcome)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let list = &list;
-                s.spawn(move || {
-                    list.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|&seed| (seed, run_random(seed)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let results: Vec<(u64, Outcome)> = engine::par_map(&list, run_random);
     let events: u64 = results.iter().map(|r| r.1.events).sum();
     let stores: u64 = results.iter().map(|r| r.1.stores).sum();
     let bounced = results.iter().filter(|r| r.1.bounces.0 > 0).count();
@@ -1157,6 +1208,12 @@ fn random_schedules() {
         .collect();
     let confirmations: usize = results.iter().map(|r| r.1.confirmations).sum();
     let fencing = results.iter().filter(|r| r.1.fencing).count();
+    let drift = results.iter().filter(|r| r.1.drift).count();
+    let attacks = results.iter().fold((0, 0, 0), |a, r| {
+        let b = r.1.attacks;
+        (a.0 + b.0, a.1 + b.1, a.2 + b.2)
+    });
+    let freezes: u64 = results.iter().map(|r| r.1.freezes).sum();
     let refusals: u64 = results.iter().map(|r| r.1.refusals).sum();
     let deaths: u64 = results.iter().map(|r| r.1.deaths).sum();
     let mut rel = Releases::default();
@@ -1211,6 +1268,12 @@ fn random_schedules() {
         (rel.refused, with.refused),
         (rel.other, with.other),
     );
+    println!(
+        "leadership random_schedules: {drift} runs with clocks at different rates; lease attacks \
+         that fired: {} crashes right after an acknowledgement, {} isolations just after a \
+         heartbeat, {} runs of reports delayed up to just under D_L; {freezes} freezes drawn",
+        attacks.0, attacks.1, attacks.2
+    );
     // Every release path of the fast fail-over must be exercised.
     assert!(
         list.len() < 1_000
@@ -1238,15 +1301,23 @@ fn random_schedules() {
 /// lines only) instead of stopping at the first; for mutation runs.
 fn keep_going(list: &[u64]) {
     std::panic::set_hook(Box::new(|_| {}));
-    let mut failed = Vec::new();
-    for &seed in list {
-        let r = std::panic::catch_unwind(|| run_random(seed));
-        if let Err(e) = r {
-            failed.push((seed, panic_line(&*e)));
-        }
-    }
+    let started = Instant::now();
+    let failed: Vec<(u64, String)> = engine::par_map(list, |seed| {
+        std::panic::catch_unwind(|| run_random(seed))
+            .err()
+            .map(|e| panic_line(&*e))
+    })
+    .into_iter()
+    .filter_map(|(seed, e)| e.map(|e| (seed, e)))
+    .collect();
     let _ = std::panic::take_hook();
-    for (seed, msg) in failed.iter().take(10) {
+    println!(
+        "keep going: {} of {} seeds failed, {:?} wall",
+        failed.len(),
+        list.len(),
+        started.elapsed()
+    );
+    for (seed, msg) in failed.iter().take(50) {
         println!("FAILED seed {seed}: {msg}");
     }
     assert!(
@@ -1265,15 +1336,17 @@ fn keep_going(list: &[u64]) {
 /// also without a store, had observed sid 3 at epoch 2 and must not report
 /// epoch 2 for sid 1: it stays `Observing { leader: 1, epoch: None }`,
 /// which the liveness check accepts for such runs (`Sim::settled`). The
-/// fail-over faults and changes of the core's timing move such runs to
-/// other seeds: seed 10751 is now one that repeats an epoch and settles
-/// (the first from 10,000).
+/// fail-over faults, changes of the core's timing and the clock rates and
+/// lease attacks of the third stream move such runs to other seeds (10751
+/// before the third stream), so the test runs seeds from 10,000 until one
+/// repeats an epoch, which must settle like any other.
 #[test]
 fn random_schedule_with_a_repeated_epoch_settles() {
-    let o = run_random(10751);
+    let found = (10_000..15_000).find(|&seed| run_random(seed).repeated_epochs > 0);
+    println!("first seed from 10,000 that confirms an epoch twice: {found:?}");
     assert!(
-        o.repeated_epochs > 0,
-        "seed 10751 no longer confirms an epoch twice: pick another seed"
+        found.is_some(),
+        "no seed in 10,000..15,000 confirms an epoch twice any more"
     );
 }
 
@@ -1296,6 +1369,30 @@ fn random_schedule_with_a_trusted_vote_lets_joiners_in() {
 /// leaders at once, through the lease check in simulated time. (The
 /// runtime reads CLOCK_BOOTTIME, which the same schedules keep: see
 /// `random_schedules`.)
+/// Clocks that drift apart beyond the margin (three times it: any two
+/// rates may differ by far more than D_F / D_L allows) must break the
+/// lease, and the random schedules must see it as two leaders.
+#[test]
+fn random_schedules_catch_drift_beyond_the_margin() {
+    let beyond = |p: &mut Params| p.drift_scale = 3.0;
+    let mut first = None;
+    let mut seeds = 0..3_000;
+    let two_leaders = loop {
+        let Some((seed, msg)) = first_failure(&mut seeds, beyond) else {
+            break None;
+        };
+        first.get_or_insert((seed, msg.clone()));
+        if msg.contains("both lead") || msg.contains("still leads") || msg.contains("both see") {
+            break Some((seed, msg));
+        }
+    };
+    println!("drift beyond the margin: first failing seed {first:?}; first with two leaders {two_leaders:?}");
+    assert!(
+        two_leaders.is_some(),
+        "no seed in 0..3000 found two leaders with clocks drifting beyond the margin (first failure: {first:?})"
+    );
+}
+
 #[test]
 fn random_schedules_catch_a_lease_clock_that_stops_in_suspend() {
     let bug = |p: &mut Params| p.monotonic_clock_bug = true;
@@ -1315,4 +1412,42 @@ fn random_schedules_catch_a_lease_clock_that_stops_in_suspend() {
         two_leaders.is_some(),
         "no seed in 0..3000 found two leaders with a clock that stops in suspend (first failure: {first:?})"
     );
+}
+
+/// The simulator's clocks: a rate, its inverse for timers, a suspend the
+/// clock does not count, and a jump.
+#[test]
+fn simulated_clocks_run_at_their_rate_and_timers_fire_when_they_read_the_deadline() {
+    let exact = Clock::default();
+    assert_eq!(exact.local(ms(1234)), ms(1234));
+    assert_eq!(exact.real(ms(50), ms(10)), ms(50));
+    assert_eq!(
+        exact.real(ms(5), ms(10)),
+        ms(10),
+        "never before `not_before`"
+    );
+    let fast = Clock::at_rate(100_000); // 10 % fast
+    assert_eq!(fast.local(ms(1000)), ms(1100));
+    let slow = Clock::at_rate(-90_909);
+    for local in [ms(1), ms(333), ms(1000), ms(98_765)] {
+        for c in [fast, slow] {
+            let at = c.real(local, Duration::ZERO);
+            assert!(c.local(at) >= local, "{c:?} {local:?} {at:?}");
+            assert!(
+                c.local(at - Duration::from_nanos(1)) < local,
+                "{c:?}: the earliest instant"
+            );
+        }
+    }
+    let mut c = Clock::at_rate(0);
+    c.stood_still(ms(100), ms(400));
+    assert_eq!(c.local(ms(400)), ms(100));
+    assert_eq!(c.local(ms(500)), ms(200));
+    assert_eq!(c.lag(ms(500)), ms(300));
+    c.jump(ms(500), ms(50));
+    assert_eq!(c.local(ms(500)), ms(250));
+    assert_eq!(c.real(ms(300), Duration::ZERO), ms(550));
+    // Duration::MAX (a leader that is a quorum alone) does not overflow.
+    assert!(fast.real(Duration::MAX, Duration::ZERO) > ms(1_000_000));
+    assert!(exact.real(Duration::MAX, Duration::ZERO) > ms(1_000_000));
 }

@@ -4,8 +4,9 @@
 //! the simulator knows.
 //!
 //! `SIM_SEEDS=n` sets how many seeds `random_schedules` runs (default
-//! 10,000); `SIM_SEED=s` makes every test run seed `s` only (to replay a
-//! failure, whose message names its seed).
+//! 10,000), `SIM_SEED_FROM=k` where they start; `SIM_SEED=s` makes every
+//! test run seed `s` only (to replay a failure, whose message names its
+//! seed); `SIM_KEEP_GOING=1` runs every seed and lists the failing ones.
 //!
 //! ## What is asserted, and when it holds
 //!
@@ -1058,6 +1059,14 @@ fn random_case(seed: u64) -> Case {
     let mut e = Rng::new(seed ^ 0xEA21_F1A1_0000_0000);
     params.early_finalize = e.chance(0.8);
     params.known_down = e.pick(&[KnownDown::Off, KnownDown::Crashed, KnownDown::CrashedOrCut]);
+    if std::env::var("SIM_EARLY_FINALIZE").is_ok_and(|v| v.trim() == "0") {
+        // ZooKeeper's own FLE: no early finalize, no known-down marks.
+        params.early_finalize = false;
+        params.known_down = KnownDown::Off;
+    }
+    if std::env::var("SIM_KNOWN_DOWN").is_ok_and(|v| v.trim() == "0") {
+        params.known_down = KnownDown::Off;
+    }
     let last_start = peers
         .iter()
         .filter_map(|p| p.start_at)
@@ -1217,38 +1226,39 @@ fn run_random(seed: u64) -> Outcome {
 /// network and the host model, and convergence is asserted.
 #[test]
 fn random_schedules() {
-    let list: Vec<u64> = match std::env::var("SIM_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("SIM_SEED must be a number")],
-        Err(_) => {
-            let n: u64 = std::env::var("SIM_SEEDS")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(10_000);
-            (0..n).collect()
-        }
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
+    let list = engine::seeds("SIM_SEEDS", 10_000);
     let started = Instant::now();
-    let results: Vec<Outcome> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let list = &list;
-                s.spawn(move || {
-                    list.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|&seed| run_random(seed))
-                        .collect::<Vec<_>>()
+    if std::env::var("SIM_KEEP_GOING").is_ok() {
+        // Every seed, quietly; then the failing ones with their first line.
+        std::panic::set_hook(Box::new(|_| {}));
+        let failed: Vec<(u64, String)> = engine::par_map(&list, |seed| {
+            std::panic::catch_unwind(|| run_random(seed))
+                .err()
+                .map(|e| {
+                    let s = e.downcast_ref::<String>().cloned().unwrap_or_default();
+                    s.lines().next().unwrap_or("").to_string()
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+        })
+        .into_iter()
+        .filter_map(|(seed, e)| e.map(|e| (seed, e)))
+        .collect();
+        let _ = std::panic::take_hook();
+        println!(
+            "random_schedules: {} of {} seeds failed, {:?} wall",
+            failed.len(),
+            list.len(),
+            started.elapsed()
+        );
+        for (seed, msg) in &failed {
+            println!("  {seed}: {msg}");
+        }
+        assert!(failed.is_empty(), "{} seeds failed", failed.len());
+        return;
+    }
+    let results: Vec<Outcome> = engine::par_map(&list, run_random)
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
     let sum = |f: fn(&Outcome) -> u64| results.iter().map(f).sum::<u64>();
     let slowest = results.iter().max_by_key(|o| o.settle);
     println!(

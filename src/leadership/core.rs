@@ -969,7 +969,12 @@ impl Core {
                 let observer = d.state == ServerState::Observing;
                 let backed = backed || self.leading_seen.contains(&d.vote.leader);
                 self.term = Term::Following(FollowTerm::new(d.vote, observer, backed, now));
-                if let Some(m) = self.beats.remove(&d.vote.leader) {
+                let beat = self.beats.remove(&d.vote.leader);
+                // Not one of an earlier term of that leader (a round below
+                // the one it won in now): its acknowledgement counts for
+                // nothing, and its round would make the leader's next
+                // LOOKING notification of this round look like a new one.
+                if let Some(m) = beat.filter(|m| m.election_epoch >= d.vote.election_epoch) {
                     // Its heartbeat (or vote) that came while I looked.
                     self.follower_message(now, d.vote.leader, &m, out);
                 }
@@ -1418,7 +1423,9 @@ impl Core {
                     if retry {
                         self.trust_vote(now, out);
                     }
-                } else if from == leader {
+                } else if from == leader && msg.election_epoch >= f.vote.election_epoch {
+                    // (One of a round below the term's is a heartbeat of
+                    // an earlier term, late.)
                     self.heartbeat(now, msg, out);
                 } else if says_confirmed(msg)
                     && (msg.peer_epoch > self.accepted.max(self.top_epoch)

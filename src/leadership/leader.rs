@@ -34,6 +34,12 @@ pub(crate) struct LeaderTerm {
     pub wide_next: Duration,
 }
 
+/// The first heartbeat counter of a term won in `round`: the round's low
+/// 16 bits above 16 bits of counter, never 0.
+pub(crate) fn first_seq(round: i64) -> u32 {
+    ((round as u32) << 16) | 1
+}
+
 impl LeaderTerm {
     pub(crate) fn new(vote: Vote, epoch: i64, now: Duration, first_beat: Duration) -> LeaderTerm {
         LeaderTerm {
@@ -41,10 +47,15 @@ impl LeaderTerm {
             epoch,
             confirmed: false,
             started: now,
-            // From 1: heartbeat 0 of epoch 1 would have zxid 0, the zxid
+            // Never 0: heartbeat 0 of epoch 1 would have zxid 0, the zxid
             // every fresh peer votes with, and followers tell heartbeats
-            // from the leader's election vote by the zxid.
-            seq: 1,
+            // from the leader's election vote by the zxid. The counter
+            // starts from the round the term was won in, so that a report
+            // still in flight from an earlier life of mine (which may have
+            // proposed this same epoch, then crashed before its store)
+            // names none of this term's heartbeats: rounds only grow
+            // across lives with a store.
+            seq: first_seq(vote.election_epoch),
             next_beat: first_beat,
             sent: VecDeque::new(),
             fresh: BTreeMap::new(),
@@ -125,5 +136,29 @@ impl LeaderTerm {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leadership::signal::heartbeat_zxid;
+
+    /// A report naming a heartbeat of an earlier life's term (same epoch,
+    /// earlier round) does not count for this term.
+    #[test]
+    fn a_report_from_an_earlier_lifes_term_does_not_count() {
+        let ms = Duration::from_millis;
+        let d_l = ms(400);
+        let mut old = LeaderTerm::new(Vote::looking(3, 1, 35, 4), 5, ms(0), ms(0));
+        old.sent_beat(heartbeat_zxid(5, false, old.seq), ms(0), d_l, ms(50));
+        let stale = old.sent[0].0;
+        let mut new = LeaderTerm::new(Vote::looking(3, 1, 52, 4), 5, ms(900), ms(900));
+        new.sent_beat(heartbeat_zxid(5, false, new.seq), ms(900), d_l, ms(50));
+        assert!(!new.ack(1, stale), "a stale report counted");
+        let fresh = new.sent[0].0;
+        assert!(new.ack(1, fresh));
+        assert_ne!(first_seq(35), first_seq(52));
+        assert_ne!(first_seq(0), 0);
     }
 }

@@ -25,8 +25,12 @@
 //!   round I was elected in and
 //!   `zxid = ((E − 1) << 32) | seq` before confirmation, `(E << 32) | seq`
 //!   after ([`heartbeat_zxid`]): a zxid inside epoch E is how a ZooKeeper
-//!   leader looks after NEWLEADER, and the counter `seq` (from 1) names the
-//!   heartbeat. A follower takes a LEADING notification from its leader for
+//!   leader looks after NEWLEADER, and the counter `seq` names the
+//!   heartbeat. It starts at `(round << 16) | 1` (the round's low 16 bits),
+//!   so that a report still in flight from an earlier life of the leader,
+//!   which may have proposed the same epoch and crashed before storing it,
+//!   names none of this term's heartbeats (rounds grow across lives with a
+//!   store). A follower takes a LEADING notification from its leader for
 //!   a heartbeat only if its zxid differs from the vote it decided on;
 //!   otherwise it is the leader's election vote (an answer to a LOOKING
 //!   notification), all a ZooKeeper leader ever sends.
