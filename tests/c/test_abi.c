@@ -709,7 +709,12 @@ static void test_host_stop_waits_for_a_self_stopping_callback(void) {
         OK(zkelect_peer_new(cfg, 1, &p));
         s->peer = p;
         OK(zkelect_peer_set_event_callback(p, stop_then_linger, s, NULL));
-        OK(zkelect_peer_start(p)); /* alone: its first event is enough */
+        OK(zkelect_peer_start(p));
+        /* A second peer gives sid 1 events (a connection, an election): a
+         * lone peer starts LOOKING and emits none. */
+        zkelect_peer *other;
+        OK(zkelect_peer_new(cfg, 2, &other));
+        OK(zkelect_peer_start(other));
         int waited = 0;
         while (1) {
             pthread_mutex_lock(&s->mu);
@@ -731,6 +736,7 @@ static void test_host_stop_waits_for_a_self_stopping_callback(void) {
         pthread_mutex_destroy(&s->mu);
         free(s); /* the host's promise: no callback runs any more */
         if (!do_free) zkelect_peer_free(p);
+        zkelect_peer_free(other);
     }
     printf("ok host_stop_waits_for_a_self_stopping_callback\n");
 }
