@@ -188,6 +188,10 @@ def test_a_peer_whose_listener_refers_to_it_is_collected_and_stopped() -> None:
     # that `del p` would clear).
     p.add_listener(lambda e, peer=p: seen.append((peer.my_sid, e)))
     p.start()
+    # A second peer gives sid 1 events (a connection, an election): a lone
+    # peer starts LOOKING and emits none.
+    other = zkelect.Peer(cfg, 2)
+    other.start()
     until(lambda: len(seen) > 0)  # its threads run and call into Python
     assert not _port_free(election_port)
     ref = weakref.ref(p)
@@ -197,6 +201,7 @@ def test_a_peer_whose_listener_refers_to_it_is_collected_and_stopped() -> None:
         assert time.monotonic() < deadline, "the peer was never collected"
         gc.collect()
         time.sleep(0.01)
+    other.close()
     # Collected means stopped: its threads are joined and its port is free.
     until(lambda: _threads() <= before)
     until(lambda: _port_free(election_port))
