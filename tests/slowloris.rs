@@ -34,6 +34,10 @@ const TICKS: usize = 20;
 /// The requirement: a configured peer connects within a second.
 const CONNECT_BOUND: Duration = Duration::from_secs(1);
 
+/// The tests of this file run one at a time: one counts the process's
+/// WARN lines and descriptors.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 /// Open file descriptors of this process.
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -248,6 +252,7 @@ fn await_connected(
 
 #[test]
 fn configured_peers_connect_within_a_second_under_a_flood_of_silent_and_slow_connections() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     ensure_nofile(8192);
     let fds_before = open_fds();
     let warns = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -378,4 +383,37 @@ fn configured_peers_connect_within_a_second_under_a_flood_of_silent_and_slow_con
         );
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+#[test]
+fn a_trickled_handshake_is_closed_at_one_deadline_for_the_whole_exchange() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // A handshake timeout of 300 ms, and a client that sends a byte every
+    // 50 ms: each byte comes well within the timeout of the read before,
+    // but the whole handshake (2068 bytes) would take 100 s.
+    let (cfg, ports) = config(3, "quorumCnxnTimeoutMs=300");
+    let ps = peers(&cfg, [1]);
+    ps[0].start().unwrap();
+    let me = HostPort {
+        host: "x".repeat(wire::MAX_ADDRESS_LEN - 2),
+        port: 1,
+    };
+    let hs = wire::encode_handshake(ProtocolVersion::V1, 7, &[me]);
+    let mut s = TcpStream::connect(("127.0.0.1", ports[0])).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let t = Instant::now();
+    let mut sent = 0;
+    let closed_after = loop {
+        if is_closed(&s) || s.write(&hs[sent..sent + 1]).is_err() {
+            break t.elapsed();
+        }
+        sent += 1;
+        assert!(
+            t.elapsed() < DEADLINE && sent < hs.len(),
+            "still connected after {:?} and {sent} bytes",
+            t.elapsed()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("the trickled handshake was closed after {closed_after:?} and {sent} bytes");
 }

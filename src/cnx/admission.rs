@@ -177,7 +177,7 @@ impl Pending {
                 continue;
             }
             let n = self.per_key[&e.key];
-            if best.is_none_or(|(m, _)| n > m) {
+            if best.map_or(true, |(m, _)| n > m) {
                 best = Some((n, *id));
             }
         }
