@@ -3,7 +3,7 @@
 //! Threads, each with one job:
 //! - `zkelect-listener-<port>`: accepts connections on one election address;
 //!   every accepted socket's handshake is read on its own short-lived
-//!   `zkelect-hs-<n>` thread with a timeout, so a silent client never blocks
+//!   `zkelect-hs-<n>` thread within one deadline, so a silent client never blocks
 //!   the listener;
 //! - `zkelect-connector`: takes connect requests and starts one
 //!   `zkelect-connect-<sid>` attempt per sid, never more than one in flight,
