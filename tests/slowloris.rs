@@ -359,15 +359,16 @@ fn configured_peers_connect_within_a_second_under_a_flood_of_silent_and_slow_con
     zkelect::logging::set_sink(None);
 
     // The WARN lines about the flood are rate-limited: at most one line per
-    // kind and 10 s.
+    // kind, listener and 10 s (four peers were started, one listener each;
+    // without the limit the flood makes thousands).
     let warns = warns.lock().unwrap();
-    let windows = started.elapsed().as_secs() / 10 + 1;
+    let allowed = 4 * (started.elapsed().as_secs() / 10 + 1);
     for kind in ["too many handshakes", "closing connection from"] {
         let n = warns.iter().filter(|l| l.contains(kind)).count() as u64;
         eprintln!("WARN lines containing {kind:?}: {n}");
         assert!(
-            n <= windows,
-            "{n} lines of {kind:?} in {windows} windows: {warns:?}"
+            n <= allowed,
+            "{n} lines of {kind:?}, at most {allowed} allowed: {warns:?}"
         );
     }
     // Every socket of the test is closed again.
