@@ -200,8 +200,9 @@ struct LimitState {
 }
 
 impl RateLimit {
-    /// A limit of one line per `every`.
-    pub(crate) fn new(every: Duration) -> RateLimit {
+    /// A limit of one line per `every` (const, so that a limit can be a
+    /// `static` beside the line it limits).
+    pub(crate) const fn new(every: Duration) -> RateLimit {
         RateLimit {
             every,
             state: Mutex::new(LimitState {

@@ -465,10 +465,12 @@ impl Inner {
                 let peers = &self.s.peers;
                 let others = in_flight.iter().filter(|s| !peers.contains_key(s)).count();
                 if others >= MAX_DIAL_BACKS {
-                    log!(
-                        Level::Warn,
+                    // A flood of handshakes with made-up sids repeats it.
+                    static WARN: admission::RateLimit =
+                        admission::RateLimit::new(Duration::from_secs(10));
+                    WARN.log(Level::Warn, || format!(
                         "not dialling back sid {sid}: {MAX_DIAL_BACKS} attempts to unconfigured sids in flight"
-                    );
+                    ));
                     return;
                 }
             }
