@@ -1,6 +1,7 @@
 //! The connection-receive role: listen, read handshakes off the listener
 //! thread, and apply the keep/drop rule (spec 2.1, 2.3, 2.4).
 
+use super::admission::{Admission, RateLimit, MAX_PER_ADDRESS};
 use super::{socket, worker, CnxEvent, Inner, MAX_PENDING_HANDSHAKES};
 use crate::log;
 use crate::logging::Level;
@@ -10,10 +11,21 @@ use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Pause between bind attempts, as in ZooKeeper.
 const BIND_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// The accept backlog of an election port (the kernel caps it at
+/// `net.core.somaxconn`). ZooKeeper's 50 overflows under a burst of
+/// connections faster than the listener accepts them, and a connection
+/// attempt that finds the backlog full loses its SYN and retries only
+/// after a second; a deep backlog only costs kernel memory for connections
+/// that are accepted anyway.
+const BACKLOG: i32 = 1024;
+
+/// The longest handshake: version, sid, length and the longest address.
+const LONGEST_HANDSHAKE: usize = 20 + wire::MAX_ADDRESS_LEN;
 
 /// Binds `addr`, retrying `electionPortBindRetry` times one second apart
 /// (0 = forever). The socket is registered so that stop can close it.
@@ -22,6 +34,8 @@ pub(super) fn bind_with_retry(inner: &Arc<Inner>, addr: SocketAddr) -> io::Resul
     loop {
         match socket::listen(addr) {
             Ok(l) => {
+                // Listening again on a listening socket sets its backlog.
+                socket2::SockRef::from(&l).listen(BACKLOG)?;
                 inner.listeners.lock().push(l.try_clone()?);
                 if inner.stopping() {
                     return Err(io::Error::new(io::ErrorKind::Interrupted, "stopping"));
@@ -53,9 +67,11 @@ pub(super) fn bind_with_retry(inner: &Arc<Inner>, addr: SocketAddr) -> io::Resul
 /// The listener thread for one address: accept, hand each socket to a
 /// handshake thread, re-bind after accept errors within the retry budget.
 pub(super) fn run(inner: Arc<Inner>, addr: SocketAddr, mut listener: TcpListener) {
+    let warn = Arc::new(Warnings::new());
+    let mut scratch = vec![0u8; LONGEST_HANDSHAKE];
     loop {
         match listener.accept() {
-            Ok((stream, from)) => handle_accepted(&inner, stream, from),
+            Ok((stream, from)) => handle_accepted(&inner, stream, from, &warn, &mut scratch),
             Err(e) => {
                 if inner.stopping() {
                     return;
@@ -98,24 +114,61 @@ fn at_stage(inner: &Inner, stage: AcceptStage) {
     }
 }
 
-fn handle_accepted(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
+fn handle_accepted(
+    inner: &Arc<Inner>,
+    stream: TcpStream,
+    from: SocketAddr,
+    warn: &Arc<Warnings>,
+    scratch: &mut [u8],
+) {
     #[cfg(test)]
     at_stage(inner, AcceptStage::Accepted);
-    track_and_read(inner, stream, from);
+    track_and_read(inner, stream, from, warn, scratch);
     #[cfg(test)]
     at_stage(inner, AcceptStage::Handled);
 }
 
-/// Registers an accepted socket in `pending` (so stop can close it) and
-/// reads its handshake on a thread of its own.
-fn track_and_read(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
+/// Rate limits of the WARN lines that a flood of connections repeats, one
+/// set per listener thread.
+struct Warnings {
+    /// A handshake closed to make room (see `admission`).
+    evicted: RateLimit,
+    /// A handshake that failed (timed out, closed, malformed).
+    failed: RateLimit,
+    /// Anything else about one accepted connection.
+    other: RateLimit,
+}
+
+/// At most one line of each kind per this long.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+impl Warnings {
+    fn new() -> Warnings {
+        Warnings {
+            evicted: RateLimit::new(WARN_EVERY),
+            failed: RateLimit::new(WARN_EVERY),
+            other: RateLimit::new(WARN_EVERY),
+        }
+    }
+}
+
+/// Registers an accepted socket in `pending` (so stop and eviction can
+/// close it; see `admission`) and reads its handshake on a thread of its
+/// own.
+fn track_and_read(
+    inner: &Arc<Inner>,
+    stream: TcpStream,
+    from: SocketAddr,
+    warn: &Arc<Warnings>,
+    scratch: &mut [u8],
+) {
     if let Err(e) = socket::configure(&stream, inner.s.keep_alive) {
-        log!(
-            Level::Warn,
-            "cannot set options on connection from {from}: {e}"
-        );
+        warn.other.log(Level::Warn, || {
+            format!("cannot set options on connection from {from}: {e}")
+        });
         return;
     }
+    let arrived = handshake_arrived(&stream, scratch);
     let id = inner.next_conn();
     {
         let mut pending = inner.pending.lock();
@@ -126,44 +179,91 @@ fn track_and_read(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
         if inner.stopping() {
             return;
         }
-        if pending.len() >= MAX_PENDING_HANDSHAKES {
-            log!(
-                Level::Warn,
-                "too many handshakes in progress; closing connection from {from}"
-            );
-            return;
-        }
-        match stream.try_clone() {
-            Ok(c) => {
-                pending.insert(id, c);
-            }
+        let tracked = match stream.try_clone() {
+            Ok(c) => c,
             Err(e) => {
-                log!(Level::Warn, "cannot track connection from {from}: {e}");
+                warn.other.log(Level::Warn, || {
+                    format!("cannot track connection from {from}: {e}")
+                });
+                return;
+            }
+        };
+        match pending.admit(id, from, tracked, arrived) {
+            Admission::Admitted => {}
+            Admission::Evicted(ev) => warn.evicted.log(Level::Warn, || {
+                let why = if ev.same_address {
+                    format!("{MAX_PER_ADDRESS} from its address")
+                } else {
+                    format!("{MAX_PENDING_HANDSHAKES} in all")
+                };
+                format!(
+                    "too many handshakes in progress ({why}); closed the oldest unfinished one, from {}, to admit {from}",
+                    ev.from
+                )
+            }),
+            Admission::Refused => {
+                warn.evicted.log(Level::Warn, || {
+                    format!("too many handshakes in progress; closing connection from {from}")
+                });
                 return;
             }
         }
     }
     let i = inner.clone();
+    let w = warn.clone();
     let spawned = inner.threads.spawn(format!("zkelect-hs-{id}"), move || {
         let result = read_handshake(&i, &stream);
-        i.pending.lock().remove(&id);
+        // Not ours any more: evicted (already reported) or drained by stop;
+        // either way the socket is shut down.
+        let ours = i.pending.lock().finish(id);
         match result {
-            Ok((sid, hs)) => on_handshake(&i, stream, from, sid, hs),
-            Err(e) if i.stopping() => drop(e),
-            Err(e) => log!(Level::Warn, "closing connection from {from}: {e}"),
+            Ok((sid, hs)) if ours => on_handshake(&i, stream, from, sid, hs, &w),
+            Ok(_) => {}
+            Err(e) if !ours || i.stopping() => drop(e),
+            Err(e) => w.failed.log(Level::Warn, || {
+                format!("closing connection from {from}: {e}")
+            }),
         }
     });
-    if spawned.is_err() {
-        inner.pending.lock().remove(&id);
+    if let Err(e) = spawned {
+        inner.pending.lock().finish(id);
+        if !inner.stopping() {
+            warn.other.log(Level::Warn, || {
+                format!("cannot start a handshake thread for {from}: {e}; closing it")
+            });
+        }
     }
 }
 
+/// Whether the whole handshake has arrived on `stream` already: a peek
+/// that never waits (the socket is non-blocking meanwhile). A peer sends
+/// its handshake with its first write, so under a flood, when accepted
+/// connections wait in the backlog, a peer's handshake is there when its
+/// connection is accepted, and it is then never evicted (see `admission`).
+/// `scratch` holds the longest handshake. False on any error: the read
+/// on the handshake thread reports it.
+fn handshake_arrived(stream: &TcpStream, scratch: &mut [u8]) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let complete = match stream.peek(scratch) {
+        Ok(n) => !matches!(
+            wire::decode_handshake(&scratch[..n]),
+            Err(HandshakeError::Incomplete { .. })
+        ),
+        Err(_) => false,
+    };
+    stream.set_nonblocking(false).is_ok() && complete
+}
+
 /// Reads exactly the handshake's bytes (never into the frames behind it),
-/// within the handshake timeout.
-fn read_handshake(inner: &Inner, mut stream: &TcpStream) -> io::Result<(Sid, wire::Handshake)> {
-    stream.set_read_timeout(Some(inner.s.handshake_timeout))?;
+/// all of them within one handshake timeout from the start: a client that
+/// trickles bytes does not get a fresh timeout with each one.
+fn read_handshake(inner: &Inner, stream: &TcpStream) -> io::Result<(Sid, wire::Handshake)> {
+    let timeout = inner.s.handshake_timeout;
+    let deadline = Instant::now() + timeout;
     let mut buf = vec![0u8; 8];
-    stream.read_exact(&mut buf)?;
+    read_exact_by(stream, &mut buf, 0, deadline, timeout)?;
     loop {
         match wire::decode_handshake(&buf) {
             Ok((hs, _)) => {
@@ -175,10 +275,11 @@ fn read_handshake(inner: &Inner, mut stream: &TcpStream) -> io::Result<(Sid, wir
                 stream.set_read_timeout(None)?;
                 return Ok((sid, hs));
             }
+            // `needed` is at most 20 + MAX_ADDRESS_LEN (wire checks the length).
             Err(HandshakeError::Incomplete { needed }) if needed > buf.len() => {
                 let have = buf.len();
                 buf.resize(needed, 0);
-                stream.read_exact(&mut buf[have..])?;
+                read_exact_by(stream, &mut buf, have, deadline, timeout)?;
             }
             Err(e) => {
                 return Err(io::Error::new(
@@ -190,6 +291,55 @@ fn read_handshake(inner: &Inner, mut stream: &TcpStream) -> io::Result<(Sid, wir
     }
 }
 
+/// Fills `buf[from..]` from `stream` before `deadline`.
+fn read_exact_by(
+    mut stream: &TcpStream,
+    buf: &mut [u8],
+    from: usize,
+    deadline: Instant,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut got = from;
+    let want = buf.len();
+    while got < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timed_out = |got: usize| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "handshake not complete within {} ms ({got} of {} bytes so far)",
+                    timeout.as_millis(),
+                    want
+                ),
+            )
+        };
+        if left.is_zero() {
+            return Err(timed_out(got));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("closed after {got} handshake bytes"),
+                ))
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(timed_out(got))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The acceptor's keep/drop rule (spec 2.4).
 fn on_handshake(
     inner: &Arc<Inner>,
@@ -197,6 +347,7 @@ fn on_handshake(
     from: SocketAddr,
     sid: Sid,
     hs: wire::Handshake,
+    warn: &Warnings,
 ) {
     let my = inner.s.my_sid;
     if sid < my {
@@ -222,10 +373,9 @@ fn on_handshake(
             inner.connect_to(sid, hs.addresses);
         }
     } else if sid == my {
-        log!(
-            Level::Warn,
-            "connection from {from} claims my own sid {sid}; closing it"
-        );
+        warn.other.log(Level::Warn, || {
+            format!("connection from {from} claims my own sid {sid}; closing it")
+        });
     } else {
         worker::start(inner, sid, stream);
     }

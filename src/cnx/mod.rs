@@ -3,7 +3,7 @@
 //! Threads, each with one job:
 //! - `zkelect-listener-<port>`: accepts connections on one election address;
 //!   every accepted socket's handshake is read on its own short-lived
-//!   `zkelect-hs-<n>` thread with a timeout, so a silent client never blocks
+//!   `zkelect-hs-<n>` thread within one deadline, so a silent client never blocks
 //!   the listener;
 //! - `zkelect-connector`: takes connect requests and starts one
 //!   `zkelect-connect-<sid>` attempt per sid, never more than one in flight,
@@ -27,7 +27,9 @@
 //! - connection events go to a bounded channel the caller provides; a full
 //!   one makes the connection thread that reports wait (never under a lock),
 //!   so events are never lost;
-//! - at most `MAX_PENDING_HANDSHAKES` (64) handshakes are read at once, and at
+//! - at most `MAX_PENDING_HANDSHAKES` (64) handshakes are read at once (16
+//!   per source address; a newcomer evicts the oldest unfinished one, see
+//!   `admission`), each within one deadline for the whole exchange, and at
 //!   most `MAX_DIAL_BACKS` (16) connection attempts to unconfigured sids (dial
 //!   backs to advertised addresses) run at once.
 //!
@@ -35,6 +37,7 @@
 //! connects and receive workers are woken by closing their sockets, and host
 //! names are looked up on threads that stop does not join (see `resolve`).
 
+mod admission;
 mod connector;
 mod counters;
 mod listener;
@@ -83,8 +86,8 @@ const POKE_BACKOFF: Duration = Duration::from_millis(500);
 /// only start the dance again.
 const FRESH_CONNECTION: Duration = Duration::from_secs(1);
 
-/// The most handshakes read at once; more connections are closed at once so a
-/// flood cannot exhaust threads.
+/// The most handshakes read at once, so a flood cannot exhaust threads; a
+/// newer connection evicts the oldest unfinished one (see `admission`).
 pub(crate) const MAX_PENDING_HANDSHAKES: usize = 64;
 
 /// The most connection attempts to sids that are not in the configuration
@@ -206,7 +209,7 @@ struct Inner {
     poked: Mutex<HashMap<Sid, Instant>>,
     connect_tx: Mutex<Option<Sender<ConnectRequest>>>,
     /// Sockets whose handshake is being read, so stop can close them.
-    pending: Mutex<HashMap<u64, TcpStream>>,
+    pending: Mutex<admission::Pending>,
     listeners: Mutex<Vec<TcpListener>>,
     next_conn: AtomicU64,
     /// Ids handed to legacy observers that used the placeholder sid.
@@ -258,7 +261,7 @@ impl CnxManager {
             in_flight: Mutex::new(HashSet::new()),
             poked: Mutex::new(HashMap::new()),
             connect_tx: Mutex::new(Some(connect_tx)),
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(admission::Pending::default()),
             listeners: Mutex::new(Vec::new()),
             next_conn: AtomicU64::new(1),
             next_placeholder: AtomicI64::new(-1),
@@ -535,10 +538,12 @@ impl Inner {
                 let peers = &self.s.peers;
                 let others = in_flight.iter().filter(|s| !peers.contains_key(s)).count();
                 if others >= MAX_DIAL_BACKS {
-                    log!(
-                        Level::Warn,
+                    // A flood of handshakes with made-up sids repeats it.
+                    static WARN: admission::RateLimit =
+                        admission::RateLimit::new(Duration::from_secs(10));
+                    WARN.log(Level::Warn, || format!(
                         "not dialling back sid {sid}: {MAX_DIAL_BACKS} attempts to unconfigured sids in flight"
-                    );
+                    ));
                     return;
                 }
             }

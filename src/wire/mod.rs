@@ -5,7 +5,12 @@
 //!
 //! Nothing here does I/O or keeps time; decoders take byte slices, never
 //! panic on any input, and report "need more bytes" as a value so a socket
-//! reader can call them again as data arrives.
+//! reader can call them again as data arrives. What they ask for is capped
+//! before it is asked for: a handshake needs at most 20 +
+//! [`MAX_ADDRESS_LEN`] bytes, a frame 4 + [`MAX_FRAME_LEN`], a SASL packet
+//! 16 + [`MAX_SASL_TOKEN_LEN`]; a length beyond its cap is an error at once,
+//! so a reader never buffers more than that for one message, and decoders
+//! allocate no more than their input (`tests/fuzz.rs` checks both).
 
 mod frame;
 mod handshake;
@@ -22,7 +27,9 @@ pub use notification::{
     decode_notification, encode_notification_body, encode_notification_body_v1,
     encode_notification_frame, Notification, NotificationError,
 };
-pub use sasl::{decode_sasl, encode_sasl, SaslError, SaslPacket, SaslStatus, SASL_MAGIC};
+pub use sasl::{
+    decode_sasl, encode_sasl, SaslError, SaslPacket, SaslStatus, MAX_SASL_TOKEN_LEN, SASL_MAGIC,
+};
 
 /// Handshake protocol version 1 (single advertised address), the first long.
 pub const PROTOCOL_V1: i64 = -65536;

@@ -6,6 +6,13 @@
 /// The magic long that starts every packet (`0x5F2435013501EDCC`).
 pub const SASL_MAGIC: i64 = 0x5F24_3501_3501_EDCC;
 
+/// The longest token a packet may declare: jute's `readBuffer` limit at
+/// its defaults (`jute.maxbuffer` 0xfffff plus 1024 extra bytes), past which
+/// ZooKeeper fails the read with "Unreasonable length". A longer declared
+/// length is [`SaslError::BadTokenLength`] at once, so a reader never
+/// buffers more than 16 + this many bytes for a packet.
+pub const MAX_SASL_TOKEN_LEN: usize = 0xfffff + 1024;
+
 /// Packet status (spec 8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaslStatus {
@@ -58,7 +65,7 @@ pub enum SaslError {
     },
     /// The first long is not the magic.
     NotSasl(i64),
-    /// A token length below -1.
+    /// A token length below -1 or above [`MAX_SASL_TOKEN_LEN`].
     BadTokenLength(i32),
 }
 
@@ -67,7 +74,10 @@ impl std::fmt::Display for SaslError {
         match self {
             SaslError::Incomplete { needed } => write!(f, "SASL packet needs {needed} bytes"),
             SaslError::NotSasl(v) => write!(f, "not a SASL packet (first long {v:#x})"),
-            SaslError::BadTokenLength(l) => write!(f, "SASL token length {l} is invalid"),
+            SaslError::BadTokenLength(l) => write!(
+                f,
+                "SASL token length {l} is invalid (must be -1..={MAX_SASL_TOKEN_LEN})"
+            ),
         }
     }
 }
@@ -103,8 +113,10 @@ pub fn decode_sasl(buf: &[u8]) -> Result<(SaslPacket, usize), SaslError> {
     let len = i32::from_be_bytes(take(12, 4)?.try_into().expect("4 bytes"));
     let (token, used) = match len {
         -1 => (None, 16),
-        l if l < -1 => return Err(SaslError::BadTokenLength(l)),
-        l => (Some(take(16, l as usize)?.to_vec()), 16 + l as usize),
+        l => match usize::try_from(l) {
+            Ok(n) if n <= MAX_SASL_TOKEN_LEN => (Some(take(16, n)?.to_vec()), 16 + n),
+            _ => return Err(SaslError::BadTokenLength(l)),
+        },
     };
     Ok((
         SaslPacket {
@@ -165,5 +177,29 @@ mod tests {
             decode_sasl(&hex("5f2435013501edcc 00000000 00000005 aa")),
             Err(SaslError::Incomplete { needed: 21 })
         );
+    }
+
+    /// A declared token length past jute's limit is refused at once, not
+    /// answered with "need 2 GiB more": a reader that trusts `needed` would
+    /// buffer whatever a peer declares (found while writing the fuzz entry,
+    /// whose cap on `needed` fails on it).
+    #[test]
+    fn a_token_length_past_the_cap_is_refused_at_once() {
+        let max = MAX_SASL_TOKEN_LEN as i32;
+        for l in [max + 1, i32::MAX] {
+            let mut b = hex("5f2435013501edcc 00000000");
+            b.extend_from_slice(&l.to_be_bytes());
+            assert_eq!(decode_sasl(&b), Err(SaslError::BadTokenLength(l)));
+        }
+        let mut b = hex("5f2435013501edcc 00000000");
+        b.extend_from_slice(&max.to_be_bytes());
+        assert_eq!(
+            decode_sasl(&b),
+            Err(SaslError::Incomplete {
+                needed: 16 + MAX_SASL_TOKEN_LEN
+            })
+        );
+        let e = SaslError::BadTokenLength(i32::MAX).to_string();
+        assert!(e.contains("2147483647"), "{e}");
     }
 }
