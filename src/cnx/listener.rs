@@ -1,6 +1,7 @@
 //! The connection-receive role: listen, read handshakes off the listener
 //! thread, and apply the keep/drop rule (spec 2.1, 2.3, 2.4).
 
+use super::stream::{self, Stream};
 use super::{socket, worker, CnxEvent, Inner, MAX_PENDING_HANDSHAKES};
 use crate::log;
 use crate::logging::Level;
@@ -145,10 +146,14 @@ fn track_and_read(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
     }
     let i = inner.clone();
     let spawned = inner.threads.spawn(format!("zkelect-hs-{id}"), move || {
-        let result = read_handshake(&i, &stream);
+        let result = stream::accept(&i, stream)
+            .and_then(|mut s| read_handshake(&i, &mut s).map(|(sid, hs)| (s, sid, hs)));
         i.pending.lock().remove(&id);
         match result {
-            Ok((sid, hs)) => on_handshake(&i, stream, from, sid, hs),
+            Ok((s, sid, hs)) => match stream::check_peer(&i, &s, from, sid) {
+                Ok(()) => on_handshake(&i, s, from, sid, hs),
+                Err(why) => log!(Level::Warn, "closing connection from {from}: {why}"),
+            },
             Err(e) if i.stopping() => drop(e),
             Err(e) => log!(Level::Warn, "closing connection from {from}: {e}"),
         }
@@ -160,7 +165,7 @@ fn track_and_read(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
 
 /// Reads exactly the handshake's bytes (never into the frames behind it),
 /// within the handshake timeout.
-fn read_handshake(inner: &Inner, mut stream: &TcpStream) -> io::Result<(Sid, wire::Handshake)> {
+fn read_handshake(inner: &Inner, stream: &mut Stream) -> io::Result<(Sid, wire::Handshake)> {
     stream.set_read_timeout(Some(inner.s.handshake_timeout))?;
     let mut buf = vec![0u8; 8];
     stream.read_exact(&mut buf)?;
@@ -193,7 +198,7 @@ fn read_handshake(inner: &Inner, mut stream: &TcpStream) -> io::Result<(Sid, wir
 /// The acceptor's keep/drop rule (spec 2.4).
 fn on_handshake(
     inner: &Arc<Inner>,
-    stream: TcpStream,
+    stream: Stream,
     from: SocketAddr,
     sid: Sid,
     hs: wire::Handshake,

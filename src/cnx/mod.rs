@@ -40,6 +40,7 @@ mod listener;
 pub(crate) mod queue;
 mod resolve;
 mod socket;
+mod stream;
 pub(crate) mod threads;
 mod worker;
 
@@ -115,6 +116,9 @@ pub struct CnxSettings {
     /// How host names of peers are looked up (the system resolver unless a
     /// host plugs in its own); never on a thread that stop waits for.
     pub resolver: Resolver,
+    /// Quorum TLS (`sslQuorum=true`): every election connection runs TLS
+    /// with these keys; `None` for plain TCP.
+    pub tls: Option<Arc<crate::tls::TlsContext>>,
 }
 
 /// Connection events for the layer above.

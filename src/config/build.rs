@@ -97,7 +97,9 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         finalize_wait_ms: 200,
         leadership_mode: crate::leadership::Mode::Lease,
         client_port: None,
+        tls: None,
     };
+    let mut tls_keys = super::tls::TlsKeys::default();
     let mut server_sites: BTreeMap<Sid, Site> = BTreeMap::new();
     let mut server_order: Vec<Sid> = Vec::new();
     let mut groups: BTreeMap<i64, Group> = BTreeMap::new();
@@ -112,6 +114,9 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         let v = p.value.as_str();
         let key = canonical_key(&p.key);
         let bad = |m: String| site.err(m);
+        if tls_keys.take(p.line, &p.key, v) {
+            continue;
+        }
         match key {
             "dataDir" => {
                 if v.is_empty() {
@@ -321,6 +326,7 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
             &server_order,
         )?),
     };
+    cfg.tls = tls_keys.finish()?;
     Ok(cfg)
 }
 

@@ -25,9 +25,11 @@ mod host;
 mod properties;
 mod render;
 mod server;
+mod tls;
 mod values;
 
 pub use error::ConfigError;
+pub use tls::{ClientAuth, StoreConfig, StoreType, TlsConfig, TlsVersion};
 
 use crate::quorum::QuorumVerifier;
 use crate::types::{LearnerType, Sid};
@@ -109,6 +111,8 @@ pub struct Config {
     pub leadership_mode: crate::leadership::Mode,
     /// The global `clientPort`, when given and not 0.
     pub client_port: Option<u16>,
+    /// Quorum TLS (`sslQuorum=true` and the `ssl.quorum.*` keys), when on.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Config {

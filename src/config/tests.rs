@@ -166,7 +166,7 @@ fn later_duplicate_plain_keys_win_like_java() {
 #[test]
 fn unknown_keys_are_ignored() {
     let c = parse(&three(
-        "maxClientCnxns=whatever\nsslQuorum=maybe\nserverCnxnFactory=x\nserver=1\n",
+        "maxClientCnxns=whatever\nsyncEnabled=maybe\nserverCnxnFactory=x\nserver=1\n",
     ));
     assert_eq!(c.servers.len(), 3);
 }
