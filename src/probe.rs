@@ -46,13 +46,25 @@ impl ProbeReply {
 /// empty one can kill its receive thread, while the 40-byte form is
 /// accepted as it is.
 pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply> {
+    probe_tls(target, sid, timeout, None)
+}
+
+/// As [`probe`], over quorum TLS when `tls` is given (the keys of the
+/// ensemble's zoo.cfg, see [`crate::tls::TlsContext::load`]).
+pub fn probe_tls(
+    target: &str,
+    sid: Sid,
+    timeout: Duration,
+    tls: Option<&crate::tls::TlsContext>,
+) -> io::Result<ProbeReply> {
     let addr = target.to_socket_addrs()?.next().ok_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {target}"))
     })?;
     let deadline = Instant::now() + timeout;
-    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_nodelay(true)?;
-    let local = s.local_addr()?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout)?;
+    tcp.set_nodelay(true)?;
+    let local = tcp.local_addr()?;
+    let mut s = wrap_tls(tcp, target, tls, timeout)?;
     let me = HostPort {
         host: local.ip().to_string(),
         port: local.port(),
@@ -96,5 +108,24 @@ pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply
             peer_epoch: m.peer_epoch,
             config: m.config.map(|c| String::from_utf8_lossy(&c).into_owned()),
         });
+    }
+}
+
+/// The probe's socket, inside TLS when `tls` is given: the server's
+/// certificate is checked against the host of `target` when hostname
+/// verification is on.
+fn wrap_tls(
+    tcp: TcpStream,
+    target: &str,
+    tls: Option<&crate::tls::TlsContext>,
+    timeout: Duration,
+) -> io::Result<crate::cnx::Stream> {
+    match tls {
+        None => Ok(crate::cnx::Stream::Plain(tcp)),
+        Some(ctx) => {
+            let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+            crate::cnx::Stream::connect_tls(tcp, ctx, host, timeout)
+                .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake with {target}: {e}")))
+        }
     }
 }

@@ -4,10 +4,10 @@ use super::args::Args;
 use super::json;
 use super::run::parse_num;
 use std::time::Duration;
-use zkelect::probe::{probe, DEFAULT_PROBE_SID};
+use zkelect::probe::{probe_tls, DEFAULT_PROBE_SID};
 
 const HELP: &str = "\
-usage: zkelect probe HOST:PORT [--sid S] [--timeout MS]
+usage: zkelect probe HOST:PORT [--sid S] [--timeout MS] [--config ZOO_CFG]
 
 Connects to a ZooKeeper (or zkelect) election port as a non-voting sid and
 prints, as one JSON line, the state and vote the server reports. Read-only:
@@ -17,11 +17,13 @@ the server answers a non-voter with its current vote and counts nothing.
                   real ensemble uses; a sid larger than the server's keeps
                   the connection instead of being dialled back)
   --timeout MS    give up after MS milliseconds (default 5000)
+  --config FILE   a zoo.cfg whose quorum TLS keys (sslQuorum=true,
+                  ssl.quorum.*) the probe uses to speak TLS to the port
 ";
 
 /// Entry point.
 pub fn main(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["sid", "timeout"])?;
+    let a = Args::parse(argv, &["sid", "timeout", "config"])?;
     if a.help {
         print!("{HELP}");
         return Ok(());
@@ -35,7 +37,9 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         .transpose()?
         .unwrap_or(DEFAULT_PROBE_SID);
     let timeout = Duration::from_millis(a.value::<u64>("timeout")?.unwrap_or(5000));
-    let r = probe(target, sid, timeout).map_err(|e| format!("probe of {target} failed: {e}"))?;
+    let tls = tls_from(a.get("config"))?;
+    let r = probe_tls(target, sid, timeout, tls.as_ref())
+        .map_err(|e| format!("probe of {target} failed: {e}"))?;
     let config = match &r.config {
         Some(c) => format!("\"{}\"", json::escape(c)),
         None => "null".into(),
@@ -50,4 +54,16 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         r.peer_epoch
     );
     Ok(())
+}
+
+/// The quorum TLS keys of `--config`, when it turns TLS on.
+fn tls_from(config: Option<&str>) -> Result<Option<zkelect::tls::TlsContext>, String> {
+    let Some(path) = config else {
+        return Ok(None);
+    };
+    let c = zkelect::config::Config::load(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+    c.tls
+        .as_ref()
+        .map(|t| zkelect::tls::TlsContext::load(t).map_err(|e| format!("{path}: {e}")))
+        .transpose()
 }

@@ -90,7 +90,10 @@ fn open(inner: &Inner, sid: Sid, addr: SocketAddr, addrs: &[HostPort]) -> io::Re
             let tls = tls_connect(inner, ctx, tcp, sid, addr, addrs);
             if let Err(e) = &tls {
                 if !inner.stopping() {
-                    log!(Level::Warn, "TLS connection to sid {sid} at {addr} refused: {e}");
+                    log!(
+                        Level::Warn,
+                        "TLS connection to sid {sid} at {addr} refused: {e}"
+                    );
                 }
             }
             tls?

@@ -45,6 +45,7 @@ pub(crate) mod threads;
 mod worker;
 
 pub use resolve::Resolver;
+pub(crate) use stream::Stream;
 
 use crate::log;
 use crate::logging::Level;

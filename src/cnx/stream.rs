@@ -171,10 +171,7 @@ impl Stream {
             if d.is_zero() {
                 Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!(
-                        "TLS handshake not done after {} ms",
-                        timeout.as_millis()
-                    ),
+                    format!("TLS handshake not done after {} ms", timeout.as_millis()),
                 ))
             } else {
                 Ok(d)
@@ -184,13 +181,16 @@ impl Stream {
         while conn.is_handshaking() {
             while conn.wants_write() {
                 tcp.set_write_timeout(Some(left(deadline)?))?;
-                conn.write_tls(&mut sock).map_err(|e| timed_out(e, timeout))?;
+                conn.write_tls(&mut sock)
+                    .map_err(|e| timed_out(e, timeout))?;
             }
             if !conn.is_handshaking() {
                 break;
             }
             tcp.set_read_timeout(Some(left(deadline)?))?;
-            let n = conn.read_tls(&mut sock).map_err(|e| timed_out(e, timeout))?;
+            let n = conn
+                .read_tls(&mut sock)
+                .map_err(|e| timed_out(e, timeout))?;
             if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -210,7 +210,8 @@ impl Stream {
         }
         while conn.wants_write() {
             tcp.set_write_timeout(Some(left(deadline)?))?;
-            conn.write_tls(&mut sock).map_err(|e| timed_out(e, timeout))?;
+            conn.write_tls(&mut sock)
+                .map_err(|e| timed_out(e, timeout))?;
         }
         tcp.set_write_timeout(None)?;
         tcp.set_read_timeout(None)?;
@@ -233,10 +234,7 @@ fn timed_out(e: io::Error, timeout: Duration) -> io::Error {
     ) {
         io::Error::new(
             io::ErrorKind::TimedOut,
-            format!(
-                "TLS handshake not done after {} ms",
-                timeout.as_millis()
-            ),
+            format!("TLS handshake not done after {} ms", timeout.as_millis()),
         )
     } else {
         e
@@ -370,15 +368,18 @@ pub(super) fn check_peer(
     let cfg = ctx.config();
     if cfg.hostname_verification {
         if let Some(cert) = &cert {
-            TlsContext::check_names(cert, &[from.ip().to_string()])
-                .map_err(|why| format!("hostname verification: {why}, the address it connects from"))?;
+            TlsContext::check_names(cert, &[from.ip().to_string()]).map_err(|why| {
+                format!("hostname verification: {why}, the address it connects from")
+            })?;
         }
     }
     if cfg.sid_binding {
         if let Some(configured) = inner.s.peers.get(&sid) {
             let hosts: Vec<String> = configured.iter().map(|a| a.host.clone()).collect();
             let Some(cert) = &cert else {
-                return Err(format!("sid binding: it claims sid {sid} without a certificate"));
+                return Err(format!(
+                    "sid binding: it claims sid {sid} without a certificate"
+                ));
             };
             TlsContext::check_names(cert, &hosts).map_err(|why| {
                 format!("sid binding: it claims sid {sid}, but {why}, the host of server.{sid}")

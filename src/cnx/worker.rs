@@ -15,16 +15,17 @@ use std::sync::Arc;
 /// any older one, and starts its two workers.
 pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: Stream) {
     let conn = inner.next_conn();
-    let (send_stream, recv_stream, handle_stream) = match (stream.try_clone(), stream.tcp().try_clone()) {
-        (Ok(a), Ok(b)) => (a, stream, b),
-        _ => {
-            log!(
-                Level::Warn,
-                "cannot clone socket for sid {sid}; dropping connection"
-            );
-            return;
-        }
-    };
+    let (send_stream, recv_stream, handle_stream) =
+        match (stream.try_clone(), stream.tcp().try_clone()) {
+            (Ok(a), Ok(b)) => (a, stream, b),
+            _ => {
+                log!(
+                    Level::Warn,
+                    "cannot clone socket for sid {sid}; dropping connection"
+                );
+                return;
+            }
+        };
     inner.poked.lock().remove(&sid);
     let (stop_tx, stop_rx) = bounded::<()>(0);
     let q = {

@@ -262,9 +262,8 @@ impl TlsKeys {
             self.get("ssl.quorum.enabledProtocols"),
             self.get("ssl.quorum.protocol"),
         ) {
-            (Some((line, v)), _) => {
-                parse_versions(v).map_err(|m| ConfigError::at(line, "ssl.quorum.enabledProtocols", m))?
-            }
+            (Some((line, v)), _) => parse_versions(v)
+                .map_err(|m| ConfigError::at(line, "ssl.quorum.enabledProtocols", m))?,
             (None, Some((line, v))) => {
                 parse_versions(v).map_err(|m| ConfigError::at(line, "ssl.quorum.protocol", m))?
             }
@@ -365,7 +364,10 @@ mod tests {
 
     #[test]
     fn off_unless_ssl_quorum() {
-        assert_eq!(keys("ssl.quorum.keyStore.location=x").finish().unwrap(), None);
+        assert_eq!(
+            keys("ssl.quorum.keyStore.location=x").finish().unwrap(),
+            None
+        );
         assert!(keys("ssl.quorum.sidBinding=true").finish().is_err());
     }
 
@@ -399,22 +401,33 @@ mod tests {
         let e = keys("sslQuorum=true\nssl.quorum.trustStore.location=ca.pem")
             .finish()
             .unwrap_err();
-        assert!(e.to_string().contains("ssl.quorum.keyStore.location"), "{e}");
+        assert!(
+            e.to_string().contains("ssl.quorum.keyStore.location"),
+            "{e}"
+        );
         let e = keys("sslQuorum=true\nssl.quorum.keyStore.location=k.p12\nssl.quorum.trustStore.location=ca.pem")
             .finish()
             .unwrap_err();
-        assert!(e.to_string().contains("PKCS12") && e.to_string().contains("k.p12"), "{e}");
+        assert!(
+            e.to_string().contains("PKCS12") && e.to_string().contains("k.p12"),
+            "{e}"
+        );
         let e = keys(&format!("{BASE}ssl.quorum.protocol=TLSv1.1"))
             .finish()
             .unwrap_err();
         assert!(e.to_string().contains("TLSv1.1"), "{e}");
-        let e = keys(&format!("{BASE}ssl.quorum.clientAuth=want\nssl.quorum.sidBinding=true"))
-            .finish()
-            .unwrap_err();
+        let e = keys(&format!(
+            "{BASE}ssl.quorum.clientAuth=want\nssl.quorum.sidBinding=true"
+        ))
+        .finish()
+        .unwrap_err();
         assert!(e.to_string().contains("clientAuth=need"), "{e}");
         let e = keys(&format!("{BASE}ssl.quorum.trustStore.type=JKS"))
             .finish()
             .unwrap_err();
-        assert!(e.to_string().contains("JKS") && e.to_string().contains("ca.pem"), "{e}");
+        assert!(
+            e.to_string().contains("JKS") && e.to_string().contains("ca.pem"),
+            "{e}"
+        );
     }
 }

@@ -123,15 +123,18 @@ impl TlsContext {
     pub fn check_names(cert: &CertificateDer<'_>, hosts: &[String]) -> Result<(), String> {
         let parsed = ParsedCertificate::try_from(cert)
             .map_err(|e| format!("cannot parse its certificate: {e}"))?;
+        let mut detail = String::new();
         for h in hosts {
             if let Some(name) = server_name(h) {
-                if rustls::client::verify_server_name(&parsed, &name).is_ok() {
-                    return Ok(());
+                match rustls::client::verify_server_name(&parsed, &name) {
+                    Ok(()) => return Ok(()),
+                    Err(rustls::Error::InvalidCertificate(e)) => detail = format!(" ({e})"),
+                    Err(e) => detail = format!(" ({e})"),
                 }
             }
         }
         Err(format!(
-            "its certificate is not valid for {}",
+            "its certificate is not valid for {}{detail}",
             if hosts.len() == 1 {
                 hosts[0].clone()
             } else {
@@ -180,10 +183,7 @@ fn certificates(
     let certs = certs.map_err(|e| {
         ConfigError::for_key(
             key,
-            format!(
-                "{} is not a valid PEM file: {e}",
-                store.location.display()
-            ),
+            format!("{} is not a valid PEM file: {e}", store.location.display()),
         )
     })?;
     if certs.is_empty() {
@@ -218,10 +218,7 @@ fn private_key(
         ));
     }
     PrivateKeyDer::from_pem_slice(bytes).map_err(|e| {
-        ConfigError::for_key(
-            key,
-            format!("{path} holds no usable PEM private key: {e}"),
-        )
+        ConfigError::for_key(key, format!("{path} holds no usable PEM private key: {e}"))
     })
 }
 
@@ -300,9 +297,10 @@ fn build(cfg: &TlsConfig) -> Result<(Arc<ClientConfig>, Arc<ServerConfig>), Conf
     let versions = versions(cfg);
     let bad = |what: &str, e: &dyn fmt::Display| ConfigError::for_key(KEY, format!("{what}: {e}"));
 
-    let server_verifier = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-        .build()
-        .map_err(|e| ConfigError::for_key(TRUST, format!("cannot use the trust store: {e}")))?;
+    let server_verifier =
+        WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .map_err(|e| ConfigError::for_key(TRUST, format!("cannot use the trust store: {e}")))?;
     let client = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| bad("no cipher suite fits the enabled protocols", &e))?
@@ -366,10 +364,13 @@ impl ServerCertVerifier for PeerVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             // The name is checked last, after the chain and the dates.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
