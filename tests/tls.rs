@@ -511,3 +511,33 @@ fn missing_or_bad_store_files_are_clear_errors() {
         .to_string();
     assert!(e.contains("PKCS12") && e.contains("k.p12"), "{e}");
 }
+
+#[test]
+fn stop_is_prompt_while_tls_handshakes_hang() {
+    let _g = SERIAL.lock();
+    capture_log();
+    let l = Layout::new("tls-stop", 1, "");
+    // Sid 2 is a socket that accepts TCP and never speaks: sid 1's TLS
+    // handshake to it waits for a ServerHello (cnxTimeout is a minute).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let cfg = format!(
+        "{}server.2=127.0.0.1:{}:{port}\n",
+        l.config(1, "cnxTimeout=60000\nsyncLimit=120\n"),
+        free_ports(1)[0]
+    );
+    let p = Peer::from_config_text(&cfg, Some(1)).unwrap();
+    p.start().unwrap();
+    let (_hung_in, _) = silent.accept().unwrap();
+    // And a client of sid 1 that connects and sends nothing (the handshake
+    // timeout is a minute too).
+    let _hung_out = dial(l.election(1));
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    p.stop();
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "stop took {:?} with hanging TLS handshakes",
+        t.elapsed()
+    );
+}

@@ -122,7 +122,7 @@ fn tls_connect(
         .or_else(|| addrs.iter().find(|a| a.port == addr.port()))
         .map(|a| a.host.clone())
         .unwrap_or_else(|| addr.ip().to_string());
-    let stream = Stream::connect_tls(tcp, ctx, &host, inner.s.connect_timeout)?;
+    let stream = Stream::connect_tls(tcp, ctx, &host, inner.s.connect_timeout, &inner.stopping)?;
     if ctx.config().sid_binding {
         if let Some(configured) = inner.s.peers.get(&sid) {
             let hosts: Vec<String> = configured.iter().map(|a| a.host.clone()).collect();

@@ -344,6 +344,16 @@ fn build(cfg: &TlsConfig) -> Result<(Arc<ClientConfig>, Arc<ServerConfig>), Conf
                 &e,
             )
         })?;
+    // No session resumption: election connections are few and long-lived.
+    // Above all, no TLS 1.3 session tickets: they are the only bytes an
+    // accepting side sends after the handshake, and a poke (a smaller sid
+    // that writes its handshake and closes at once) that closes with them
+    // unread makes the kernel reset the connection, which can destroy the
+    // handshake bytes before the acceptor reads them.
+    let mut client = client;
+    client.resumption = rustls::client::Resumption::disabled();
+    let mut server = server;
+    server.send_tls13_tickets = 0;
     Ok((Arc::new(client), Arc::new(server)))
 }
 
