@@ -17,6 +17,10 @@
 //! `initLimit`/`syncLimit` may be absent, and every ZooKeeper key that is
 //! read as a system property may also be written `zookeeper.<key>`.
 //!
+//! The quorum TLS keys (`sslQuorum`, `ssl.quorum.*`) become a
+//! [`TlsConfig`]; their files are read when a peer starts (see
+//! [`crate::tls`]).
+//!
 //! The only I/O here is reading the config file and the `myid` file.
 
 mod build;
