@@ -7,7 +7,7 @@ use std::time::Duration;
 use zkelect::probe::{probe_tls, DEFAULT_PROBE_SID};
 
 const HELP: &str = "\
-usage: zkelect probe HOST:PORT [--sid S] [--timeout MS] [--config ZOO_CFG]
+usage: zkelect probe HOST:PORT [--sid S] [--timeout MS] [--config FILE]
 
 Connects to a ZooKeeper (or zkelect) election port as a non-voting sid and
 prints, as one JSON line, the state and vote the server reports. Read-only:
@@ -64,6 +64,11 @@ fn tls_from(config: Option<&str>) -> Result<Option<zkelect::tls::TlsContext>, St
     let c = zkelect::config::Config::load(std::path::Path::new(path)).map_err(|e| e.to_string())?;
     c.tls
         .as_ref()
-        .map(|t| zkelect::tls::TlsContext::load(t).map_err(|e| format!("{path}: {e}")))
+        .map(|t| {
+            zkelect::tls::TlsContext::load(t).map_err(|mut e| {
+                e.file = Some(path.into());
+                e.to_string()
+            })
+        })
         .transpose()
 }
