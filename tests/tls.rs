@@ -213,6 +213,20 @@ fn dial(addr: SocketAddr) -> TcpStream {
     s
 }
 
+/// As [`dial`], from the loopback address `src` (each bad case has its
+/// own, so that the log line names it and repeats of one kind from one
+/// address, which are logged once in a while, do not mix).
+fn dial_from(src: &str, addr: SocketAddr) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let from: SocketAddr = format!("{src}:0").parse().unwrap();
+    sock.bind(&from.into()).unwrap();
+    sock.connect(&addr.into()).unwrap();
+    let s: TcpStream = sock.into();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    s
+}
+
 /// Reads until the peer closes (EOF or an error); fails on the deadline.
 fn assert_closed(mut s: impl Read) {
     let mut buf = [0u8; 4096];
@@ -253,13 +267,14 @@ fn client(key_store: &str, trust: &str) -> Arc<rustls::ClientConfig> {
 /// fail (the server refuses the certificate), which the caller checks in
 /// the server's log.
 fn tls_dial(
+    src: &str,
     addr: SocketAddr,
     cfg: Arc<rustls::ClientConfig>,
 ) -> (
     SocketAddr,
     rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
 ) {
-    let tcp = dial(addr);
+    let tcp = dial_from(src, addr);
     let local = tcp.local_addr().unwrap();
     let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
     let conn = rustls::ClientConnection::new(cfg, name).unwrap();
@@ -313,7 +328,7 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
     let trust = l.ca.pem();
 
     // 1. A plaintext peer speaking ZooKeeper's handshake.
-    let mut s = dial(target);
+    let mut s = dial_from("127.0.0.11", target);
     let from = s.local_addr().unwrap().to_string();
     s.write_all(&forged(3)).unwrap();
     assert_closed(&s);
@@ -323,7 +338,7 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
     ]);
 
     // 2. Garbage.
-    let mut s = dial(target);
+    let mut s = dial_from("127.0.0.12", target);
     let from = s.local_addr().unwrap().to_string();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     assert_closed(&s);
@@ -333,7 +348,7 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
     ]);
 
     // 3. Garbage that starts like TLS.
-    let mut s = dial(target);
+    let mut s = dial_from("127.0.0.13", target);
     let from = s.local_addr().unwrap().to_string();
     s.write_all(&[0x16, 3, 1, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
         .unwrap();
@@ -345,7 +360,11 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
 
     // 4. A certificate from another CA.
     let other = Ca::new("another CA");
-    let (from, s) = tls_dial(target, client(&other.leaf(&["127.0.0.2"]), &trust));
+    let (from, s) = tls_dial(
+        "127.0.0.14",
+        target,
+        client(&other.leaf(&["127.0.0.2"]), &trust),
+    );
     assert_closed(s);
     await_log(&[
         &format!("closing connection from {from}"),
@@ -354,7 +373,11 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
     ]);
 
     // 5. An expired certificate from the right CA.
-    let (from, s) = tls_dial(target, client(&l.ca.expired_leaf(&["127.0.0.2"]), &trust));
+    let (from, s) = tls_dial(
+        "127.0.0.15",
+        target,
+        client(&l.ca.expired_leaf(&["127.0.0.2"]), &trust),
+    );
     assert_closed(s);
     await_log(&[
         &format!("closing connection from {from}"),
@@ -364,7 +387,7 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
 
     // 6. A valid certificate for server 2's address that claims sid 3.
     let sid2 = std::fs::read_to_string(l.key_store(2)).unwrap();
-    let (from, mut s) = tls_dial(target, client(&sid2, &trust));
+    let (from, mut s) = tls_dial("127.0.0.16", target, client(&sid2, &trust));
     assert!(
         !s.conn.is_handshaking(),
         "a member's certificate passes TLS"
@@ -386,13 +409,14 @@ fn bad_peers_are_refused_with_a_reason_and_the_election_goes_on() {
     let plain_cfg = format!("tickTime=500\ninitLimit=5\nsyncLimit=4\n{}", l.servers);
     let plain = Peer::from_config_text(&plain_cfg, Some(4)).unwrap();
     plain.start().unwrap();
-    // Case 1 logged one such line; the plaintext peer dials all three.
+    // It dials all three members; each logs the refusal once (and then
+    // only once in a while, however often it retries).
     await_count(
         &[
             "closing connection from 127.0.0.1:",
             "not TLS (first byte 0xff",
         ],
-        4,
+        3,
     );
     assert!(
         plain.leader().is_none(),

@@ -89,10 +89,11 @@ fn open(inner: &Inner, sid: Sid, addr: SocketAddr, addrs: &[HostPort]) -> io::Re
         Some(ctx) => {
             let tls = tls_connect(inner, ctx, tcp, sid, addr, addrs);
             if let Err(e) = &tls {
-                if !inner.stopping() {
+                let why = e.to_string();
+                if !inner.stopping() && ctx.refusal(addr.ip(), &why).is_some() {
                     log!(
                         Level::Warn,
-                        "TLS connection to sid {sid} at {addr} refused: {e}"
+                        "TLS connection to sid {sid} at {addr} refused: {why}"
                     );
                 }
             }

@@ -152,10 +152,10 @@ fn track_and_read(inner: &Arc<Inner>, stream: TcpStream, from: SocketAddr) {
         match result {
             Ok((s, sid, hs)) => match stream::check_peer(&i, &s, from, sid) {
                 Ok(()) => on_handshake(&i, s, from, sid, hs),
-                Err(why) => log!(Level::Warn, "closing connection from {from}: {why}"),
+                Err(why) => stream::log_refusal(&i, from, &why),
             },
             Err(e) if i.stopping() => drop(e),
-            Err(e) => log!(Level::Warn, "closing connection from {from}: {e}"),
+            Err(e) => stream::log_refusal(&i, from, &e),
         }
     });
     if spawned.is_err() {

@@ -410,3 +410,25 @@ pub(super) fn check_peer(
     }
     Ok(())
 }
+
+/// Logs a refused connection from `from`, once per kind and address in a
+/// while when TLS is on (see [`TlsContext::refusal`]); always without it.
+pub(super) fn log_refusal(inner: &super::Inner, from: SocketAddr, why: &dyn std::fmt::Display) {
+    let why = why.to_string();
+    let left_out = match &inner.s.tls {
+        None => Some(0),
+        Some(ctx) => ctx.refusal(from.ip(), &why),
+    };
+    match left_out {
+        None => {}
+        Some(0) => crate::log!(
+            crate::logging::Level::Warn,
+            "closing connection from {from}: {why}"
+        ),
+        Some(n) => crate::log!(
+            crate::logging::Level::Warn,
+            "closing connection from {from}: {why} ({n} more like it from {} not logged)",
+            from.ip()
+        ),
+    }
+}

@@ -38,18 +38,28 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
     SignatureScheme, SupportedProtocolVersion,
 };
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// A loaded quorum TLS setup: what every election connection of one peer
 /// (and a TLS probe) uses. Cheap to share; see the module docs.
 pub struct TlsContext {
     cfg: TlsConfig,
     loaded: Mutex<Loaded>,
+    /// When each (remote IP, reason) was last logged, and how many like it
+    /// were not logged since (see [`TlsContext::refusal`]).
+    refusals: Mutex<HashMap<(IpAddr, String), (Instant, u64)>>,
 }
+
+/// How long repeated refusals of one kind from one IP address stay quiet.
+const REFUSAL_QUIET: Duration = Duration::from_secs(10);
+
+/// The most (IP, reason) pairs remembered for that.
+const MAX_REFUSALS_KEPT: usize = 1024;
 
 struct Loaded {
     client: Arc<ClientConfig>,
@@ -81,7 +91,38 @@ impl TlsContext {
                 server,
                 stamps,
             }),
+            refusals: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Whether to log a refused connection from `ip` for `reason` now: the
+    /// first of a kind is logged, repeats within 10 s are counted instead
+    /// (a misconfigured peer retries many times a second), and the next
+    /// line says how many were not logged. `Some(n)`: log, with `n` left
+    /// out since the last one; `None`: stay quiet.
+    pub fn refusal(&self, ip: IpAddr, reason: &str) -> Option<u64> {
+        // Ports, times and counts differ between repeats of one reason.
+        let kind: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+        let now = Instant::now();
+        let mut seen = self.refusals.lock();
+        if let Some((at, quiet)) = seen.get_mut(&(ip, kind.clone())) {
+            if now.duration_since(*at) < REFUSAL_QUIET {
+                *quiet += 1;
+                return None;
+            }
+            let n = *quiet;
+            *at = now;
+            *quiet = 0;
+            return Some(n);
+        }
+        if seen.len() >= MAX_REFUSALS_KEPT {
+            seen.retain(|_, (at, _)| now.duration_since(*at) < REFUSAL_QUIET);
+            if seen.len() >= MAX_REFUSALS_KEPT {
+                return Some(0);
+            }
+        }
+        seen.insert((ip, kind), (now, 0));
+        Some(0)
     }
 
     /// The settings this context was loaded from.
