@@ -667,7 +667,10 @@ impl Ensemble {
 
     /// The quorum TLS lines of the shared zk/README.md, with a CA and a
     /// certificate for 127.0.0.1, 127.0.0.2 and localhost (serverAuth and
-    /// clientAuth) written once into the ensemble's directory.
+    /// clientAuth) written once into the ensemble's directory, plus
+    /// zkelect's `ssl.quorum.sidBinding=true` (every slot is on those
+    /// addresses, so every sid's certificate matches; a real server takes
+    /// the unknown key as a system property and ignores it).
     fn tls_lines(&self) -> String {
         let (ca, key) = (self.dir.join("ca.pem"), self.dir.join("server.pem"));
         if !key.exists() {
@@ -696,7 +699,8 @@ impl Ensemble {
         format!(
             "sslQuorum=true\nssl.quorum.keyStore.location={}\nssl.quorum.keyStore.type=PEM\n\
              ssl.quorum.keyStore.password=\nssl.quorum.trustStore.location={}\n\
-             ssl.quorum.trustStore.type=PEM\nssl.quorum.trustStore.password=\n",
+             ssl.quorum.trustStore.type=PEM\nssl.quorum.trustStore.password=\n\
+             ssl.quorum.sidBinding=true\n",
             key.display(),
             ca.display()
         )
