@@ -452,3 +452,82 @@ impl ServerCertVerifier for PeerVerifier {
         self.inner.supported_verify_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{StoreType, TlsConfig};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+
+    /// A CA-signed leaf for `sans`: (key store PEM, CA PEM, leaf DER).
+    fn leaf(sans: &[&str]) -> (String, String, CertificateDer<'static>) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = p.self_signed(&ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let p =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
+        (
+            format!("{}{}", key.serialize_pem(), cert.pem()),
+            ca.pem(),
+            cert.der().clone(),
+        )
+    }
+
+    #[test]
+    fn names_bind_by_dns_name_or_ip() {
+        let (_, _, der) = leaf(&["zk1.example", "10.0.0.1"]);
+        let ok = |h: &str| TlsContext::check_names(&der, &[h.to_string()]);
+        assert!(ok("zk1.example").is_ok());
+        assert!(ok("10.0.0.1").is_ok());
+        assert!(ok("[10.0.0.1]").is_ok());
+        let e = ok("zk2.example").unwrap_err();
+        assert!(
+            e.contains("zk2.example") && e.contains("zk1.example"),
+            "{e}"
+        );
+        assert!(ok("10.0.0.2").is_err());
+        // Any of a multi-address server's hosts will do.
+        let hosts = ["zk2.example".to_string(), "zk1.example".to_string()];
+        assert!(TlsContext::check_names(&der, &hosts).is_ok());
+    }
+
+    #[test]
+    fn repeated_refusals_are_counted_not_logged() {
+        let dir = std::env::temp_dir().join(format!("zkelect-tls-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (keys, ca, _) = leaf(&["127.0.0.1"]);
+        std::fs::write(dir.join("k.pem"), keys).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca).unwrap();
+        let store = |f: &str| crate::config::StoreConfig {
+            location: dir.join(f),
+            password: String::new(),
+            kind: StoreType::Pem,
+        };
+        let cfg = TlsConfig {
+            key_store: store("k.pem"),
+            trust_store: store("ca.pem"),
+            hostname_verification: true,
+            versions: vec![
+                crate::config::TlsVersion::V1_3,
+                crate::config::TlsVersion::V1_2,
+            ],
+            cipher_suites: vec![],
+            client_auth: crate::config::ClientAuth::Need,
+            reload_cert_files: false,
+            sid_binding: false,
+        };
+        let ctx = TlsContext::load(&cfg).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        assert_eq!(ctx.refusal(a, "not TLS (port 1000)"), Some(0));
+        // Same kind (digits differ), same address: quiet.
+        assert_eq!(ctx.refusal(a, "not TLS (port 2000)"), None);
+        // Another address, or another reason: logged.
+        assert_eq!(ctx.refusal(b, "not TLS (port 1000)"), Some(0));
+        assert_eq!(ctx.refusal(a, "expired"), Some(0));
+    }
+}
