@@ -30,6 +30,7 @@ pub mod logging;
 pub mod peer;
 pub mod probe;
 pub mod quorum;
+pub mod tls;
 pub mod types;
 pub mod wire;
 

@@ -6,6 +6,7 @@ use crate::types::{ServerState, Sid, NO_VOTE};
 use crate::wire::{self, HostPort, ProtocolVersion};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// The sid a probe uses unless told otherwise: larger than any sid a real
@@ -77,13 +78,25 @@ pub fn hint(e: &io::Error) -> Option<&'static str> {
 /// empty one can kill its receive thread, while the 40-byte form is
 /// accepted as it is.
 pub fn probe(target: &str, sid: Sid, timeout: Duration) -> io::Result<ProbeReply> {
+    probe_tls(target, sid, timeout, None)
+}
+
+/// As [`probe`], over quorum TLS when `tls` is given (the keys of the
+/// ensemble's zoo.cfg, see [`crate::tls::TlsContext::load`]).
+pub fn probe_tls(
+    target: &str,
+    sid: Sid,
+    timeout: Duration,
+    tls: Option<&crate::tls::TlsContext>,
+) -> io::Result<ProbeReply> {
     let addr = target.to_socket_addrs()?.next().ok_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {target}"))
     })?;
     let deadline = Instant::now() + timeout;
-    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_nodelay(true)?;
-    let local = s.local_addr()?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout)?;
+    tcp.set_nodelay(true)?;
+    let local = tcp.local_addr()?;
+    let mut s = wrap_tls(tcp, target, tls, timeout)?;
     let me = HostPort {
         host: local.ip().to_string(),
         port: local.port(),
@@ -133,5 +146,24 @@ fn timed_out(e: io::Error, addr: SocketAddr, timeout: Duration) -> io::Error {
             format!("no answer from {addr} within {} ms", timeout.as_millis()),
         ),
         _ => e,
+    }
+}
+
+/// The probe's socket, inside TLS when `tls` is given: the server's
+/// certificate is checked against the host of `target` when hostname
+/// verification is on.
+fn wrap_tls(
+    tcp: TcpStream,
+    target: &str,
+    tls: Option<&crate::tls::TlsContext>,
+    timeout: Duration,
+) -> io::Result<crate::cnx::Stream> {
+    match tls {
+        None => Ok(crate::cnx::Stream::Plain(tcp)),
+        Some(ctx) => {
+            let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+            crate::cnx::Stream::connect_tls(tcp, ctx, host, timeout, &AtomicBool::new(false))
+                .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake with {target}: {e}")))
+        }
     }
 }

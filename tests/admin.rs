@@ -455,7 +455,9 @@ fn peer_stats_count_elections_and_connections() {
     // 1 and 3 first, so that 3 must lead (see above); then 2.
     ps[0].start().unwrap();
     ps[2].start().unwrap();
-    ps[0].wait_for_confirmed(DEADLINE).expect("1 and 3 confirm a leader");
+    ps[0]
+        .wait_for_confirmed(DEADLINE)
+        .expect("1 and 3 confirm a leader");
     ps[1].start().unwrap();
     for p in &ps {
         p.wait_for_confirmed(DEADLINE)

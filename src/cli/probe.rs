@@ -4,10 +4,10 @@ use super::args::Args;
 use super::json;
 use super::run::parse_num;
 use std::time::Duration;
-use zkelect::probe::{hint, probe, DEFAULT_PROBE_SID};
+use zkelect::probe::{hint, probe_tls, DEFAULT_PROBE_SID};
 
 const HELP: &str = "\
-usage: zkelect probe HOST:PORT [--sid S] [--timeout MS]
+usage: zkelect probe HOST:PORT [--sid S] [--timeout MS] [--config FILE]
 
 Connects to a ZooKeeper (or zkelect) election port (the third field of
 server.N: host:2888:3888 -> :3888) as a non-voting sid and prints, as one
@@ -21,11 +21,13 @@ probe at DEBUG only. 'zkelect status' probes a whole ensemble.
                   real ensemble uses; a sid larger than the server's keeps
                   the connection instead of being dialled back)
   --timeout MS    give up after MS milliseconds (default 5000)
+  --config FILE   a zoo.cfg whose quorum TLS keys (sslQuorum=true,
+                  ssl.quorum.*) the probe uses to speak TLS to the port
 ";
 
 /// Entry point.
 pub fn main(argv: &[String]) -> Result<(), String> {
-    let a = Args::parse(argv, &["sid", "timeout"])?;
+    let a = Args::parse(argv, &["sid", "timeout", "config"])?;
     if a.help {
         print!("{HELP}");
         return Ok(());
@@ -39,7 +41,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         .transpose()?
         .unwrap_or(DEFAULT_PROBE_SID);
     let timeout = Duration::from_millis(a.value::<u64>("timeout")?.unwrap_or(5000));
-    let r = probe(target, sid, timeout).map_err(|e| failed(target, &e))?;
+    let tls = tls_from(a.get("config"))?;
+    let r = probe_tls(target, sid, timeout, tls.as_ref()).map_err(|e| failed(target, &e))?;
     let config = match &r.config {
         Some(c) => format!("\"{}\"", json::escape(c)),
         None => "null".into(),
@@ -64,4 +67,21 @@ pub fn failed(target: &str, e: &std::io::Error) -> String {
         Some(h) => format!("probe of {target} failed: {e}\nhint: {h}"),
         None => format!("probe of {target} failed: {e}"),
     }
+}
+
+/// The quorum TLS keys of `--config`, when it turns TLS on.
+fn tls_from(config: Option<&str>) -> Result<Option<zkelect::tls::TlsContext>, String> {
+    let Some(path) = config else {
+        return Ok(None);
+    };
+    let c = zkelect::config::Config::load(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+    c.tls
+        .as_ref()
+        .map(|t| {
+            zkelect::tls::TlsContext::load(t).map_err(|mut e| {
+                e.file = Some(path.into());
+                e.to_string()
+            })
+        })
+        .transpose()
 }

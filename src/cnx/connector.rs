@@ -1,6 +1,7 @@
 //! The connection-request role: one asynchronous attempt per sid, never
 //! serial (spec 2.2, ZOOKEEPER-3756).
 
+use super::stream::Stream;
 use super::{resolve, socket, worker, CnxEvent, Inner};
 use crate::log;
 use crate::logging::Level;
@@ -8,7 +9,7 @@ use crate::types::Sid;
 use crate::wire::HostPort;
 use crossbeam_channel::Receiver;
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The connector thread: starts an attempt thread per request.
@@ -52,7 +53,7 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
     let mut last_err = None;
     let mut all_refused = true;
     for addr in targets {
-        match open(inner, addr) {
+        match open(inner, sid, addr, addrs) {
             Ok(stream) => {
                 if sid > inner.s.my_sid {
                     inner.note_poke(sid);
@@ -82,10 +83,64 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
     }
 }
 
-fn open(inner: &Inner, addr: SocketAddr) -> io::Result<TcpStream> {
-    let mut stream = socket::connect(addr, inner.s.connect_timeout, &inner.stopping)?;
-    socket::configure(&stream, inner.s.keep_alive)?;
+fn open(inner: &Inner, sid: Sid, addr: SocketAddr, addrs: &[HostPort]) -> io::Result<Stream> {
+    let tcp = socket::connect(addr, inner.s.connect_timeout, &inner.stopping)?;
+    socket::configure(&tcp, inner.s.keep_alive)?;
+    let mut stream = match &inner.s.tls {
+        None => Stream::Plain(tcp),
+        Some(ctx) => {
+            let tls = tls_connect(inner, ctx, tcp, sid, addr, addrs);
+            if let Err(e) = &tls {
+                let why = e.to_string();
+                if !inner.stopping() && ctx.refusal(addr.ip(), &why).is_some() {
+                    log!(
+                        Level::Warn,
+                        "TLS connection to sid {sid} at {addr} refused: {why}"
+                    );
+                }
+            }
+            tls?
+        }
+    };
     // One write: a 3.8 acceptor reads the address with a single read().
     stream.write_all(&inner.handshake)?;
+    Ok(stream)
+}
+
+/// The dialling side's TLS handshake (under the connect timeout), then the
+/// sid binding check of the certificate against the configured host of
+/// `sid` (see [`crate::tls`]).
+fn tls_connect(
+    inner: &Inner,
+    ctx: &crate::tls::TlsContext,
+    tcp: std::net::TcpStream,
+    sid: Sid,
+    addr: SocketAddr,
+    addrs: &[HostPort],
+) -> io::Result<Stream> {
+    // The host as written for this address (a DNS name stays a name).
+    let host = addrs
+        .iter()
+        .find(|a| a.port == addr.port() && a.host.parse::<std::net::IpAddr>() == Ok(addr.ip()))
+        .or_else(|| addrs.iter().find(|a| a.port == addr.port()))
+        .map(|a| a.host.clone())
+        .unwrap_or_else(|| addr.ip().to_string());
+    let stream = Stream::connect_tls(tcp, ctx, &host, inner.s.connect_timeout, &inner.stopping)?;
+    if ctx.config().sid_binding {
+        if let Some(configured) = inner.s.peers.get(&sid) {
+            let hosts: Vec<String> = configured.iter().map(|a| a.host.clone()).collect();
+            let bound = match stream.peer_certificate() {
+                Some(cert) => crate::tls::TlsContext::check_names(&cert, &hosts),
+                None => Err("it sent no certificate".into()),
+            };
+            if let Err(why) = bound {
+                stream.shutdown();
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("sid binding: {why}, the host of server.{sid}"),
+                ));
+            }
+        }
+    }
     Ok(stream)
 }

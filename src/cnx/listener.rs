@@ -2,6 +2,7 @@
 //! thread, and apply the keep/drop rule (spec 2.1, 2.3, 2.4).
 
 use super::admission::{Admission, RateLimit, MAX_PER_ADDRESS};
+use super::stream::{self, Stream};
 use super::{socket, worker, CnxEvent, Inner, MAX_PENDING_HANDSHAKES};
 use crate::log;
 use crate::logging::Level;
@@ -168,7 +169,9 @@ fn track_and_read(
         });
         return;
     }
-    let arrived = handshake_arrived(&stream, scratch);
+    // A TLS handshake never counts as arrived: its first bytes are the
+    // ClientHello, and what could stall comes after them.
+    let arrived = inner.s.tls.is_none() && handshake_arrived(&stream, scratch);
     let id = inner.next_conn();
     {
         let mut pending = inner.pending.lock();
@@ -212,14 +215,22 @@ fn track_and_read(
     let i = inner.clone();
     let w = warn.clone();
     let spawned = inner.threads.spawn(format!("zkelect-hs-{id}"), move || {
-        let result = read_handshake(&i, &stream);
+        // One deadline for the whole exchange: the TLS handshake (when on)
+        // and the ZooKeeper handshake behind it.
+        let deadline = Instant::now() + i.s.handshake_timeout;
+        let result = stream::accept(&i, stream, deadline)
+            .and_then(|mut s| read_handshake(&i, &mut s, deadline).map(|(sid, hs)| (s, sid, hs)));
         // Not ours any more: evicted (already reported) or drained by stop;
         // either way the socket is shut down.
         let ours = i.pending.lock().finish(id);
         match result {
-            Ok((sid, hs)) if ours => on_handshake(&i, stream, from, sid, hs, &w),
+            Ok((s, sid, hs)) if ours => match stream::check_peer(&i, &s, from, sid) {
+                Ok(()) => on_handshake(&i, s, from, sid, hs, &w),
+                Err(why) => stream::log_refusal(&i, from, &why),
+            },
             Ok(_) => {}
             Err(e) if !ours || i.stopping() => drop(e),
+            Err(e) if i.s.tls.is_some() => stream::log_refusal(&i, from, &e),
             Err(e) => w.failed.log(Level::Warn, || {
                 format!("closing connection from {from}: {e}")
             }),
@@ -257,11 +268,15 @@ fn handshake_arrived(stream: &TcpStream, scratch: &mut [u8]) -> bool {
 }
 
 /// Reads exactly the handshake's bytes (never into the frames behind it),
-/// all of them within one handshake timeout from the start: a client that
-/// trickles bytes does not get a fresh timeout with each one.
-fn read_handshake(inner: &Inner, stream: &TcpStream) -> io::Result<(Sid, wire::Handshake)> {
+/// all of them by `deadline` (one handshake timeout from the accept, TLS
+/// included): a client that trickles bytes does not get a fresh timeout
+/// with each one.
+fn read_handshake(
+    inner: &Inner,
+    stream: &mut Stream,
+    deadline: Instant,
+) -> io::Result<(Sid, wire::Handshake)> {
     let timeout = inner.s.handshake_timeout;
-    let deadline = Instant::now() + timeout;
     let mut buf = vec![0u8; 8];
     read_exact_by(stream, &mut buf, 0, deadline, timeout)?;
     loop {
@@ -293,7 +308,7 @@ fn read_handshake(inner: &Inner, stream: &TcpStream) -> io::Result<(Sid, wire::H
 
 /// Fills `buf[from..]` from `stream` before `deadline`.
 fn read_exact_by(
-    mut stream: &TcpStream,
+    stream: &mut Stream,
     buf: &mut [u8],
     from: usize,
     deadline: Instant,
@@ -343,7 +358,7 @@ fn read_exact_by(
 /// The acceptor's keep/drop rule (spec 2.4).
 fn on_handshake(
     inner: &Arc<Inner>,
-    stream: TcpStream,
+    stream: Stream,
     from: SocketAddr,
     sid: Sid,
     hs: wire::Handshake,

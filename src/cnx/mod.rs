@@ -44,11 +44,13 @@ mod listener;
 pub(crate) mod queue;
 mod resolve;
 mod socket;
+mod stream;
 pub(crate) mod threads;
 mod worker;
 
 pub use counters::CnxCounters;
 pub use resolve::Resolver;
+pub(crate) use stream::Stream;
 
 use crate::log;
 use crate::logging::Level;
@@ -120,6 +122,9 @@ pub struct CnxSettings {
     /// How host names of peers are looked up (the system resolver unless a
     /// host plugs in its own); never on a thread that stop waits for.
     pub resolver: Resolver,
+    /// Quorum TLS (`sslQuorum=true`): every election connection runs TLS
+    /// with these keys; `None` for plain TCP.
+    pub tls: Option<Arc<crate::tls::TlsContext>>,
 }
 
 /// Connection events for the layer above.
@@ -421,7 +426,8 @@ impl CnxManager {
             l.clear();
         }
         if let Some(mut p) = i.pending.try_lock_for(CHILD_LOCK_WAIT) {
-            p.clear();
+            // Dropped, not shut down: closes the child's copies only.
+            p.drain().for_each(drop);
         }
         if let Some(mut w) = i.workers.try_lock_for(CHILD_LOCK_WAIT) {
             for (_, WorkerHandle { stream, _stop, .. }) in w.drain() {

@@ -30,6 +30,7 @@ fn settings(my_sid: Sid, peers: HashMap<Sid, Vec<HostPort>>, timeout: Duration) 
         keep_alive: false,
         bind_retry: 1,
         resolver: Resolver::system(),
+        tls: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Per-peer SendWorker and RecvWorker threads (spec 2.5, 2.6).
 
+use super::stream::Stream;
 use super::{queue, CnxEvent, Inner, SendQueue, WorkerHandle};
 use crate::log;
 use crate::logging::Level;
@@ -7,23 +8,24 @@ use crate::types::Sid;
 use crate::wire;
 use crossbeam_channel::{bounded, select, Receiver};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::Arc;
 
 /// Registers `stream` as the connection to `sid`, replacing (and closing)
 /// any older one, and starts its two workers.
-pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: TcpStream) {
+pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: Stream) {
     let conn = inner.next_conn();
-    let (send_stream, recv_stream, handle_stream) = match (stream.try_clone(), stream.try_clone()) {
-        (Ok(a), Ok(b)) => (a, b, stream),
-        _ => {
-            log!(
-                Level::Warn,
-                "cannot clone socket for sid {sid}; dropping connection"
-            );
-            return;
-        }
-    };
+    let (send_stream, recv_stream, handle_stream) =
+        match (stream.try_clone(), stream.tcp().try_clone()) {
+            (Ok(a), Ok(b)) => (a, stream, b),
+            _ => {
+                log!(
+                    Level::Warn,
+                    "cannot clone socket for sid {sid}; dropping connection"
+                );
+                return;
+            }
+        };
     inner.poked.lock().remove(&sid);
     let (stop_tx, stop_rx) = bounded::<()>(0);
     let q = {
@@ -81,11 +83,11 @@ fn finish(inner: &Inner, sid: Sid, conn: u64) {
     }
 }
 
-fn write_frame(stream: &mut TcpStream, body: &[u8]) -> io::Result<()> {
+fn write_frame(stream: &mut Stream, body: &[u8]) -> io::Result<()> {
     stream.write_all(&wire::encode_frame(body))
 }
 
-fn send_loop(inner: &Inner, sid: Sid, mut stream: TcpStream, queue: SendQueue, stop: Receiver<()>) {
+fn send_loop(inner: &Inner, sid: Sid, mut stream: Stream, queue: SendQueue, stop: Receiver<()>) {
     let q = &queue.rx;
     // ZOOKEEPER-481: a new connection first repeats the last message sent to
     // that sid, unless something newer is already queued.
@@ -122,7 +124,7 @@ fn send_loop(inner: &Inner, sid: Sid, mut stream: TcpStream, queue: SendQueue, s
     }
 }
 
-fn recv_loop(inner: &Inner, sid: Sid, mut stream: TcpStream) {
+fn recv_loop(inner: &Inner, sid: Sid, mut stream: Stream) {
     let peer = stream
         .peer_addr()
         .map(|a| a.to_string())

@@ -108,8 +108,10 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         ignored: Vec::new(),
         strict: false,
         source: None,
+        tls: None,
     };
     let mut prometheus_class = false;
+    let mut tls_keys = super::tls::TlsKeys::default();
     let mut server_sites: BTreeMap<Sid, Site> = BTreeMap::new();
     let mut server_order: Vec<Sid> = Vec::new();
     let mut groups: BTreeMap<i64, Group> = BTreeMap::new();
@@ -124,6 +126,9 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         let v = p.value.as_str();
         let key = canonical_key(&p.key);
         let bad = |m: String| site.err(m);
+        if tls_keys.take(p.line, &p.key, v) {
+            continue;
+        }
         match key {
             "dataDir" => {
                 if v.is_empty() {
@@ -204,16 +209,6 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
             }
             "multiAddress.enabled" => {}  // read above
             super::keys::STRICT_KEY => {} // read by keys::check
-            "sslQuorum" => {
-                let on = parse_bool(v).map_err(bad)?;
-                if on {
-                    return Err(site.err(
-                        "quorum TLS is not supported yet: zkelect's election connections are \
-                         plain TCP, so it cannot take part in an ensemble that requires TLS; \
-                         remove sslQuorum=true",
-                    ));
-                }
-            }
             "quorum.auth.enableSasl"
             | "quorum.auth.learnerRequireSasl"
             | "quorum.auth.serverRequireSasl" => {
@@ -387,6 +382,7 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
             &server_order,
         )?),
     };
+    cfg.tls = tls_keys.finish()?;
     Ok(cfg)
 }
 

@@ -40,8 +40,7 @@ const USED: &[&str] = &[
     "tcpKeepAlive",
     "fastleader.minNotificationInterval",
     "fastleader.maxNotificationInterval",
-    // Quorum TLS and SASL: read to refuse a config that turns them on.
-    "sslQuorum",
+    // Quorum SASL: read to refuse a config that turns it on.
     "quorum.auth.enableSasl",
     "quorum.auth.learnerRequireSasl",
     "quorum.auth.serverRequireSasl",
@@ -82,7 +81,6 @@ const IGNORED: &[&str] = &[
     "autopurge.snapRetainCount",
     "autopurge.purgeInterval",
     "portUnification",
-    "sslQuorumReloadCertFiles",
     "client.portUnification",
     "quorum.auth.learner.saslLoginContext",
     "quorum.auth.server.saslLoginContext",
@@ -138,7 +136,7 @@ const IGNORED: &[&str] = &[
 ];
 
 /// Families of ZooKeeper keys that do not concern the election: client TLS
-/// (`ssl.`, and `ssl.quorum.`, which only matters with `sslQuorum=true`),
+/// (`ssl.`; the quorum's `ssl.quorum.` keys are read, see `config::tls`),
 /// authentication providers, the admin server, other metrics settings.
 const IGNORED_FAMILIES: &[&str] = &[
     "ssl.",
@@ -168,7 +166,10 @@ pub(crate) enum Kind {
 /// Classifies a key as written.
 pub(crate) fn classify(key: &str) -> Kind {
     let key = canonical_key(key);
-    if USED.contains(&key) || USED_FAMILIES.iter().any(|f| key.starts_with(f)) {
+    if USED.contains(&key)
+        || USED_FAMILIES.iter().any(|f| key.starts_with(f))
+        || super::tls::is_key(key)
+    {
         return Kind::Used;
     }
     if IGNORED.contains(&key) || IGNORED_FAMILIES.iter().any(|f| key.starts_with(f)) {
@@ -345,6 +346,8 @@ mod tests {
             "4lw.commands.whitelist",
             "metricsProvider.httpPort",
             "sslQuorum",
+            "ssl.quorum.keyStore.location",
+            "zookeeper.sslQuorumReloadCertFiles",
             "strictConfig",
             "finalizeWait",
         ] {
@@ -354,7 +357,6 @@ mod tests {
             "dataLogDir",
             "maxClientCnxns",
             "autopurge.purgeInterval",
-            "ssl.quorum.keyStore.location",
             "ssl.keyStore.location",
             "admin.enableServer",
             "zookeeper.snapCount",

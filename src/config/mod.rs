@@ -21,7 +21,11 @@
 //! line and the nearest known key ([`Config::warnings`]), an error in strict
 //! mode ([`ParseOptions::strict`] or `strictConfig=true`); ZooKeeper keys
 //! that do not concern the election are listed ([`Config::ignored`]).
-//! Quorum TLS (`sslQuorum=true`) and quorum SASL are refused.
+//! Quorum SASL is refused.
+//!
+//! The quorum TLS keys (`sslQuorum`, `ssl.quorum.*`) become a
+//! [`TlsConfig`]; their files are read when a peer starts (see
+//! [`crate::tls`]).
 //!
 //! The only I/O here is reading the config file and the `myid` file.
 
@@ -33,9 +37,11 @@ mod properties;
 mod render;
 mod server;
 mod summary;
+mod tls;
 mod values;
 
 pub use error::{ConfigError, ConfigNote};
+pub use tls::{ClientAuth, StoreConfig, StoreType, TlsConfig, TlsVersion};
 
 use crate::quorum::QuorumVerifier;
 use crate::types::{LearnerType, Sid};
@@ -143,6 +149,8 @@ pub struct Config {
     /// The file the config was loaded from; errors about `myid` and the
     /// server list name it.
     pub source: Option<PathBuf>,
+    /// Quorum TLS (`sslQuorum=true` and the `ssl.quorum.*` keys), when on.
+    pub tls: Option<TlsConfig>,
 }
 
 /// How to read a config.

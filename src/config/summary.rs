@@ -19,7 +19,7 @@ impl Config {
     /// The effective configuration as seen by `my_sid`, on one line: its
     /// role and election address, the voters and observers, the quorum
     /// rule, the timers (defaults marked), the finalize wait, the
-    /// leadership mode and whether quorum TLS is on (never, today), e.g.
+    /// leadership mode and whether quorum TLS is on, e.g.
     ///
     /// `sid 1 (participant, election 127.0.0.1:3888): voters 1,2,3; observers none;
     /// quorum: majority, 2 of 3 voters; tickTime=2000 ms initLimit=10 syncLimit=5 ticks;
@@ -72,7 +72,7 @@ impl Config {
         format!(
             "sid {my_sid} ({me}): voters {}; observers {}; quorum: {quorum}; \
              tickTime={} ms initLimit={} syncLimit={} ticks; finalizeWait={} ms; \
-             leadershipMode={}; quorum TLS off",
+             leadershipMode={}; quorum TLS {}",
             sids(self.quorum.voters()),
             sids(self.quorum.observers()),
             self.tick_time_ms,
@@ -80,6 +80,11 @@ impl Config {
             limit(self.sync_limit, 5),
             self.finalize_wait_ms,
             self.leadership_mode,
+            match &self.tls {
+                None => "off",
+                Some(t) if t.sid_binding => "on (sid binding)",
+                Some(_) => "on",
+            },
         )
     }
 }

@@ -167,7 +167,7 @@ fn later_duplicate_plain_keys_win_like_java() {
 fn zookeeper_keys_zkelect_does_not_use_are_listed_not_warned() {
     let c = parse(&three(
         "maxClientCnxns=whatever\nserverCnxnFactory=x\ndataLogDir=/x\n\
-         ssl.quorum.keyStore.location=/k\nzookeeper.snapCount=1\nsslQuorum=false\n",
+         ssl.keyStore.location=/k\nzookeeper.snapCount=1\nsslQuorum=false\n",
     ));
     assert_eq!(c.servers.len(), 3);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -178,14 +178,14 @@ fn zookeeper_keys_zkelect_does_not_use_are_listed_not_warned() {
             (8, "maxClientCnxns"),
             (9, "serverCnxnFactory"),
             (10, "dataLogDir"),
-            (11, "ssl.quorum.keyStore.location"),
+            (11, "ssl.keyStore.location"),
             (12, "zookeeper.snapCount")
         ]
     );
     assert_eq!(
         c.ignored_summary().unwrap(),
         "zoo.cfg: ZooKeeper keys that zkelect does not use (ignored): maxClientCnxns (line 8), \
-         serverCnxnFactory (line 9), dataLogDir (line 10), ssl.quorum.keyStore.location \
+         serverCnxnFactory (line 9), dataLogDir (line 10), ssl.keyStore.location \
          (line 11), zookeeper.snapCount (line 12)"
     );
     assert_eq!(parse(&three("")).ignored_summary(), None);
@@ -239,19 +239,7 @@ fn strict_mode_makes_an_unknown_key_an_error() {
 }
 
 #[test]
-fn quorum_tls_and_sasl_are_refused() {
-    parse_err(
-        &three("sslQuorum=true\n"),
-        8,
-        "sslQuorum",
-        "quorum TLS is not supported yet",
-    );
-    parse_err(
-        &three("sslQuorum=maybe\n"),
-        8,
-        "sslQuorum",
-        "choose true or false",
-    );
+fn quorum_sasl_is_refused() {
     for key in [
         "quorum.auth.enableSasl",
         "quorum.auth.learnerRequireSasl",

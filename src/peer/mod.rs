@@ -493,6 +493,12 @@ impl PeerInner {
             keep_alive: c.tcp_keep_alive,
             bind_retry: c.election_port_bind_retry,
             resolver: crate::cnx::Resolver::system(),
+            tls: match &c.tls {
+                Some(t) => Some(Arc::new(
+                    crate::tls::TlsContext::load(t).map_err(Error::Config)?,
+                )),
+                None => None,
+            },
         })
     }
 

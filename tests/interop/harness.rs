@@ -522,6 +522,9 @@ pub struct Layout<'a> {
     /// Two addresses per slot (127.0.0.1 and 127.0.0.2) and
     /// `multiAddress.enabled=true` everywhere.
     pub multi_address: bool,
+    /// Quorum TLS (`sslQuorum=true`) for every slot, with a CA and one
+    /// certificate for the loopback addresses made at run time (PEM).
+    pub tls: bool,
 }
 
 impl Default for Layout<'_> {
@@ -531,6 +534,7 @@ impl Default for Layout<'_> {
             real: &[],
             observers: &[],
             multi_address: false,
+            tls: false,
         }
     }
 }
@@ -540,6 +544,7 @@ pub struct Ensemble {
     dir: PathBuf,
     slots: BTreeMap<Sid, Slot>,
     multi_address: bool,
+    tls: bool,
     servers: BTreeMap<Sid, RealServer>,
 }
 
@@ -600,6 +605,7 @@ impl Ensemble {
             dir,
             slots,
             multi_address: layout.multi_address,
+            tls: layout.tls,
             servers: BTreeMap::new(),
         };
         ens.write_files();
@@ -643,15 +649,86 @@ impl Ensemble {
             };
             // The config of the shared zk/README.md; zkelect peers read the
             // very same file (with their own dataDir and myid).
+            let tls = if self.tls {
+                self.tls_lines()
+            } else {
+                String::new()
+            };
             let cfg = format!(
                 "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
                  clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nadmin.enableServer=false\n\
-                 electionAlg=3\nstandaloneEnabled=false\nreconfigEnabled=false\n{multi}{servers}",
+                 electionAlg=3\nstandaloneEnabled=false\nreconfigEnabled=false\n{multi}{tls}{servers}",
                 s.data_dir().display(),
                 s.client_port
             );
             fs::write(s.cfg_path(), cfg).unwrap();
         }
+    }
+
+    /// The quorum TLS lines of the shared zk/README.md, with a CA and a
+    /// certificate for 127.0.0.1, 127.0.0.2 and localhost (serverAuth and
+    /// clientAuth) written once into the ensemble's directory, plus
+    /// zkelect's `ssl.quorum.sidBinding=true` (every slot is on those
+    /// addresses, so every sid's certificate matches; a real server takes
+    /// the unknown key as a system property and ignores it).
+    fn tls_lines(&self) -> String {
+        let (ca, key) = (self.dir.join("ca.pem"), self.dir.join("server.pem"));
+        if !key.exists() {
+            use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+            let ca_key = KeyPair::generate().unwrap();
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.distinguished_name.push(DnType::CommonName, "interop CA");
+            p.key_usages = vec![
+                rcgen::KeyUsagePurpose::KeyCertSign,
+                rcgen::KeyUsagePurpose::DigitalSignature,
+            ];
+            let ca_cert = p.self_signed(&ca_key).unwrap();
+            let leaf_key = KeyPair::generate().unwrap();
+            let sans = ["127.0.0.1", "127.0.0.2", "localhost"].map(String::from);
+            let mut p = CertificateParams::new(sans.to_vec()).unwrap();
+            p.distinguished_name.push(DnType::CommonName, "localhost");
+            p.extended_key_usages = vec![
+                rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+                rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+            ];
+            let leaf = p.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
+            fs::write(&ca, ca_cert.pem()).unwrap();
+            fs::write(&key, format!("{}{}", leaf_key.serialize_pem(), leaf.pem())).unwrap();
+        }
+        format!(
+            "sslQuorum=true\nssl.quorum.keyStore.location={}\nssl.quorum.keyStore.type=PEM\n\
+             ssl.quorum.keyStore.password=\nssl.quorum.trustStore.location={}\n\
+             ssl.quorum.trustStore.type=PEM\nssl.quorum.trustStore.password=\n\
+             ssl.quorum.sidBinding=true\n",
+            key.display(),
+            ca.display()
+        )
+    }
+
+    /// Real servers' log records about TLS going wrong: handshake and SSL
+    /// exceptions, and an election listener that died.
+    pub fn tls_problems(&mut self, sid: Sid) -> Vec<String> {
+        let srv = self.server(sid);
+        srv.runs
+            .iter()
+            .flat_map(|r| r.records.iter())
+            .filter(|r| {
+                // The message and the exception's own line, not the
+                // stack (SSLSocketImpl frames are in every socket error).
+                let head = format!("{} {}", r.msg, r.more.first().map_or("", |l| l.as_str()));
+                let bad_level = r.level == "WARN" || r.level == "ERROR";
+                (bad_level
+                    && (head.contains("javax.net.ssl")
+                        || head.contains("SSL")
+                        || head.contains("TLS")
+                        || head.contains("andshake")
+                        || head.contains("insecure connection")))
+                    || head.contains("Leaving listener")
+                    || head.contains("won't be able to participate")
+            })
+            .map(Record::text)
+            .collect()
     }
 
     /// The slot of `sid`.
@@ -709,8 +786,13 @@ impl Ensemble {
         if self.multi_address {
             cmd.arg("-Dzookeeper.multiAddress.enabled=true");
         }
+        let mut jars = JARS.join(":");
+        if self.tls {
+            // Debian's zookeeper.jar manifest leaves out what quorum TLS needs.
+            jars.push_str(":/usr/share/java/netty-codec.jar");
+        }
         cmd.arg("-cp")
-            .arg(JARS.join(":"))
+            .arg(jars)
             .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
             .arg(slot.cfg_path())
             .stdin(Stdio::null())
