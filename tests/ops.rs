@@ -441,7 +441,7 @@ fn run_refuses_bad_configs_naming_the_real_file_and_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(&format!(
-            "{} line 2 (sslQuorum): quorum TLS is not supported yet",
+            "{} (ssl.quorum.keyStore.location): is missing, but sslQuorum=true needs a PEM file",
             path.display()
         )),
         "{}",
