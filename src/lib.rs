@@ -32,6 +32,6 @@ pub mod quorum;
 pub mod types;
 pub mod wire;
 
-pub use leadership::Mode;
+pub use leadership::{FollowOnly, Mode};
 pub use peer::{Confirmed, Error, Event, Leader, Leadership, LossReason, Peer};
 pub use types::{LearnerType, ServerState, Sid, Vote, Zxid};

@@ -3,12 +3,16 @@
 
 use super::durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 use super::event::{Event, Leader, LossReason};
+use super::follow::FollowOnly;
 use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
 use super::mode::Mode;
 use super::signal::{heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed};
 use super::timing::Timing;
-use crate::election::{check_range, Action, Decision, Fle, Message, RangeError, MAX_EPOCH};
+use crate::election::{
+    check_range, is_follow_only_vote, Action, Decision, Fle, Message, RangeError,
+    FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_ZXID, MAX_EPOCH,
+};
 use crate::types::{ServerState, Sid, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -159,6 +163,32 @@ pub struct Core {
     /// started yet (see [`Core::on_refused`]).
     seen_up: BTreeSet<Sid>,
     mode: Mode,
+    /// Mixed ensembles: what the peer knows of real ZooKeeper members.
+    mixed: Mixed,
+}
+
+/// What a peer learned about real ZooKeeper servers in its ensemble (see
+/// [`FollowOnly`]).
+#[derive(Debug, Clone, Default)]
+struct Mixed {
+    /// The setting.
+    follow_only: FollowOnly,
+    /// The ensemble has real ZooKeeper members, learned from proof: a
+    /// ZooKeeper learner connected to my quorum (Zab) port, which no zkelect
+    /// peer ever does ([`Core::on_zab_contact`]), or another zkelect peer's
+    /// vote that says it learned so. Sticky, but given up after a
+    /// follow-only election that found no leader for `initLimit` ticks.
+    learned: bool,
+    /// Sids taken for real ZooKeeper servers: leaders whose own LEADING
+    /// vote came without heartbeats for the trust wait. Only a hint (lost
+    /// heartbeats look the same): it speeds up following them, and makes
+    /// nobody follow-only.
+    real: BTreeSet<Sid>,
+    /// Sids that sent what only zkelect sends (a heartbeat, a report, a
+    /// follow-only vote): not real servers.
+    zkelect: BTreeSet<Sid>,
+    /// When the current election began.
+    looking_since: Duration,
 }
 
 impl Core {
@@ -224,6 +254,67 @@ impl Core {
             earlier_promise: None,
             seen_up: BTreeSet::new(),
             mode: Mode::Lease,
+            mixed: Mixed::default(),
+        }
+    }
+
+    /// With the follow-only setting `f` ([`FollowOnly::Auto`] by default).
+    /// Set before [`Core::start`].
+    pub fn with_follow_only(mut self, f: FollowOnly) -> Core {
+        self.mixed.follow_only = f;
+        let _ = self.fle.set_follow_only(self.follow_only_zxid());
+        self
+    }
+
+    /// The follow-only setting.
+    pub fn follow_only_setting(&self) -> FollowOnly {
+        self.mixed.follow_only
+    }
+
+    /// Whether this peer currently votes follow-only (never wins FLE).
+    pub fn follows_only(&self) -> bool {
+        self.fle.follow_only().is_some()
+    }
+
+    /// Whether this peer learned that its ensemble has real ZooKeeper
+    /// members (see [`FollowOnly::Auto`]).
+    pub fn knows_real_members(&self) -> bool {
+        self.mixed.learned
+    }
+
+    /// The zxid my follow-only vote carries, if I vote follow-only.
+    fn follow_only_zxid(&self) -> Option<Zxid> {
+        match self.mixed.follow_only {
+            FollowOnly::On => Some(FOLLOW_ONLY_ZXID),
+            FollowOnly::Auto if self.mixed.learned => Some(FOLLOW_ONLY_MIXED_ZXID),
+            _ => None,
+        }
+    }
+
+    /// Whether `leader` is taken for a real ZooKeeper server: known so, or
+    /// the ensemble has real members and it never sent what only zkelect
+    /// sends. Its own LEADING vote then stands for its confirmation at once.
+    fn believed_real(&self, leader: Sid) -> bool {
+        self.mixed.real.contains(&leader)
+            || ((self.mixed.learned || !self.mixed.real.is_empty())
+                && !self.mixed.zkelect.contains(&leader))
+    }
+
+    /// I learned that the ensemble has real ZooKeeper members. In auto mode I vote follow-only from now on; an
+    /// unconfirmed leader steps down at once, so that the real servers
+    /// elect one of their own instead of failing their sync with me again.
+    fn learn_mixed(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if self.mixed.learned {
+            return;
+        }
+        self.mixed.learned = true;
+        if self.mixed.follow_only != FollowOnly::Auto {
+            return;
+        }
+        let acts = self.fle.set_follow_only(self.follow_only_zxid());
+        self.apply_fle(now, acts, false, out);
+        if matches!(&self.term, Term::Leading(t) if !t.confirmed) {
+            self.leave(now, LossReason::NotConfirmed, out);
         }
     }
 
@@ -498,6 +589,24 @@ impl Core {
         out
     }
 
+    /// A ZooKeeper learner connected to my quorum (Zab) port: proof that
+    /// the ensemble has real ZooKeeper members (no zkelect peer connects
+    /// there), which tried to sync with me because I won the election. In
+    /// [`FollowOnly::Auto`] I vote follow-only from now on and, if I lead
+    /// unconfirmed, step down at once (`LeadershipFailed`, reason
+    /// `NotConfirmed`), so that the real servers elect one of their own;
+    /// the votes of my new election tell the other zkelect peers too.
+    pub fn on_zab_contact(&mut self, now: Duration) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.stopped || !self.started {
+            return out;
+        }
+        self.advance(now, &mut out);
+        self.learn_mixed(now, &mut out);
+        self.want_persist(&mut out);
+        out
+    }
+
     /// To whom and for which epoch my promise runs, if one does (`None`
     /// as leader: the restart quarantine).
     pub fn promised(&self) -> Option<(Option<Sid>, i64)> {
@@ -589,6 +698,9 @@ impl Core {
         if state == Some(ServerState::Looking) {
             self.maybe_release(now, from, msg, &mut out);
         }
+        if from != self.me() {
+            self.mixed_evidence(now, from, msg, voter, &mut out);
+        }
         let was_decided = !matches!(self.term, Term::Looking);
         if was_decided && voter && state == Some(ServerState::Looking) && msg.zxid != -1 {
             self.stash.insert(from, *msg);
@@ -651,6 +763,48 @@ impl Core {
         }
         self.want_persist(&mut out);
         out
+    }
+
+    /// What a notification tells about real ZooKeeper members (see
+    /// [`FollowOnly`]), before the term handles it:
+    ///
+    /// - a report (its zxid inverted) or a follow-only vote comes from a
+    ///   zkelect peer; a follow-only vote that says it learned of real
+    ///   members (zxid [`FOLLOW_ONLY_MIXED_ZXID`]) teaches me the same;
+    /// - as a follower whose connection to its leader is down: a voter
+    ///   looking in a later round than my term's has lost the leader too, so
+    ///   I give it up now rather than after the reconnect grace.
+    fn mixed_evidence(
+        &mut self,
+        now: Duration,
+        from: Sid,
+        msg: &Message,
+        voter: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let state = msg.server_state();
+        if state == Some(ServerState::Following) && reported_heartbeat(msg).is_some() {
+            self.mixed.zkelect.insert(from);
+        }
+        if state != Some(ServerState::Looking) || msg.zxid == -1 {
+            return;
+        }
+        if is_follow_only_vote(msg.zxid, msg.peer_epoch) {
+            self.mixed.zkelect.insert(from);
+            self.mixed.real.remove(&from);
+            if voter && msg.zxid == FOLLOW_ONLY_MIXED_ZXID {
+                self.learn_mixed(now, out);
+            }
+            return;
+        }
+        if !voter {
+            return;
+        }
+        if let Term::Following(f) = &self.term {
+            if f.down_since.is_some() && from != f.leader && msg.election_epoch > f.term_round() {
+                self.leave(now, LossReason::Disconnected, out);
+            }
+        }
     }
 
     /// Marks `sid` known down for FLE's early finalize, which may decide at
@@ -738,6 +892,7 @@ impl Core {
         let old = self.fle.state();
         let acts = self.fle.start(now, self.zxid, self.accepted);
         self.term = Term::Looking;
+        self.mixed.looking_since = now;
         self.leading_seen.clear();
         self.beats.clear();
         let first = std::mem::replace(&mut self.first_begin, false);
@@ -970,11 +1125,47 @@ impl Core {
             }
             ServerState::Following | ServerState::Observing => {
                 let observer = d.state == ServerState::Observing;
+                let looking_path = !backed;
                 let backed = backed || self.leading_seen.contains(&d.vote.leader);
-                self.term = Term::Following(FollowTerm::new(d.vote, observer, backed, now));
+                let real = self.believed_real(d.vote.leader);
+                let mut term = FollowTerm::new(d.vote, observer, backed, now);
+                term.looking_path = looking_path;
+                if real {
+                    // A real ZooKeeper leader sends no heartbeats: its own
+                    // LEADING vote with the epoch of its sync is all the
+                    // confirmation there is, so I ask for it at once
+                    // (trust_vote) instead of waiting for heartbeats.
+                    term.real = true;
+                    term.trusted_vote = true;
+                    term.trusted_at = Some(now);
+                }
+                self.term = Term::Following(term);
                 if let Some(m) = self.beats.remove(&d.vote.leader) {
                     // Its heartbeat (or vote) that came while I looked.
                     self.follower_message(now, d.vote.leader, &m, out);
+                }
+                if matches!(&self.term, Term::Following(f) if f.real && f.fired.is_none()) {
+                    self.trust_vote(now, out);
+                } else if let Term::Following(f) = &mut self.term {
+                    if !f.backed && f.last_hb.is_none() {
+                        // Decided on LOOKING votes alone: ask the leader for
+                        // its vote, which a leader that decided (a real
+                        // ZooKeeper server too) answers with its LEADING
+                        // vote, the backing that spares me a look again
+                        // at initLimit.
+                        f.last_probe = Some(now);
+                        let v = f.vote;
+                        out.push(Output::Send {
+                            to: f.leader,
+                            msg: Message::outgoing(
+                                ServerState::Looking,
+                                v.leader,
+                                v.zxid,
+                                v.election_epoch,
+                                v.peer_epoch,
+                            ),
+                        });
+                    }
                 }
                 if !observer && matches!(&self.term, Term::Following(f) if f.fired.is_none()) {
                     // Not yet following a confirmed leader: say hello at
@@ -996,16 +1187,72 @@ impl Core {
             self.promise = None;
         }
         match &self.term {
-            Term::Looking => {}
+            Term::Looking => self.looking_timers(now, out),
             Term::Leading(_) => self.leader_timers(now, out),
             Term::Following(_) => self.follower_timers(now, out),
         }
     }
 
+    /// Until when a follow-only election that learned of real members may
+    /// run before I give that knowledge up ([`Core::looking_timers`]).
+    fn unlearn_at(&self) -> Option<Duration> {
+        (self.started
+            && self.mixed.learned
+            && self.mixed.follow_only == FollowOnly::Auto
+            && matches!(self.term, Term::Looking))
+        .then(|| self.mixed.looking_since + self.timing.confirm_timeout())
+    }
+
+    /// A follow-only election (auto) that found no leader for `initLimit`
+    /// ticks: whatever made me take the ensemble for mixed (a lost
+    /// heartbeat answer, a real server that has gone) leaves it without
+    /// anyone to follow. I give that knowledge up and propose myself again;
+    /// real members, if any, teach it again.
+    fn looking_timers(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if self.unlearn_at().is_some_and(|u| now >= u) {
+            self.mixed.learned = false;
+            let _ = self.fle.set_follow_only(self.follow_only_zxid());
+            self.begin(now, out);
+            return;
+        }
+        if self.observer_poll_at().is_some_and(|p| now >= p) {
+            // Nobody tells an observer of a decision (real servers notify
+            // voters only): it asks, every probe period, instead of at
+            // FLE's doubling notification timeout.
+            self.looking_sent = now;
+            let (leader, zxid, epoch) = self.fle.proposal();
+            let msg = Message::outgoing(
+                ServerState::Looking,
+                leader,
+                zxid,
+                self.fle.logicalclock(),
+                epoch,
+            );
+            for &to in self.fle.voters() {
+                out.push(Output::Send { to, msg });
+            }
+        }
+    }
+
+    /// An observer in an ensemble with real ZooKeeper members, looking:
+    /// when it asks the voters again (during the first `initLimit` ticks of
+    /// the election).
+    fn observer_poll_at(&self) -> Option<Duration> {
+        let poll = self.started
+            && self.mixed.learned
+            && matches!(self.term, Term::Looking)
+            && !self.fle.voters().contains(&self.me())
+            && self.looking_sent < self.mixed.looking_since + self.timing.confirm_timeout();
+        poll.then(|| self.looking_sent.max(self.mixed.looking_since) + self.probe_period())
+    }
+
     fn role_deadline(&self) -> Option<Duration> {
         let t = &self.timing;
         match &self.term {
-            Term::Looking => None,
+            Term::Looking => match (self.unlearn_at(), self.observer_poll_at()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             Term::Leading(l) => {
                 let end = if l.confirmed {
                     self.lease_until().unwrap_or(Duration::ZERO)
@@ -1026,15 +1273,20 @@ impl Core {
                 if f.last_hb.is_none() && !f.backed {
                     d = d.min(f.decided_at + t.confirm_timeout());
                 }
-                if f.last_hb.is_none() && f.backed && !f.trusted_vote && !f.observer {
+                if f.last_hb.is_none() && f.backed && !f.trusted_vote {
                     d = d.min(f.decided_at + t.trust_wait());
                 }
                 if let Some(s) = f.down_since {
                     d = d.min(s + t.reconnect_grace());
                 }
-                if f.trusted_vote && f.fired.is_none() && !f.observer && f.last_hb.is_none() {
+                if f.trusted_vote && f.fired.is_none() && f.last_hb.is_none() {
                     if let Some(p) = f.last_probe {
-                        d = d.min(p + t.tick);
+                        let period = if p < f.decided_at + t.confirm_timeout() {
+                            self.probe_period()
+                        } else {
+                            t.tick
+                        };
+                        d = d.min(p + period);
                     }
                 }
                 if f.pending.is_some() {
@@ -1295,18 +1547,21 @@ impl Core {
                 // the term.
                 let last = f.last_hello.unwrap_or(f.decided_at);
                 let hello = !f.observer && now >= last + t.follower_deadline();
-                let trust = f.backed
-                    && !f.trusted_vote
-                    && !f.observer
-                    && now >= f.decided_at + t.trust_wait();
+                let trust = f.backed && !f.trusted_vote && now >= f.decided_at + t.trust_wait();
                 if trust {
                     // No heartbeat although the leader said LEADING itself,
                     // and no answer to my hello: a leader that sends none (a
                     // real ZooKeeper server), whose LEADING vote stands for
-                    // its confirmation.
+                    // its confirmation. The ensemble has real members.
                     f.trusted_vote = true;
+                    f.trusted_at = Some(now);
+                    f.real = true;
+                    let leader = f.leader;
+                    self.mixed.real.insert(leader);
+                    self.mixed.zkelect.remove(&leader);
                 }
-                if f.trusted_vote && f.fired.is_none() {
+                let due = matches!(&self.term, Term::Following(f) if f.trusted_vote && f.fired.is_none());
+                if due {
                     self.trust_vote(now, out);
                 }
                 if hello {
@@ -1329,17 +1584,35 @@ impl Core {
     /// ZooKeeper server answers it with its vote, whose peer epoch is the
     /// new one after its sync), once a tick, until its epoch is above.
     fn trust_vote(&mut self, now: Duration, out: &mut Vec<Output>) {
-        let tick = self.timing.tick;
-        let (leader, epoch) = match &self.term {
-            Term::Following(f) => (f.leader, f.vote_epoch),
+        let period = self.probe_period();
+        let give_up = self.timing.heartbeat_wait();
+        let (leader, epoch, fresh, observer) = match &self.term {
+            Term::Following(f) => (
+                f.leader,
+                f.vote_epoch,
+                // A ZooKeeper leader's sync takes tens to hundreds of ms; one
+                // that still shows its old epoch two ticks after I began to
+                // trust it does not rewrite its vote (a server without the
+                // rewrite), and that epoch is all there is.
+                !f.real
+                    || f.fresh_epoch(f.vote_epoch)
+                    || f.trusted_at.is_some_and(|t| now >= t + give_up),
+                f.observer,
+            ),
             _ => return,
         };
-        let allowed = self.may_fire(leader, epoch);
+        // Behind a real ZooKeeper leader, only the epoch of its sync.
+        let allowed = self.may_fire(leader, epoch) && fresh;
         let Term::Following(f) = &mut self.term else {
             return;
         };
         if !allowed {
-            if f.last_probe.map_or(true, |p| now >= p + tick) {
+            let p = if now < f.decided_at + self.timing.confirm_timeout() {
+                period
+            } else {
+                self.timing.tick
+            };
+            if f.last_probe.map_or(true, |l| now >= l + p) {
                 f.last_probe = Some(now);
                 let v = f.vote;
                 out.push(Output::Send {
@@ -1355,7 +1628,7 @@ impl Core {
             }
             return;
         }
-        if epoch > self.accepted {
+        if epoch > self.accepted && !observer {
             self.accept(leader, epoch, out);
         }
         if self.fire(leader, epoch, out) {
@@ -1363,6 +1636,16 @@ impl Core {
             // peer epoch, and a later heartbeat fires nothing new.
             self.fle.update_peer_epoch(epoch);
         }
+    }
+
+    /// How often a follower asks a trusted leader for its current vote
+    /// while that vote shows no epoch it may report: half a finalize wait
+    /// (a real leader's sync takes tens to hundreds of ms) during the first
+    /// `initLimit` ticks after the decision, then once a tick.
+    fn probe_period(&self) -> Duration {
+        (self.timing.finalize_wait / 2)
+            .max(Duration::from_millis(1))
+            .min(self.timing.tick)
     }
 
     /// Whether `Following`/`Observing` may fire for `leader` with `epoch`:
@@ -1416,7 +1699,7 @@ impl Core {
                             // Its vote after its sync: the epoch it leads.
                             f.vote_epoch = msg.peer_epoch;
                         }
-                        retry = f.trusted_vote && f.fired.is_none() && !f.observer;
+                        retry = f.trusted_vote && f.fired.is_none();
                     }
                     if retry {
                         self.trust_vote(now, out);
@@ -1528,6 +1811,11 @@ impl Core {
         };
         f.last_hb = Some(now);
         f.hb_round = Some(msg.election_epoch);
+        // A heartbeat: the leader is a zkelect peer, confirmed by them.
+        f.real = false;
+        f.trusted_vote = false;
+        self.mixed.zkelect.insert(leader);
+        self.mixed.real.remove(&leader);
         let confirmed = says_confirmed(msg);
         if !observer {
             if epoch > self.accepted {

@@ -188,6 +188,7 @@
 mod core;
 mod durable;
 mod event;
+mod follow;
 mod follower;
 mod leader;
 mod mode;
@@ -197,6 +198,7 @@ mod timing;
 pub use self::core::{Core, Output, Role};
 pub use durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 pub use event::{Event, Leader, LossReason};
+pub use follow::FollowOnly;
 pub use mode::Mode;
 pub use signal::{
     heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed, Route,

@@ -654,7 +654,10 @@ fn one_message_moves_an_epoch_only_a_bounded_step() {
 /// FOLLOWING votes (as a joiner of a real ZooKeeper ensemble does) in
 /// `round`, with peer epoch `pe`.
 fn join_real(c: &mut Auto, now: u64, leader: Sid, round: i64, pe: i64) {
-    let z = 0x1_0000_0005;
+    // A zxid of epoch 0: a ZooKeeper server's currentEpoch is never below
+    // its last zxid's epoch, and its vote's peer epoch after the sync is
+    // above that currentEpoch.
+    let z = 0x5;
     c.receive(
         ms(now),
         leader,
@@ -709,7 +712,7 @@ fn following_epochs_behind_real_leaders_rise_when_the_leader_changes() {
         .iter()
         .any(|m| m.server_state() == Some(ServerState::Looking)));
     // ... and 4 answers with its vote after its sync: epoch 2.
-    let v = Message::outgoing(ServerState::Leading, 4, 0x1_0000_0005, 2, 2);
+    let v = Message::outgoing(ServerState::Leading, 4, 0x5, 2, 2);
     let outs = c.receive(ms(1402), 4, &v);
     assert!(events(&outs).contains(&Event::Following {
         leader: 4,

@@ -23,6 +23,7 @@ mod messenger;
 mod notifier;
 mod state;
 mod store;
+mod zab_watch;
 
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use error::Error;
@@ -470,7 +471,22 @@ impl PeerInner {
             }
             None => (Core::new(fle, timing, self.state.accepted()), None),
         };
-        let core = core.with_mode(mode);
+        let core = core.with_mode(mode).with_follow_only(c.follow_only);
+        // Follow-only (auto) learns of real ZooKeeper members from their
+        // learners connecting to my quorum port (see zab_watch).
+        let zab = if c.follow_only == crate::leadership::FollowOnly::Auto
+            && self.server.role == crate::types::LearnerType::Participant
+        {
+            let addrs: Vec<SocketAddr> = self
+                .server
+                .addrs
+                .iter()
+                .filter_map(|a| resolve_ip(&a.host, a.quorum_port))
+                .collect();
+            zab_watch::bind(&addrs, self.my_sid)
+        } else {
+            Vec::new()
+        };
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
         let (out_tx, out_rx) = bounded(messenger::OUT_CAPACITY);
@@ -509,6 +525,13 @@ impl PeerInner {
                 "zkelect-worker-sender",
                 Box::new(move || messenger::send_loop(out_rx, stop, c2, text)),
             )?;
+            if !zab.is_empty() {
+                let (stop, control) = (stop_rx.clone(), control_tx.clone());
+                spawn(
+                    "zkelect-zab-watch",
+                    Box::new(move || zab_watch::run(zab, stop, control)),
+                )?;
+            }
             let el = ElectionLoop {
                 core,
                 store,
