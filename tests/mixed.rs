@@ -47,6 +47,16 @@ impl Recorder {
         self.events.lock().unwrap().clone()
     }
 
+    /// The events since `since`, for failure messages (times relative to it).
+    fn dump(&self, since: i64) -> String {
+        self.all()
+            .into_iter()
+            .filter(|(t, e)| *t >= since && !matches!(e, Event::PeerConnected(_) | Event::PeerDisconnected(_)))
+            .map(|(t, e)| format!("  +{} ms {e:?}", t - since))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The first event at or after `since` (ms) that `pred` accepts.
     fn find(&self, since: i64, pred: impl Fn(&Event) -> bool) -> Option<(i64, Event)> {
         self.all()
@@ -169,7 +179,13 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     }
     assert_eq!(serving_leader(&mut ens, &[1, 2, 3]), leader);
     for (r, (_, e)) in recs.iter().zip(&follow) {
-        assert_eq!(*e, epoch, "zkelect sid {} Following epoch", r.sid);
+        assert_eq!(
+            *e,
+            epoch,
+            "zkelect sid {} Following epoch; events:\n{}",
+            r.sid,
+            r.dump(t0)
+        );
     }
     for p in &peers {
         assert_eq!(p.state(), zkelect::ServerState::Following);

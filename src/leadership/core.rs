@@ -1139,35 +1139,28 @@ impl Core {
                     term.trusted_vote = true;
                     term.trusted_at = Some(now);
                 }
+                if real {
+                    // The leader may still be in its finalize wait, which
+                    // ZooKeeper restarts on every notification it gets: my
+                    // first question waits for that wait to end.
+                    term.probe_at = Some(now + self.quiet_wait());
+                } else if !backed {
+                    // Nothing said the leader leads: if no heartbeat comes
+                    // by the time a zkelect leader would have sent several,
+                    // I ask it once (probe_if_due).
+                    term.probe_at = Some(now + self.timing.heartbeat_wait());
+                }
                 self.term = Term::Following(term);
                 if let Some(m) = self.beats.remove(&d.vote.leader) {
                     // Its heartbeat (or vote) that came while I looked.
                     self.follower_message(now, d.vote.leader, &m, out);
                 }
-                if matches!(&self.term, Term::Following(f) if f.real && f.fired.is_none()) {
+                if matches!(&self.term, Term::Following(f) if f.real && f.backed && f.fired.is_none())
+                {
                     self.trust_vote(now, out);
-                } else if let Term::Following(f) = &mut self.term {
-                    if !f.backed && f.last_hb.is_none() {
-                        // Decided on LOOKING votes alone: ask the leader for
-                        // its vote, which a leader that decided (a real
-                        // ZooKeeper server too) answers with its LEADING
-                        // vote, the backing that spares me a look again
-                        // at initLimit.
-                        f.last_probe = Some(now);
-                        let v = f.vote;
-                        out.push(Output::Send {
-                            to: f.leader,
-                            msg: Message::outgoing(
-                                ServerState::Looking,
-                                v.leader,
-                                v.zxid,
-                                v.election_epoch,
-                                v.peer_epoch,
-                            ),
-                        });
-                    }
                 }
-                if !observer && matches!(&self.term, Term::Following(f) if f.fired.is_none()) {
+                let hello = matches!(&self.term, Term::Following(f) if f.fired.is_none() && !f.real);
+                if !observer && hello {
                     // Not yet following a confirmed leader: say hello at
                     // once, so that a leader that took me for one looking
                     // elsewhere (and heartbeats me only now and then) sends
@@ -1279,14 +1272,9 @@ impl Core {
                 if let Some(s) = f.down_since {
                     d = d.min(s + t.reconnect_grace());
                 }
-                if f.trusted_vote && f.fired.is_none() && f.last_hb.is_none() {
-                    if let Some(p) = f.last_probe {
-                        let period = if p < f.decided_at + t.confirm_timeout() {
-                            self.probe_period()
-                        } else {
-                            t.tick
-                        };
-                        d = d.min(p + period);
+                if f.last_hb.is_none() && (f.fired.is_none() || !f.trusted_vote) {
+                    if let Some(p) = f.probe_at {
+                        d = d.min(p);
                     }
                 }
                 if f.pending.is_some() {
@@ -1567,9 +1555,46 @@ impl Core {
                 if hello {
                     self.hello(now, out);
                 }
+                self.probe_if_due(now, out);
             }
         }
         self.flush_pending(now, out);
+    }
+
+    /// The one question of a follower that decided on LOOKING votes alone
+    /// (not yet trusting the leader's vote): its vote, as a LOOKING
+    /// notification, which a leader that decided (a real ZooKeeper server
+    /// too) answers with its LEADING vote: the backing that spares me a
+    /// look again at initLimit.
+    fn probe_if_due(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        if f.trusted_vote || f.last_hb.is_some() || !f.probe_at.is_some_and(|p| now >= p) {
+            return;
+        }
+        f.probe_at = None;
+        if f.backed {
+            return;
+        }
+        let v = f.vote;
+        out.push(Output::Send {
+            to: f.leader,
+            msg: Message::outgoing(
+                ServerState::Looking,
+                v.leader,
+                v.zxid,
+                v.election_epoch,
+                v.peer_epoch,
+            ),
+        });
+    }
+
+    /// A finalize wait and a half: how long after my decision the leader,
+    /// which may have been in its own finalize wait (restarted by every
+    /// notification in ZooKeeper), has decided if nothing disturbed it.
+    fn quiet_wait(&self) -> Duration {
+        self.timing.finalize_wait + self.timing.finalize_wait / 2
     }
 
     /// The leader's own LEADING vote stands for its confirmation (a leader
@@ -1585,6 +1610,7 @@ impl Core {
     /// new one after its sync), once a tick, until its epoch is above.
     fn trust_vote(&mut self, now: Duration, out: &mut Vec<Output>) {
         let period = self.probe_period();
+        let quiet = self.quiet_wait();
         let give_up = self.timing.heartbeat_wait();
         let (leader, epoch, fresh, observer) = match &self.term {
             Term::Following(f) => (
@@ -1607,13 +1633,19 @@ impl Core {
             return;
         };
         if !allowed {
-            let p = if now < f.decided_at + self.timing.confirm_timeout() {
+            // Every probe period once the leader said LEADING (it decided:
+            // my questions cannot disturb its election); before, one per
+            // quiet wait and a half, so that ZooKeeper's finalize wait,
+            // which every notification restarts, still ends.
+            let p = if now >= f.decided_at + self.timing.confirm_timeout() {
+                self.timing.tick
+            } else if f.backed {
                 period
             } else {
-                self.timing.tick
+                quiet + quiet / 2
             };
-            if f.last_probe.map_or(true, |l| now >= l + p) {
-                f.last_probe = Some(now);
+            if f.probe_at.map_or(true, |at| now >= at) {
+                f.probe_at = Some(now + p);
                 let v = f.vote;
                 out.push(Output::Send {
                     to: leader,

@@ -67,8 +67,9 @@ pub(crate) struct FollowTerm {
     /// term (from the decided vote on): a ZooKeeper leader's vote carries
     /// its new epoch only after its sync.
     pub vote_epoch: i64,
-    /// When I last asked a trusted leader for its current vote.
-    pub last_probe: Option<Duration>,
+    /// When I ask the leader for its current vote next (a LOOKING
+    /// notification, which a decided leader answers with its vote).
+    pub probe_at: Option<Duration>,
     /// The leader is taken for a real ZooKeeper server: its own LEADING
     /// vote stands for its confirmation, once it shows the epoch of the
     /// leader's sync ([`FollowTerm::fresh_epoch`]).
@@ -96,7 +97,7 @@ impl FollowTerm {
             pending: None,
             last_hello: None,
             vote_epoch: vote.peer_epoch,
-            last_probe: None,
+            probe_at: None,
             real: false,
             looking_path: false,
             trusted_at: None,

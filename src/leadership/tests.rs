@@ -283,7 +283,8 @@ fn follower_accepts_acknowledges_and_follows_a_confirmed_leader() {
     let mut c = follower();
     // The leader's election vote is not a heartbeat.
     let vote = Message::outgoing(ServerState::Leading, 3, 0, 1, 0);
-    assert!(c.receive(ms(20), 3, &vote).is_empty());
+    let o = c.receive(ms(20), 3, &vote);
+    assert!(o.is_empty(), "{o:?}");
     let hb = heartbeat(3, 1, false, 1, 1);
     let outs = c.receive(ms(21), 3, &hb);
     assert_eq!(events(&outs), [Event::EpochAccepted { epoch: 1 }]);
