@@ -260,7 +260,13 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
         assert_eq!(e, e7, "zkelect sid {} follows 7 with epoch {e}", r.sid);
         zk.push((r.sid, elected, ft - t_kill));
         let losses = r.losses(t_kill);
-        assert_eq!(losses.len(), 1, "zkelect sid {}: {losses:?}", r.sid);
+        assert_eq!(
+            losses.len(),
+            1,
+            "zkelect sid {}: {losses:?}; events:\n{}",
+            r.sid,
+            r.dump(t_kill)
+        );
     }
     let last_real = real_dec.iter().map(|(_, t)| *t).max().unwrap();
     println!(
@@ -306,14 +312,14 @@ fn rolling_restart_of_every_real_server() {
     let t_roll = now_ms();
     let mut figures = Vec::new();
     for sid in reals {
+        let others: Vec<Sid> = reals.iter().copied().filter(|&s| s != sid).collect();
+        let before: Vec<usize> = others.iter().map(|&r| ens.decisions(r).len()).collect();
         let t_stop = now_ms();
         ens.stop_real(sid);
-        let others: Vec<Sid> = reals.iter().copied().filter(|&s| s != sid).collect();
         let mut leader = 8;
         if sid == 8 {
             // The leader: the others elect 7.
-            for &r in &others {
-                let n = ens.decisions(r).len();
+            for (&r, n) in others.iter().zip(&before) {
                 let d = ens.wait_decision(r, n + 1);
                 assert_eq!(d.leader, 7, "real server {r}: {d:?}");
             }

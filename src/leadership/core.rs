@@ -187,6 +187,10 @@ struct Mixed {
     /// Sids that sent what only zkelect sends (a heartbeat, a report, a
     /// follow-only vote): not real servers.
     zkelect: BTreeSet<Sid>,
+    /// Peers whose election connection is down now (it was up before).
+    conn_down: BTreeSet<Sid>,
+    /// Of those, the ones whose reconnect was refused since: gone.
+    gone: BTreeSet<Sid>,
     /// When the current election began.
     looking_since: Duration,
 }
@@ -533,6 +537,9 @@ impl Core {
             return out;
         }
         self.advance(now, &mut out);
+        if self.mixed.conn_down.contains(&sid) {
+            self.mixed.gone.insert(sid);
+        }
         if matches!(&self.term, Term::Following(f) if f.leader == sid && f.down_since.is_some()) {
             self.leave(now, LossReason::Disconnected, &mut out);
         }
@@ -751,7 +758,12 @@ impl Core {
         // would be lost otherwise): while LOOKING the reply rules deliver
         // every voter's notification (spec 5.11).
         let late_for_fle = !was_decided && voter && state.is_some();
-        if (delivered || reopened || late_for_fle) && !own_leader {
+        // A decided peer's vote that arrives after its connection broke was
+        // sent before: a dead leader's last LEADING answer must not elect
+        // it again (its reconnect, once up, brings its current word).
+        let stale = matches!(state, Some(ServerState::Leading | ServerState::Following))
+            && self.mixed.conn_down.contains(&from);
+        if (delivered || reopened || late_for_fle) && !own_leader && !stale {
             let backed = matches!(state, Some(ServerState::Following | ServerState::Leading));
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
@@ -846,7 +858,11 @@ impl Core {
         let fencing = self.mode == Mode::Fencing;
         if up {
             self.seen_up.insert(sid);
+            self.mixed.conn_down.remove(&sid);
+            self.mixed.gone.remove(&sid);
             let _ = self.fle.set_known_down(now, sid, false);
+        } else {
+            self.mixed.conn_down.insert(sid);
         }
         if !up && self.fle.is_voter(sid) {
             // A refused attempt says at once that nothing listens there.
@@ -1058,6 +1074,20 @@ impl Core {
     }
 
     fn decided(&mut self, now: Duration, d: Decision, backed: bool, out: &mut Vec<Output>) {
+        if d.state != ServerState::Leading && self.mixed.gone.contains(&d.vote.leader) {
+            // A leader whose connection broke and whose reconnect was
+            // refused: gone. (Real servers that are still looking answer an
+            // observer with their last vote, which names the dead leader.)
+            // No term for it: I look again at once, and the host sees
+            // nothing of this decision.
+            let n = out.len();
+            self.begin(now, out);
+            let tail: Vec<Output> = out.drain(n..).collect();
+            out.extend(tail.into_iter().filter(|o| {
+                !matches!(o, Output::Event(Event::StateChanged { .. }))
+            }));
+            return;
+        }
         self.stash.clear();
         Self::emit(
             out,
@@ -1138,6 +1168,13 @@ impl Core {
                     term.real = true;
                     term.trusted_vote = true;
                     term.trusted_at = Some(now);
+                }
+                if self.mixed.conn_down.contains(&d.vote.leader) {
+                    // Decided for a leader whose connection is down (a late
+                    // vote of a dead leader, say): the reconnect grace runs
+                    // from now, and a refused reconnect ends it at once.
+                    term.down_since = Some(now);
+                    out.push(Output::Connect(d.vote.leader));
                 }
                 if real {
                     // The leader may still be in its finalize wait, which
@@ -1725,7 +1762,13 @@ impl Core {
                     // sends this; it says LEADING itself.
                     let limit = self.epoch_limit(f.vote.peer_epoch);
                     let mut retry = false;
+                    let fast = now + self.probe_period();
                     if let Term::Following(f) = &mut self.term {
+                        if !f.backed && f.trusted_vote {
+                            // It decided: my questions can no longer delay
+                            // its election, so ask at the fast pace now.
+                            f.probe_at = f.probe_at.map(|p| p.min(fast));
+                        }
                         f.backed = true;
                         if msg.peer_epoch > f.vote_epoch && msg.peer_epoch <= limit {
                             // Its vote after its sync: the epoch it leads.
