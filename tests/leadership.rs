@@ -1266,14 +1266,14 @@ fn keep_going(list: &[u64]) {
 /// epoch 2 for sid 1: it stays `Observing { leader: 1, epoch: None }`,
 /// which the liveness check accepts for such runs (`Sim::settled`). The
 /// fail-over faults and changes of the core's timing move such runs to
-/// other seeds: seed 724 is now one that repeats an epoch and settles
+/// other seeds: seed 1060 is now one that repeats an epoch and settles
 /// (the first from 0, since the follow-only changes of the core).
 #[test]
 fn random_schedule_with_a_repeated_epoch_settles() {
-    let o = run_random(724);
+    let o = run_random(1060);
     assert!(
         o.repeated_epochs > 0,
-        "seed 724 no longer confirms an epoch twice: pick another seed"
+        "seed 1060 no longer confirms an epoch twice: pick another seed"
     );
 }
 
@@ -1316,4 +1316,3 @@ fn random_schedules_catch_a_lease_clock_that_stops_in_suspend() {
         "no seed in 0..3000 found two leaders with a clock that stops in suspend (first failure: {first:?})"
     );
 }
-

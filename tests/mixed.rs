@@ -51,7 +51,9 @@ impl Recorder {
     fn dump(&self, since: i64) -> String {
         self.all()
             .into_iter()
-            .filter(|(t, e)| *t >= since && !matches!(e, Event::PeerConnected(_) | Event::PeerDisconnected(_)))
+            .filter(|(t, e)| {
+                *t >= since && !matches!(e, Event::PeerConnected(_) | Event::PeerDisconnected(_))
+            })
             .map(|(t, e)| format!("  +{} ms {e:?}", t - since))
             .collect::<Vec<_>>()
             .join("\n")
@@ -59,9 +61,7 @@ impl Recorder {
 
     /// The first event at or after `since` (ms) that `pred` accepts.
     fn find(&self, since: i64, pred: impl Fn(&Event) -> bool) -> Option<(i64, Event)> {
-        self.all()
-            .into_iter()
-            .find(|(t, e)| *t >= since && pred(e))
+        self.all().into_iter().find(|(t, e)| *t >= since && pred(e))
     }
 
     /// Waits for that event.
@@ -85,9 +85,11 @@ impl Recorder {
 
     /// Waits for the `Elected` event for `leader` at or after `since`.
     fn wait_elected(&self, leader: Sid, since: i64) -> i64 {
-        self.wait(&format!("elected {leader}"), since, |e| {
-            matches!(e, Event::Elected(l) if l.leader == leader)
-        })
+        self.wait(
+            &format!("elected {leader}"),
+            since,
+            |e| matches!(e, Event::Elected(l) if l.leader == leader),
+        )
         .0
     }
 
@@ -134,7 +136,8 @@ fn serving_leader(ens: &mut Ensemble, sids: &[Sid]) -> Sid {
 /// The log time (ms) of the `nth` decision of the current run of `sid`.
 fn decision_time(ens: &mut Ensemble, sid: Sid, nth: usize) -> i64 {
     let d = ens.wait_decision(sid, nth);
-    ens.record_time_ms(sid, d.at).expect("a decision's log time")
+    ens.record_time_ms(sid, d.at)
+        .expect("a decision's log time")
 }
 
 /// A fresh start in which zkelect would win: 3 real servers (sids 1..3,
@@ -161,7 +164,9 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     let leader = serving_leader(&mut ens, &[1, 2, 3]);
     let served = now_ms();
     assert!((1..=3).contains(&leader), "leader {leader}");
-    let epoch = ens.current_epoch(leader).expect("the leader's currentEpoch");
+    let epoch = ens
+        .current_epoch(leader)
+        .expect("the leader's currentEpoch");
     let mut follow = Vec::new();
     for r in &recs {
         follow.push(r.wait_follows(leader, t0));

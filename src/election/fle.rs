@@ -595,13 +595,12 @@ impl Fle {
             }
             // Against my *initial* vote, not my current proposal (spec 5.4 c 2).
             let (il, iz, ie) = self.init;
-            self.proposal = if total_order(&self.qv, ml, mz, me, il, iz, ie)
-                && self.adoptable(ml, mz, me)
-            {
-                (ml, mz, me)
-            } else {
-                self.init
-            };
+            self.proposal =
+                if total_order(&self.qv, ml, mz, me, il, iz, ie) && self.adoptable(ml, mz, me) {
+                    (ml, mz, me)
+                } else {
+                    self.init
+                };
             out.extend(self.notifications());
         } else if msg.election_epoch < self.logicalclock {
             return out;

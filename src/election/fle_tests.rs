@@ -1067,7 +1067,13 @@ fn follow_only_vote_is_below_every_real_vote_and_still_counts() {
     // server never adopts it.
     let q = five();
     assert!(crate::election::total_order(
-        &q, 1, 0, 0, 5, FOLLOW_ONLY_ZXID, FOLLOW_ONLY_EPOCH
+        &q,
+        1,
+        0,
+        0,
+        5,
+        FOLLOW_ONLY_ZXID,
+        FOLLOW_ONLY_EPOCH
     ));
     // Another peer counts it as a LOOKING vote of my round (not ignored).
     let mut other = peer(1, five());
@@ -1108,7 +1114,11 @@ fn follow_only_never_adopts_itself_and_never_leads() {
     assert!(!sends(&acts).is_empty());
     let mut d = None;
     for from in [1, 2, 3, 4] {
-        d = d.or(decision(&f.on_notification(ms(6), from, &looking(3, 0, 1, 0))));
+        d = d.or(decision(&f.on_notification(
+            ms(6),
+            from,
+            &looking(3, 0, 1, 0),
+        )));
     }
     let d = d.expect("a decision for the real vote");
     assert_eq!((d.state, d.vote.leader), (Following, 3));

@@ -706,6 +706,9 @@ impl Core {
             self.maybe_release(now, from, msg, &mut out);
         }
         if from != self.me() {
+            // It speaks: its connection is up (whatever events are late).
+            self.mixed.conn_down.remove(&from);
+            self.mixed.gone.remove(&from);
             self.mixed_evidence(now, from, msg, voter, &mut out);
         }
         let was_decided = !matches!(self.term, Term::Looking);
@@ -758,12 +761,7 @@ impl Core {
         // would be lost otherwise): while LOOKING the reply rules deliver
         // every voter's notification (spec 5.11).
         let late_for_fle = !was_decided && voter && state.is_some();
-        // A decided peer's vote that arrives after its connection broke was
-        // sent before: a dead leader's last LEADING answer must not elect
-        // it again (its reconnect, once up, brings its current word).
-        let stale = matches!(state, Some(ServerState::Leading | ServerState::Following))
-            && self.mixed.conn_down.contains(&from);
-        if (delivered || reopened || late_for_fle) && !own_leader && !stale {
+        if (delivered || reopened || late_for_fle) && !own_leader {
             let backed = matches!(state, Some(ServerState::Following | ServerState::Leading));
             let acts = self.fle.on_notification(now, from, msg);
             self.apply_fle(now, acts, backed, &mut out);
@@ -1083,9 +1081,10 @@ impl Core {
             let n = out.len();
             self.begin(now, out);
             let tail: Vec<Output> = out.drain(n..).collect();
-            out.extend(tail.into_iter().filter(|o| {
-                !matches!(o, Output::Event(Event::StateChanged { .. }))
-            }));
+            out.extend(
+                tail.into_iter()
+                    .filter(|o| !matches!(o, Output::Event(Event::StateChanged { .. }))),
+            );
             return;
         }
         self.stash.clear();
@@ -1196,7 +1195,8 @@ impl Core {
                 {
                     self.trust_vote(now, out);
                 }
-                let hello = matches!(&self.term, Term::Following(f) if f.fired.is_none() && !f.real);
+                let hello =
+                    matches!(&self.term, Term::Following(f) if f.fired.is_none() && !f.real);
                 if !observer && hello {
                     // Not yet following a confirmed leader: say hello at
                     // once, so that a leader that took me for one looking
@@ -1459,6 +1459,24 @@ impl Core {
         if from == me || !self.fle.is_voter(from) {
             return;
         }
+        let superseded = match &self.term {
+            Term::Leading(t) => {
+                !t.confirmed
+                    && msg.server_state() == Some(ServerState::Leading)
+                    && msg.leader == from
+                    && says_confirmed(msg)
+                    && msg.peer_epoch > t.epoch
+                    && msg.peer_epoch <= self.epoch_limit(t.vote.peer_epoch)
+            }
+            _ => false,
+        };
+        if superseded {
+            // Not confirmed, while another leader is, above my epoch: a
+            // quorum went on without me; I give up now rather than at
+            // initLimit (giving up is always safe).
+            self.leave(now, LossReason::Superseded, out);
+            return;
+        }
         let Term::Leading(t) = &mut self.term else {
             return;
         };
@@ -1585,7 +1603,8 @@ impl Core {
                     self.mixed.real.insert(leader);
                     self.mixed.zkelect.remove(&leader);
                 }
-                let due = matches!(&self.term, Term::Following(f) if f.trusted_vote && f.fired.is_none());
+                let due =
+                    matches!(&self.term, Term::Following(f) if f.trusted_vote && f.fired.is_none());
                 if due {
                     self.trust_vote(now, out);
                 }

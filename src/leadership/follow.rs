@@ -73,7 +73,10 @@ mod tests {
         assert_eq!(" TRUE ".parse::<FollowOnly>(), Ok(FollowOnly::On));
         assert_eq!("false".parse::<FollowOnly>(), Ok(FollowOnly::Off));
         let e = "yes".parse::<FollowOnly>().unwrap_err();
-        assert!(e.contains("auto, true or false") && e.contains("yes"), "{e}");
+        assert!(
+            e.contains("auto, true or false") && e.contains("yes"),
+            "{e}"
+        );
         assert_eq!(FollowOnly::default(), FollowOnly::Auto);
     }
 }

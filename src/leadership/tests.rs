@@ -1116,10 +1116,20 @@ fn follow_only_settings_off_and_on() {
 
     let mut on = Auto(raw_core(3, Some(Durable::default())).with_follow_only(FollowOnly::On));
     let outs = on.start(ms(0));
-    let own = Message::outgoing(ServerState::Looking, 3, FOLLOW_ONLY_ZXID, 1, FOLLOW_ONLY_EPOCH);
+    let own = Message::outgoing(
+        ServerState::Looking,
+        3,
+        FOLLOW_ONLY_ZXID,
+        1,
+        FOLLOW_ONLY_EPOCH,
+    );
     assert!(sent_to(&outs, 1).contains(&own), "{outs:?}");
     // Votes for me from the others do not make me lead.
-    on.receive(ms(1), 1, &Message::outgoing(ServerState::Looking, 3, FOLLOW_ONLY_ZXID, 1, -1));
+    on.receive(
+        ms(1),
+        1,
+        &Message::outgoing(ServerState::Looking, 3, FOLLOW_ONLY_ZXID, 1, -1),
+    );
     on.receive(ms(1), 3, &own);
     on.on_timeout(ms(30), true);
     assert_eq!(on.role(), Role::Looking);
@@ -1134,7 +1144,10 @@ fn the_learned_follow_only_vote_teaches_the_other_zkelect_peers() {
     c.receive(ms(20), 3, &learned);
     assert!(c.knows_real_members() && c.follows_only());
     assert_eq!(c.role(), Role::Looking, "its leader looks in a later round");
-    assert_eq!(c.fle().proposal(), (1, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    assert_eq!(
+        c.fle().proposal(),
+        (1, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
+    );
 
     let mut off = Auto(follower().0.with_follow_only(FollowOnly::Off));
     off.receive(ms(20), 3, &learned);
@@ -1160,7 +1173,13 @@ fn behind_a_real_leader_following_comes_with_the_epoch_of_its_sync() {
     c.receive(ms(1), 2, &looking(3, r));
     c.receive(ms(1), 1, &looking(3, r));
     c.on_timeout(ms(12), true);
-    assert!(matches!(c.role(), Role::Following { leader: 3, epoch: None }));
+    assert!(matches!(
+        c.role(),
+        Role::Following {
+            leader: 3,
+            epoch: None
+        }
+    ));
     // Decided at 1 ms (every voter agreed); nothing goes to 3 within a
     // finalize wait and a half (15 ms), as 3 may still be in its own.
     let outs = c.on_timeout(ms(12), true);
@@ -1168,16 +1187,26 @@ fn behind_a_real_leader_following_comes_with_the_epoch_of_its_sync() {
     let outs = c.on_timeout(ms(20), true);
     let probe = sent_to(&outs, 3);
     assert!(
-        probe.iter().any(|m| m.server_state() == Some(ServerState::Looking)),
+        probe
+            .iter()
+            .any(|m| m.server_state() == Some(ServerState::Looking)),
         "{outs:?}"
     );
     // Its vote before its sync: epoch 0 is the old one; no Following.
     let pre = Message::outgoing(ServerState::Leading, 3, 0, r, 0);
     let outs = c.receive(ms(41), 3, &pre);
-    assert!(!events(&outs).iter().any(|e| matches!(e, Event::Following { .. })));
+    assert!(!events(&outs)
+        .iter()
+        .any(|e| matches!(e, Event::Following { .. })));
     // After its sync: epoch 1, Following at once.
     let post = Message::outgoing(ServerState::Leading, 3, 0, r, 1);
     let outs = c.receive(ms(60), 3, &post);
-    assert!(events(&outs).contains(&Event::Following { leader: 3, epoch: 1 }), "{outs:?}");
+    assert!(
+        events(&outs).contains(&Event::Following {
+            leader: 3,
+            epoch: 1
+        }),
+        "{outs:?}"
+    );
     assert_eq!(c.fle().current_vote().peer_epoch, 1);
 }

@@ -685,8 +685,10 @@ impl Ensemble {
         let s = self.slot(sid);
         assert_eq!(s.kind, Kind::Zk, "slot {sid} is a real server's");
         let text = fs::read_to_string(s.cfg_path()).expect("read the slot's zoo.cfg");
-        let p = Peer::from_config_text(&format!("{text}{extra}\n"), Some(sid))
-            .unwrap_or_else(|e| panic!("zkelect rejects the zoo.cfg of slot {sid} + {extra:?}: {e}"));
+        let p =
+            Peer::from_config_text(&format!("{text}{extra}\n"), Some(sid)).unwrap_or_else(|e| {
+                panic!("zkelect rejects the zoo.cfg of slot {sid} + {extra:?}: {e}")
+            });
         assert_eq!(p.my_sid(), sid);
         p
     }
