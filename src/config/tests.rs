@@ -975,3 +975,22 @@ fn load_falls_back_to_latin1() {
     assert_eq!(c.data_dir, Some(PathBuf::from("/tmp/é")));
     assert_eq!(c.tick_time_ms, 10);
 }
+
+/// `followOnly` (a zkelect key): auto by default, true/false, and a clear
+/// error naming the line, the key and the three values.
+#[test]
+fn follow_only_key() {
+    use crate::leadership::FollowOnly;
+    let base = format!("{HEAD}server.1=127.0.0.1:2888:3888\n");
+    assert_eq!(parse(&base).follow_only, FollowOnly::Auto);
+    let on = parse(&format!("{base}followOnly=true\n"));
+    assert_eq!(on.follow_only, FollowOnly::On);
+    let off = parse(&format!("{base}followOnly=FALSE\n"));
+    assert_eq!(off.follow_only, FollowOnly::Off);
+    parse_err(
+        &format!("{base}followOnly=sometimes\n"),
+        6,
+        "followOnly",
+        "auto, true or false",
+    );
+}
