@@ -16,6 +16,8 @@ A dead or cut-off leader is noticed and replaced without any signal; SIGHUP
 still restarts the election by hand (the host saying: the leader is gone).
 leadershipMode=fencing in zoo.cfg confirms leaders without follower promises
 (fail-over in one round trip; fence writes with the epoch); see the README.
+followOnly=auto|true|false in zoo.cfg: whether this peer may win the election
+beside real ZooKeeper servers (auto: not once it learns of them); see the README.
 stdout: one JSON object per line per event, e.g.
   {\"event\":\"state\",\"sid\":1,\"state\":\"LOOKING\",\"old\":\"LOOKING\"}
   {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
