@@ -34,6 +34,6 @@ pub mod tls;
 pub mod types;
 pub mod wire;
 
-pub use leadership::Mode;
+pub use leadership::{FollowOnly, Mode};
 pub use peer::{Confirmed, Error, Event, Leader, Leadership, LossReason, Peer, Stats};
 pub use types::{LearnerType, ServerState, Sid, Vote, Zxid};

@@ -1336,10 +1336,11 @@ fn keep_going(list: &[u64]) {
 /// also without a store, had observed sid 3 at epoch 2 and must not report
 /// epoch 2 for sid 1: it stays `Observing { leader: 1, epoch: None }`,
 /// which the liveness check accepts for such runs (`Sim::settled`). The
-/// fail-over faults, changes of the core's timing and the clock rates and
-/// lease attacks of the third stream move such runs to other seeds (10751
-/// before the third stream), so the test runs seeds from 10,000 until one
-/// repeats an epoch, which must settle like any other.
+/// fail-over faults, changes of the core's timing (the follow-only changes
+/// too) and the clock rates and lease attacks of the third stream move such
+/// runs to other seeds (10751 before the third stream), so the test runs
+/// seeds from 10,000 until one repeats an epoch, which must settle like any
+/// other.
 #[test]
 fn random_schedule_with_a_repeated_epoch_settles() {
     let found = (10_000..15_000).find(|&seed| run_random(seed).repeated_epochs > 0);

@@ -238,7 +238,7 @@ fn the_effective_configuration_is_logged_at_start() {
         line.ends_with(&format!(
             "sid 1 (participant, election 127.0.0.1:{}): voters 1,2,3; observers none; \
              quorum: majority, 2 of 3 voters; tickTime=2000 ms initLimit=5 syncLimit=2 ticks; \
-             finalizeWait=50 ms; leadershipMode=lease; quorum TLS off",
+             finalizeWait=50 ms; leadershipMode=lease; followOnly=auto; quorum TLS off",
             ports[0]
         )),
         "{line}"

@@ -16,6 +16,8 @@ A dead or cut-off leader is noticed and replaced without any signal; SIGHUP
 still restarts the election by hand (the host saying: the leader is gone).
 leadershipMode=fencing in zoo.cfg confirms leaders without follower promises
 (fail-over in one round trip; fence writes with the epoch); see the README.
+followOnly=auto|true|false in zoo.cfg: whether this peer may win the election
+beside real ZooKeeper servers (auto: not once it learns of them); see the README.
 stdout: one JSON object per line per event, each opening with the time it
 was printed (\"ts\", ISO 8601 UTC, milliseconds), e.g.
   {\"ts\":\"2026-12-01T21:11:56.123Z\",\"event\":\"state\",\"sid\":1,\"state\":\"FOLLOWING\",\"old\":\"LOOKING\"}

@@ -99,6 +99,7 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         standalone_enabled: true,
         finalize_wait_ms: 200,
         leadership_mode: crate::leadership::Mode::Lease,
+        follow_only: crate::leadership::FollowOnly::Auto,
         client_port: None,
         client_port_address: None,
         four_letter_whitelist: None,
@@ -249,6 +250,7 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
                     u64::try_from(w).map_err(|_| site.err(format!("{w} must not be negative")))?;
             }
             "leadershipMode" => cfg.leadership_mode = v.parse().map_err(bad)?,
+            "followOnly" => cfg.follow_only = v.parse().map_err(bad)?,
             "version" => cfg.version = parse_hex_version(v).map_err(bad)?,
             _ if key.starts_with("server.") => {
                 let sid = parse_sid(&key["server.".len()..]).map_err(bad)?;

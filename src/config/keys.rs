@@ -56,6 +56,7 @@ const USED: &[&str] = &[
     // zkelect's own.
     "finalizeWait",
     "leadershipMode",
+    "followOnly",
     STRICT_KEY,
 ];
 
@@ -349,6 +350,7 @@ mod tests {
             "ssl.quorum.keyStore.location",
             "zookeeper.sslQuorumReloadCertFiles",
             "strictConfig",
+            "followOnly",
             "finalizeWait",
         ] {
             assert_eq!(classify(k), Kind::Used, "{k}");

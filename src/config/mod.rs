@@ -121,6 +121,10 @@ pub struct Config {
     /// `leadershipMode` (a zkelect key): `lease` (the default) or
     /// `fencing`; see [`crate::leadership::Mode`].
     pub leadership_mode: crate::leadership::Mode,
+    /// `followOnly` (a zkelect key): `auto` (the default), `true` or
+    /// `false`: whether this peer may win the election, for ensembles with
+    /// real ZooKeeper servers; see [`crate::leadership::FollowOnly`].
+    pub follow_only: crate::leadership::FollowOnly,
     /// The global `clientPort`, when given and not 0. `zkelect run`
     /// answers ZooKeeper's four-letter words there ([`crate::admin`]).
     pub client_port: Option<u16>,

@@ -23,7 +23,7 @@ impl Config {
     ///
     /// `sid 1 (participant, election 127.0.0.1:3888): voters 1,2,3; observers none;
     /// quorum: majority, 2 of 3 voters; tickTime=2000 ms initLimit=10 syncLimit=5 ticks;
-    /// finalizeWait=200 ms; leadershipMode=lease; quorum TLS off`
+    /// finalizeWait=200 ms; leadershipMode=lease; followOnly=auto; quorum TLS off`
     pub fn describe(&self, my_sid: Sid) -> String {
         let me = match self.servers.get(&my_sid) {
             Some(s) => {
@@ -72,7 +72,7 @@ impl Config {
         format!(
             "sid {my_sid} ({me}): voters {}; observers {}; quorum: {quorum}; \
              tickTime={} ms initLimit={} syncLimit={} ticks; finalizeWait={} ms; \
-             leadershipMode={}; quorum TLS {}",
+             leadershipMode={}; followOnly={}; quorum TLS {}",
             sids(self.quorum.voters()),
             sids(self.quorum.observers()),
             self.tick_time_ms,
@@ -80,6 +80,7 @@ impl Config {
             limit(self.sync_limit, 5),
             self.finalize_wait_ms,
             self.leadership_mode,
+            self.follow_only,
             match &self.tls {
                 None => "off",
                 Some(t) if t.sid_binding => "on (sid binding)",

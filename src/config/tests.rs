@@ -279,7 +279,7 @@ fn describe_gives_the_effective_configuration() {
         c.describe(1),
         "sid 1 (participant, election 127.0.0.1:3888): voters 1,2,3; observers 4; quorum: \
          majority, 2 of 3 voters; tickTime=2000 ms initLimit=10 syncLimit=5 ticks; \
-         finalizeWait=50 ms; leadershipMode=lease; quorum TLS off"
+         finalizeWait=50 ms; leadershipMode=lease; followOnly=auto; quorum TLS off"
     );
     let c = parse("server.1=h:1:2\nleadershipMode=fencing\n");
     assert!(
@@ -1147,4 +1147,23 @@ fn load_falls_back_to_latin1() {
     let c = Config::load(&path).unwrap();
     assert_eq!(c.data_dir, Some(PathBuf::from("/tmp/é")));
     assert_eq!(c.tick_time_ms, 10);
+}
+
+/// `followOnly` (a zkelect key): auto by default, true/false, and a clear
+/// error naming the line, the key and the three values.
+#[test]
+fn follow_only_key() {
+    use crate::leadership::FollowOnly;
+    let base = format!("{HEAD}server.1=127.0.0.1:2888:3888\n");
+    assert_eq!(parse(&base).follow_only, FollowOnly::Auto);
+    let on = parse(&format!("{base}followOnly=true\n"));
+    assert_eq!(on.follow_only, FollowOnly::On);
+    let off = parse(&format!("{base}followOnly=FALSE\n"));
+    assert_eq!(off.follow_only, FollowOnly::Off);
+    parse_err(
+        &format!("{base}followOnly=sometimes\n"),
+        6,
+        "followOnly",
+        "auto, true or false",
+    );
 }

@@ -59,6 +59,29 @@ pub struct Decision {
     pub early: bool,
 }
 
+/// The peer epoch of a follow-only peer's own vote ([`Fle::set_follow_only`]):
+/// below every epoch a ZooKeeper server or a zkelect peer reports (0 and
+/// up), so every real vote beats it by the total order (spec 5.5), and
+/// above `Long.MIN_VALUE`, so it is not a non-voter's placeholder. ZooKeeper
+/// only compares a peer epoch (spec 5.4 c, 5.5): it counts the vote.
+pub const FOLLOW_ONLY_EPOCH: i64 = -1;
+
+/// The zxid of a follow-only peer's own vote when the operator asked for
+/// follow-only (`followOnly=true`). Not −1: a LOOKING server ignores a vote
+/// with zxid −1 (spec 5.4 c 1), and the vote must still count.
+pub const FOLLOW_ONLY_ZXID: Zxid = -2;
+
+/// The zxid of a follow-only peer's own vote when it learned that the
+/// ensemble has real ZooKeeper members (`followOnly=auto`): other zkelect
+/// peers in auto mode that see it learn it too.
+pub const FOLLOW_ONLY_MIXED_ZXID: Zxid = -3;
+
+/// Whether `(zxid, epoch)` is a follow-only peer's own vote: one that no
+/// follow-only peer adopts.
+pub fn is_follow_only_vote(zxid: Zxid, epoch: i64) -> bool {
+    epoch == FOLLOW_ONLY_EPOCH && (zxid == FOLLOW_ONLY_ZXID || zxid == FOLLOW_ONLY_MIXED_ZXID)
+}
+
 /// One `lookForLeader` call in progress.
 #[derive(Debug, Clone)]
 struct Round {
@@ -169,6 +192,8 @@ pub struct Fle {
     known_down: BTreeSet<Sid>,
     /// Whether early finalize is on (it is unless the driver turns it off).
     early_finalize: bool,
+    /// Follow-only ([`Fle::set_follow_only`]): the zxid my own vote carries.
+    follow_only: Option<Zxid>,
 }
 
 impl Fle {
@@ -191,7 +216,70 @@ impl Fle {
             started: false,
             known_down: BTreeSet::new(),
             early_finalize: true,
+            follow_only: None,
         }
+    }
+
+    /// Makes this peer *follow-only* (`Some(zxid)`, with
+    /// [`FOLLOW_ONLY_ZXID`] or [`FOLLOW_ONLY_MIXED_ZXID`]) or not (`None`).
+    /// A follow-only participant votes as any other, but it never wins:
+    ///
+    /// - its own vote is `(me, zxid, FOLLOW_ONLY_EPOCH)`, which every vote of
+    ///   a ZooKeeper server or an ordinary zkelect peer beats by the total
+    ///   order (their peer epochs are 0 and up), so nobody adopts it, and
+    ///   ZooKeeper, which only ignores zxid −1, still counts it;
+    /// - it adopts neither a vote naming itself (one from an earlier life)
+    ///   nor another follow-only peer's own vote;
+    /// - it never decides to lead: neither on its own vote (a quorum of
+    ///   follow-only peers alone) nor on decided peers naming it.
+    ///
+    /// What the others compute does not change: they see a voter whose
+    /// vote always loses and which then votes as they do. An observer is
+    /// not affected. Set during an election, it replaces my own vote at once
+    /// (if I still propose myself) and returns the notifications of the new
+    /// proposal.
+    pub fn set_follow_only(&mut self, zxid: Option<Zxid>) -> Vec<Action> {
+        self.follow_only = zxid;
+        let my = self.settings.my_sid;
+        if self.round.is_none() || !self.follow_only_applies() {
+            return Vec::new();
+        }
+        let was_mine = self.proposal.0 == my;
+        self.init = (my, zxid.unwrap_or(NO_VOTE), FOLLOW_ONLY_EPOCH);
+        if was_mine && self.proposal != self.init {
+            self.proposal = self.init;
+            if let Some(r) = self.round.as_mut() {
+                r.finalize_deadline = None;
+            }
+            return self.notifications();
+        }
+        Vec::new()
+    }
+
+    /// The follow-only zxid ([`Fle::set_follow_only`]), if set.
+    pub fn follow_only(&self) -> Option<Zxid> {
+        self.follow_only
+    }
+
+    /// Whether follow-only changes my votes: set, and I am a participant
+    /// and a voter.
+    fn follow_only_applies(&self) -> bool {
+        self.follow_only.is_some()
+            && self.settings.learner_type == LearnerType::Participant
+            && self.qv.is_voter(self.settings.my_sid)
+    }
+
+    /// Whether I may take `(leader, zxid, epoch)` as my proposal: always,
+    /// unless follow-only forbids it (a vote naming me, or another
+    /// follow-only peer's own vote).
+    fn adoptable(&self, leader: Sid, zxid: Zxid, epoch: i64) -> bool {
+        !self.follow_only_applies()
+            || (leader != self.settings.my_sid && !is_follow_only_vote(zxid, epoch))
+    }
+
+    /// Whether a decision to lead is forbidden (follow-only).
+    fn may_not_lead(&self, leader: Sid) -> bool {
+        self.follow_only.is_some() && leader == self.settings.my_sid
     }
 
     /// Before the first start: the first election's round will be above
@@ -359,6 +447,9 @@ impl Fle {
             if participant { last_zxid } else { NO_VOTE },
             if participant { current_epoch } else { NO_VOTE },
         );
+        if let Some(z) = self.follow_only.filter(|_| self.follow_only_applies()) {
+            self.init = (my, z, FOLLOW_ONLY_EPOCH);
+        }
         self.proposal = self.init;
         let t = self.settings.min_notification_interval;
         self.round = Some(Round {
@@ -412,7 +503,9 @@ impl Fle {
             return Vec::new();
         }
         let (pl, pz, pe) = self.proposal;
-        let better = total_order(&self.qv, msg.leader, msg.zxid, msg.peer_epoch, pl, pz, pe);
+        // A vote follow-only may not adopt is not "better" for me.
+        let better = total_order(&self.qv, msg.leader, msg.zxid, msg.peer_epoch, pl, pz, pe)
+            && self.adoptable(msg.leader, msg.zxid, msg.peer_epoch);
         let agrees = self.agrees(from, msg);
         let early = self.early_finalize;
         let Some(round) = self.round.as_mut() else {
@@ -502,17 +595,18 @@ impl Fle {
             }
             // Against my *initial* vote, not my current proposal (spec 5.4 c 2).
             let (il, iz, ie) = self.init;
-            self.proposal = if total_order(&self.qv, ml, mz, me, il, iz, ie) {
-                (ml, mz, me)
-            } else {
-                self.init
-            };
+            self.proposal =
+                if total_order(&self.qv, ml, mz, me, il, iz, ie) && self.adoptable(ml, mz, me) {
+                    (ml, mz, me)
+                } else {
+                    self.init
+                };
             out.extend(self.notifications());
         } else if msg.election_epoch < self.logicalclock {
             return out;
         } else {
             let (pl, pz, pe) = self.proposal;
-            if total_order(&self.qv, ml, mz, me, pl, pz, pe) {
+            if total_order(&self.qv, ml, mz, me, pl, pz, pe) && self.adoptable(ml, mz, me) {
                 self.proposal = (ml, mz, me);
                 out.extend(self.notifications());
             }
@@ -530,7 +624,7 @@ impl Fle {
         if self.agrees(from, msg) {
             self.note_agreement(from);
         }
-        if quorum {
+        if quorum && !self.may_not_lead(pl) {
             let wait = self.settings.finalize_wait;
             if wait.is_zero() {
                 out.extend(self.decide_on_proposal(now));
@@ -619,6 +713,11 @@ impl Fle {
         let Some(full) = msg.to_vote() else {
             return Vec::new();
         };
+        if self.may_not_lead(msg.leader) {
+            // Follow-only: decided peers naming me (from an earlier life)
+            // cannot make me lead.
+            return Vec::new();
+        }
         let my = self.settings.my_sid;
         let verifiers = self.verifiers();
         let vrefs: Vec<&QuorumVerifier> = verifiers.iter().map(|v| &**v).collect();

@@ -1047,3 +1047,103 @@ fn early_finalize_off_keeps_zookeepers_timing() {
     let d = decision(&f.on_timeout(ms(51), true)).unwrap();
     assert_eq!(d.elapsed, ms(51));
 }
+
+// ------------------------------------------------------------ follow-only
+
+use super::{is_follow_only_vote, FOLLOW_ONLY_EPOCH, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_ZXID};
+
+/// A follow-only participant's own vote is (me, -2, -1): every real vote
+/// (peer epoch 0 and up) beats it, and it is not the abstaining zxid -1.
+#[test]
+fn follow_only_vote_is_below_every_real_vote_and_still_counts() {
+    let mut f = eager(5, five());
+    let _ = f.set_follow_only(Some(FOLLOW_ONLY_ZXID));
+    let acts = f.start(ms(0), 0x1_0000_0007, 3);
+    let msg = looking(5, FOLLOW_ONLY_ZXID, 1, FOLLOW_ONLY_EPOCH);
+    assert_eq!(sends(&acts), to_all(&[1, 2, 3, 4, 5], msg));
+    assert!(is_follow_only_vote(msg.zxid, msg.peer_epoch));
+    assert_ne!(msg.zxid, -1, "ZooKeeper ignores zxid -1 (spec 5.4 c 1)");
+    // A fresh real server's vote beats it by the total order, so a real
+    // server never adopts it.
+    let q = five();
+    assert!(crate::election::total_order(
+        &q,
+        1,
+        0,
+        0,
+        5,
+        FOLLOW_ONLY_ZXID,
+        FOLLOW_ONLY_EPOCH
+    ));
+    // Another peer counts it as a LOOKING vote of my round (not ignored).
+    let mut other = peer(1, five());
+    let _ = other.start(ms(0), 0, 0);
+    let _ = other.on_notification(ms(1), 5, &msg);
+    assert_eq!(other.proposal(), (1, 0, 0), "nobody adopts it");
+}
+
+/// A follow-only peer adopts real votes, never a vote naming itself nor
+/// another follow-only peer's own vote, and never decides to lead, even on
+/// a quorum of votes for itself.
+#[test]
+fn follow_only_never_adopts_itself_and_never_leads() {
+    let mut f = eager(5, five());
+    let _ = f.set_follow_only(Some(FOLLOW_ONLY_MIXED_ZXID));
+    let _ = f.start(ms(0), 0, 0);
+    // Another follow-only peer (sid 4) is not adopted...
+    let _ = f.on_notification(ms(1), 4, &looking(4, FOLLOW_ONLY_ZXID, 1, -1));
+    assert_eq!(f.proposal(), (5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    // ... nor a vote naming me from an earlier life, however good.
+    let _ = f.on_notification(ms(2), 1, &looking(5, 0x9_0000_0000, 1, 9));
+    assert_eq!(f.proposal(), (5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    // A quorum for me decides nothing (eager: it would decide at once).
+    for from in [1, 2, 3, 5] {
+        let acts = f.on_notification(ms(3), from, &looking(5, FOLLOW_ONLY_MIXED_ZXID, 1, -1));
+        assert!(decision(&acts).is_none(), "{acts:?}");
+    }
+    // Decided peers naming me do not make me lead either.
+    for from in [1, 2] {
+        let acts = f.on_notification(ms(4), from, &following(5, 0, 1, 0));
+        assert!(decision(&acts).is_none(), "{acts:?}");
+    }
+    let acts = f.on_notification(ms(4), 5, &leading(5, 0, 1, 0));
+    assert!(decision(&acts).is_none(), "{acts:?}");
+    // A real vote is adopted and sent on; a quorum for it decides.
+    let acts = f.on_notification(ms(5), 3, &looking(3, 0, 1, 0));
+    assert_eq!(f.proposal(), (3, 0, 0));
+    assert!(!sends(&acts).is_empty());
+    let mut d = None;
+    for from in [1, 2, 3, 4] {
+        d = d.or(decision(&f.on_notification(
+            ms(6),
+            from,
+            &looking(3, 0, 1, 0),
+        )));
+    }
+    let d = d.expect("a decision for the real vote");
+    assert_eq!((d.state, d.vote.leader), (Following, 3));
+}
+
+/// Set during an election: my own vote is replaced at once (and sent), a
+/// proposal already adopted from someone else is kept.
+#[test]
+fn follow_only_set_while_looking_replaces_my_own_vote() {
+    let mut f = peer(5, five());
+    let _ = f.start(ms(0), 0, 0);
+    let acts = f.set_follow_only(Some(FOLLOW_ONLY_MIXED_ZXID));
+    assert_eq!(f.proposal(), (5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    assert_eq!(
+        sends(&acts),
+        to_all(&[1, 2, 3, 4, 5], looking(5, FOLLOW_ONLY_MIXED_ZXID, 1, -1))
+    );
+    let mut g = peer(2, five());
+    let _ = g.start(ms(0), 0, 0);
+    let _ = g.on_notification(ms(1), 3, &looking(3, 0, 1, 0));
+    assert!(g.set_follow_only(Some(FOLLOW_ONLY_ZXID)).is_empty());
+    assert_eq!(g.proposal(), (3, 0, 0));
+    // An observer is not affected.
+    let mut o = observer(6, maj(&[1, 2, 3], &[6]), ms(50));
+    let _ = o.set_follow_only(Some(FOLLOW_ONLY_ZXID));
+    let _ = o.start(ms(0), 0, 0);
+    assert_eq!(o.proposal(), (NO_VOTE, NO_VOTE, NO_VOTE));
+}

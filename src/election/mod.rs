@@ -12,7 +12,10 @@ mod order;
 mod reply;
 mod tracker;
 
-pub use fle::{Action, Decision, Fle, Settings};
+pub use fle::{
+    is_follow_only_vote, Action, Decision, Fle, Settings, FOLLOW_ONLY_EPOCH,
+    FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_ZXID,
+};
 pub use message::{check_range, Message, RangeError, MAX_EPOCH, MAX_ROUND};
 pub use order::total_order;
 pub use reply::{respond, Response, View};

@@ -3,12 +3,16 @@
 
 use super::durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 use super::event::{Event, Leader, LossReason};
+use super::follow::FollowOnly;
 use super::follower::{FollowTerm, Promise};
 use super::leader::LeaderTerm;
 use super::mode::Mode;
 use super::signal::{heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed};
 use super::timing::Timing;
-use crate::election::{check_range, Action, Decision, Fle, Message, RangeError, MAX_EPOCH};
+use crate::election::{
+    check_range, is_follow_only_vote, Action, Decision, Fle, Message, RangeError,
+    FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_ZXID, MAX_EPOCH,
+};
 use crate::types::{ServerState, Sid, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -157,6 +161,36 @@ pub struct Core {
     /// started yet (see [`Core::on_refused`]).
     seen_up: BTreeSet<Sid>,
     mode: Mode,
+    /// Mixed ensembles: what the peer knows of real ZooKeeper members.
+    mixed: Mixed,
+}
+
+/// What a peer learned about real ZooKeeper servers in its ensemble (see
+/// [`FollowOnly`]).
+#[derive(Debug, Clone, Default)]
+struct Mixed {
+    /// The setting.
+    follow_only: FollowOnly,
+    /// The ensemble has real ZooKeeper members, learned from proof: a
+    /// ZooKeeper learner connected to my quorum (Zab) port, which no zkelect
+    /// peer ever does ([`Core::on_zab_contact`]), or another zkelect peer's
+    /// vote that says it learned so. Sticky, but given up after a
+    /// follow-only election that found no leader for `initLimit` ticks.
+    learned: bool,
+    /// Sids taken for real ZooKeeper servers: leaders whose own LEADING
+    /// vote came without heartbeats for the trust wait. Only a hint (lost
+    /// heartbeats look the same): it speeds up following them, and makes
+    /// nobody follow-only.
+    real: BTreeSet<Sid>,
+    /// Sids that sent what only zkelect sends (a heartbeat, a report, a
+    /// follow-only vote): not real servers.
+    zkelect: BTreeSet<Sid>,
+    /// Peers whose election connection is down now (it was up before).
+    conn_down: BTreeSet<Sid>,
+    /// Of those, the ones whose reconnect was refused since: gone.
+    gone: BTreeSet<Sid>,
+    /// When the current election began.
+    looking_since: Duration,
 }
 
 impl Core {
@@ -221,6 +255,67 @@ impl Core {
             earlier_promise: None,
             seen_up: BTreeSet::new(),
             mode: Mode::Lease,
+            mixed: Mixed::default(),
+        }
+    }
+
+    /// With the follow-only setting `f` ([`FollowOnly::Auto`] by default).
+    /// Set before [`Core::start`].
+    pub fn with_follow_only(mut self, f: FollowOnly) -> Core {
+        self.mixed.follow_only = f;
+        let _ = self.fle.set_follow_only(self.follow_only_zxid());
+        self
+    }
+
+    /// The follow-only setting.
+    pub fn follow_only_setting(&self) -> FollowOnly {
+        self.mixed.follow_only
+    }
+
+    /// Whether this peer currently votes follow-only (never wins FLE).
+    pub fn follows_only(&self) -> bool {
+        self.fle.follow_only().is_some()
+    }
+
+    /// Whether this peer learned that its ensemble has real ZooKeeper
+    /// members (see [`FollowOnly::Auto`]).
+    pub fn knows_real_members(&self) -> bool {
+        self.mixed.learned
+    }
+
+    /// The zxid my follow-only vote carries, if I vote follow-only.
+    fn follow_only_zxid(&self) -> Option<Zxid> {
+        match self.mixed.follow_only {
+            FollowOnly::On => Some(FOLLOW_ONLY_ZXID),
+            FollowOnly::Auto if self.mixed.learned => Some(FOLLOW_ONLY_MIXED_ZXID),
+            _ => None,
+        }
+    }
+
+    /// Whether `leader` is taken for a real ZooKeeper server: known so, or
+    /// the ensemble has real members and it never sent what only zkelect
+    /// sends. Its own LEADING vote then stands for its confirmation at once.
+    fn believed_real(&self, leader: Sid) -> bool {
+        self.mixed.real.contains(&leader)
+            || ((self.mixed.learned || !self.mixed.real.is_empty())
+                && !self.mixed.zkelect.contains(&leader))
+    }
+
+    /// I learned that the ensemble has real ZooKeeper members. In auto mode I vote follow-only from now on; an
+    /// unconfirmed leader steps down at once, so that the real servers
+    /// elect one of their own instead of failing their sync with me again.
+    fn learn_mixed(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if self.mixed.learned {
+            return;
+        }
+        self.mixed.learned = true;
+        if self.mixed.follow_only != FollowOnly::Auto {
+            return;
+        }
+        let acts = self.fle.set_follow_only(self.follow_only_zxid());
+        self.apply_fle(now, acts, false, out);
+        if matches!(&self.term, Term::Leading(t) if !t.confirmed) {
+            self.leave(now, LossReason::NotConfirmed, out);
         }
     }
 
@@ -439,6 +534,9 @@ impl Core {
             return out;
         }
         self.advance(now, &mut out);
+        if self.mixed.conn_down.contains(&sid) {
+            self.mixed.gone.insert(sid);
+        }
         if matches!(&self.term, Term::Following(f) if f.leader == sid && f.down_since.is_some()) {
             self.leave(now, LossReason::Disconnected, &mut out);
         }
@@ -491,6 +589,24 @@ impl Core {
             Term::Following(_) => self.flush_pending(now, &mut out),
             Term::Looking => {}
         }
+        self.want_persist(&mut out);
+        out
+    }
+
+    /// A ZooKeeper learner connected to my quorum (Zab) port: proof that
+    /// the ensemble has real ZooKeeper members (no zkelect peer connects
+    /// there), which tried to sync with me because I won the election. In
+    /// [`FollowOnly::Auto`] I vote follow-only from now on and, if I lead
+    /// unconfirmed, step down at once (`LeadershipFailed`, reason
+    /// `NotConfirmed`), so that the real servers elect one of their own;
+    /// the votes of my new election tell the other zkelect peers too.
+    pub fn on_zab_contact(&mut self, now: Duration) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.stopped || !self.started {
+            return out;
+        }
+        self.advance(now, &mut out);
+        self.learn_mixed(now, &mut out);
         self.want_persist(&mut out);
         out
     }
@@ -586,6 +702,12 @@ impl Core {
         if state == Some(ServerState::Looking) {
             self.maybe_release(now, from, msg, &mut out);
         }
+        if from != self.me() {
+            // It speaks: its connection is up (whatever events are late).
+            self.mixed.conn_down.remove(&from);
+            self.mixed.gone.remove(&from);
+            self.mixed_evidence(now, from, msg, voter, &mut out);
+        }
         let was_decided = !matches!(self.term, Term::Looking);
         if was_decided && voter && state == Some(ServerState::Looking) && msg.zxid != -1 {
             self.stash.insert(from, *msg);
@@ -650,6 +772,48 @@ impl Core {
         out
     }
 
+    /// What a notification tells about real ZooKeeper members (see
+    /// [`FollowOnly`]), before the term handles it:
+    ///
+    /// - a report (its zxid inverted) or a follow-only vote comes from a
+    ///   zkelect peer; a follow-only vote that says it learned of real
+    ///   members (zxid [`FOLLOW_ONLY_MIXED_ZXID`]) teaches me the same;
+    /// - as a follower whose connection to its leader is down: a voter
+    ///   looking in a later round than my term's has lost the leader too, so
+    ///   I give it up now rather than after the reconnect grace.
+    fn mixed_evidence(
+        &mut self,
+        now: Duration,
+        from: Sid,
+        msg: &Message,
+        voter: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let state = msg.server_state();
+        if state == Some(ServerState::Following) && reported_heartbeat(msg).is_some() {
+            self.mixed.zkelect.insert(from);
+        }
+        if state != Some(ServerState::Looking) || msg.zxid == -1 {
+            return;
+        }
+        if is_follow_only_vote(msg.zxid, msg.peer_epoch) {
+            self.mixed.zkelect.insert(from);
+            self.mixed.real.remove(&from);
+            if voter && msg.zxid == FOLLOW_ONLY_MIXED_ZXID {
+                self.learn_mixed(now, out);
+            }
+            return;
+        }
+        if !voter {
+            return;
+        }
+        if let Term::Following(f) = &self.term {
+            if f.down_since.is_some() && from != f.leader && msg.election_epoch > f.term_round() {
+                self.leave(now, LossReason::Disconnected, out);
+            }
+        }
+    }
+
     /// Marks `sid` known down for FLE's early finalize, which may decide at
     /// once.
     fn known_down(&mut self, now: Duration, sid: Sid, out: &mut Vec<Output>) {
@@ -689,7 +853,11 @@ impl Core {
         let fencing = self.mode == Mode::Fencing;
         if up {
             self.seen_up.insert(sid);
+            self.mixed.conn_down.remove(&sid);
+            self.mixed.gone.remove(&sid);
             let _ = self.fle.set_known_down(now, sid, false);
+        } else {
+            self.mixed.conn_down.insert(sid);
         }
         if !up && self.fle.is_voter(sid) {
             // A refused attempt says at once that nothing listens there.
@@ -735,6 +903,7 @@ impl Core {
         let old = self.fle.state();
         let acts = self.fle.start(now, self.zxid, self.accepted);
         self.term = Term::Looking;
+        self.mixed.looking_since = now;
         self.leading_seen.clear();
         self.beats.clear();
         // A peer starts LOOKING: its first election is no state change.
@@ -900,6 +1069,21 @@ impl Core {
     }
 
     fn decided(&mut self, now: Duration, d: Decision, backed: bool, out: &mut Vec<Output>) {
+        if d.state != ServerState::Leading && self.mixed.gone.contains(&d.vote.leader) {
+            // A leader whose connection broke and whose reconnect was
+            // refused: gone. (Real servers that are still looking answer an
+            // observer with their last vote, which names the dead leader.)
+            // No term for it: I look again at once, and the host sees
+            // nothing of this decision.
+            let n = out.len();
+            self.begin(now, out);
+            let tail: Vec<Output> = out.drain(n..).collect();
+            out.extend(
+                tail.into_iter()
+                    .filter(|o| !matches!(o, Output::Event(Event::StateChanged { .. }))),
+            );
+            return;
+        }
         self.stash.clear();
         Self::emit(
             out,
@@ -967,8 +1151,39 @@ impl Core {
             }
             ServerState::Following | ServerState::Observing => {
                 let observer = d.state == ServerState::Observing;
+                let looking_path = !backed;
                 let backed = backed || self.leading_seen.contains(&d.vote.leader);
-                self.term = Term::Following(FollowTerm::new(d.vote, observer, backed, now));
+                let real = self.believed_real(d.vote.leader);
+                let mut term = FollowTerm::new(d.vote, observer, backed, now);
+                term.looking_path = looking_path;
+                if real {
+                    // A real ZooKeeper leader sends no heartbeats: its own
+                    // LEADING vote with the epoch of its sync is all the
+                    // confirmation there is, so I ask for it at once
+                    // (trust_vote) instead of waiting for heartbeats.
+                    term.real = true;
+                    term.trusted_vote = true;
+                    term.trusted_at = Some(now);
+                }
+                if self.mixed.conn_down.contains(&d.vote.leader) {
+                    // Decided for a leader whose connection is down (a late
+                    // vote of a dead leader, say): the reconnect grace runs
+                    // from now, and a refused reconnect ends it at once.
+                    term.down_since = Some(now);
+                    out.push(Output::Connect(d.vote.leader));
+                }
+                if real {
+                    // The leader may still be in its finalize wait, which
+                    // ZooKeeper restarts on every notification it gets: my
+                    // first question waits for that wait to end.
+                    term.probe_at = Some(now + self.quiet_wait());
+                } else if !backed {
+                    // Nothing said the leader leads: if no heartbeat comes
+                    // by the time a zkelect leader would have sent several,
+                    // I ask it once (probe_if_due).
+                    term.probe_at = Some(now + self.timing.heartbeat_wait());
+                }
+                self.term = Term::Following(term);
                 let beat = self.beats.remove(&d.vote.leader);
                 // Not one of an earlier term of that leader (a round below
                 // the one it won in now): its acknowledgement counts for
@@ -978,7 +1193,13 @@ impl Core {
                     // Its heartbeat (or vote) that came while I looked.
                     self.follower_message(now, d.vote.leader, &m, out);
                 }
-                if !observer && matches!(&self.term, Term::Following(f) if f.fired.is_none()) {
+                if matches!(&self.term, Term::Following(f) if f.real && f.backed && f.fired.is_none())
+                {
+                    self.trust_vote(now, out);
+                }
+                let hello =
+                    matches!(&self.term, Term::Following(f) if f.fired.is_none() && !f.real);
+                if !observer && hello {
                     // Not yet following a confirmed leader: say hello at
                     // once, so that a leader that took me for one looking
                     // elsewhere (and heartbeats me only now and then) sends
@@ -998,16 +1219,72 @@ impl Core {
             self.promise = None;
         }
         match &self.term {
-            Term::Looking => {}
+            Term::Looking => self.looking_timers(now, out),
             Term::Leading(_) => self.leader_timers(now, out),
             Term::Following(_) => self.follower_timers(now, out),
         }
     }
 
+    /// Until when a follow-only election that learned of real members may
+    /// run before I give that knowledge up ([`Core::looking_timers`]).
+    fn unlearn_at(&self) -> Option<Duration> {
+        (self.started
+            && self.mixed.learned
+            && self.mixed.follow_only == FollowOnly::Auto
+            && matches!(self.term, Term::Looking))
+        .then(|| self.mixed.looking_since + self.timing.confirm_timeout())
+    }
+
+    /// A follow-only election (auto) that found no leader for `initLimit`
+    /// ticks: whatever made me take the ensemble for mixed (a lost
+    /// heartbeat answer, a real server that has gone) leaves it without
+    /// anyone to follow. I give that knowledge up and propose myself again;
+    /// real members, if any, teach it again.
+    fn looking_timers(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if self.unlearn_at().is_some_and(|u| now >= u) {
+            self.mixed.learned = false;
+            let _ = self.fle.set_follow_only(self.follow_only_zxid());
+            self.begin(now, out);
+            return;
+        }
+        if self.observer_poll_at().is_some_and(|p| now >= p) {
+            // Nobody tells an observer of a decision (real servers notify
+            // voters only): it asks, every probe period, instead of at
+            // FLE's doubling notification timeout.
+            self.looking_sent = now;
+            let (leader, zxid, epoch) = self.fle.proposal();
+            let msg = Message::outgoing(
+                ServerState::Looking,
+                leader,
+                zxid,
+                self.fle.logicalclock(),
+                epoch,
+            );
+            for &to in self.fle.voters() {
+                out.push(Output::Send { to, msg });
+            }
+        }
+    }
+
+    /// An observer in an ensemble with real ZooKeeper members, looking:
+    /// when it asks the voters again (during the first `initLimit` ticks of
+    /// the election).
+    fn observer_poll_at(&self) -> Option<Duration> {
+        let poll = self.started
+            && self.mixed.learned
+            && matches!(self.term, Term::Looking)
+            && !self.fle.voters().contains(&self.me())
+            && self.looking_sent < self.mixed.looking_since + self.timing.confirm_timeout();
+        poll.then(|| self.looking_sent.max(self.mixed.looking_since) + self.probe_period())
+    }
+
     fn role_deadline(&self) -> Option<Duration> {
         let t = &self.timing;
         match &self.term {
-            Term::Looking => None,
+            Term::Looking => match (self.unlearn_at(), self.observer_poll_at()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             Term::Leading(l) => {
                 let end = if l.confirmed {
                     self.lease_until().unwrap_or(Duration::ZERO)
@@ -1028,15 +1305,15 @@ impl Core {
                 if f.last_hb.is_none() && !f.backed {
                     d = d.min(f.decided_at + t.confirm_timeout());
                 }
-                if f.last_hb.is_none() && f.backed && !f.trusted_vote && !f.observer {
+                if f.last_hb.is_none() && f.backed && !f.trusted_vote {
                     d = d.min(f.decided_at + t.trust_wait());
                 }
                 if let Some(s) = f.down_since {
                     d = d.min(s + t.reconnect_grace());
                 }
-                if f.trusted_vote && f.fired.is_none() && !f.observer && f.last_hb.is_none() {
-                    if let Some(p) = f.last_probe {
-                        d = d.min(p + t.tick);
+                if f.last_hb.is_none() && (f.fired.is_none() || !f.trusted_vote) {
+                    if let Some(p) = f.probe_at {
+                        d = d.min(p);
                     }
                 }
                 if f.pending.is_some() {
@@ -1184,6 +1461,24 @@ impl Core {
         if from == me || !self.fle.is_voter(from) {
             return;
         }
+        let superseded = match &self.term {
+            Term::Leading(t) => {
+                !t.confirmed
+                    && msg.server_state() == Some(ServerState::Leading)
+                    && msg.leader == from
+                    && says_confirmed(msg)
+                    && msg.peer_epoch > t.epoch
+                    && msg.peer_epoch <= self.epoch_limit(t.vote.peer_epoch)
+            }
+            _ => false,
+        };
+        if superseded {
+            // Not confirmed, while another leader is, above my epoch: a
+            // quorum went on without me; I give up now rather than at
+            // initLimit (giving up is always safe).
+            self.leave(now, LossReason::Superseded, out);
+            return;
+        }
         let Term::Leading(t) = &mut self.term else {
             return;
         };
@@ -1297,26 +1592,67 @@ impl Core {
                 // the term.
                 let last = f.last_hello.unwrap_or(f.decided_at);
                 let hello = !f.observer && now >= last + t.follower_deadline();
-                let trust = f.backed
-                    && !f.trusted_vote
-                    && !f.observer
-                    && now >= f.decided_at + t.trust_wait();
+                let trust = f.backed && !f.trusted_vote && now >= f.decided_at + t.trust_wait();
                 if trust {
                     // No heartbeat although the leader said LEADING itself,
                     // and no answer to my hello: a leader that sends none (a
                     // real ZooKeeper server), whose LEADING vote stands for
-                    // its confirmation.
+                    // its confirmation. The ensemble has real members.
                     f.trusted_vote = true;
+                    f.trusted_at = Some(now);
+                    f.real = true;
+                    let leader = f.leader;
+                    self.mixed.real.insert(leader);
+                    self.mixed.zkelect.remove(&leader);
                 }
-                if f.trusted_vote && f.fired.is_none() {
+                let due =
+                    matches!(&self.term, Term::Following(f) if f.trusted_vote && f.fired.is_none());
+                if due {
                     self.trust_vote(now, out);
                 }
                 if hello {
                     self.hello(now, out);
                 }
+                self.probe_if_due(now, out);
             }
         }
         self.flush_pending(now, out);
+    }
+
+    /// The one question of a follower that decided on LOOKING votes alone
+    /// (not yet trusting the leader's vote): its vote, as a LOOKING
+    /// notification, which a leader that decided (a real ZooKeeper server
+    /// too) answers with its LEADING vote: the backing that spares me a
+    /// look again at initLimit.
+    fn probe_if_due(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let Term::Following(f) = &mut self.term else {
+            return;
+        };
+        if f.trusted_vote || f.last_hb.is_some() || !f.probe_at.is_some_and(|p| now >= p) {
+            return;
+        }
+        f.probe_at = None;
+        if f.backed {
+            return;
+        }
+        let v = f.vote;
+        out.push(Output::Send {
+            to: f.leader,
+            msg: Message::outgoing(
+                ServerState::Looking,
+                v.leader,
+                v.zxid,
+                v.election_epoch,
+                v.peer_epoch,
+            ),
+        });
+    }
+
+    /// A finalize wait and a half: how long after my decision the leader,
+    /// which may have been in its own finalize wait (restarted by every
+    /// notification in ZooKeeper), has decided if nothing disturbed it.
+    fn quiet_wait(&self) -> Duration {
+        self.timing.finalize_wait + self.timing.finalize_wait / 2
     }
 
     /// The leader's own LEADING vote stands for its confirmation (a leader
@@ -1331,18 +1667,43 @@ impl Core {
     /// ZooKeeper server answers it with its vote, whose peer epoch is the
     /// new one after its sync), once a tick, until its epoch is above.
     fn trust_vote(&mut self, now: Duration, out: &mut Vec<Output>) {
-        let tick = self.timing.tick;
-        let (leader, epoch) = match &self.term {
-            Term::Following(f) => (f.leader, f.vote_epoch),
+        let period = self.probe_period();
+        let quiet = self.quiet_wait();
+        let give_up = self.timing.heartbeat_wait();
+        let (leader, epoch, fresh, observer) = match &self.term {
+            Term::Following(f) => (
+                f.leader,
+                f.vote_epoch,
+                // A ZooKeeper leader's sync takes tens to hundreds of ms; one
+                // that still shows its old epoch two ticks after I began to
+                // trust it does not rewrite its vote (a server without the
+                // rewrite), and that epoch is all there is.
+                !f.real
+                    || f.fresh_epoch(f.vote_epoch)
+                    || f.trusted_at.is_some_and(|t| now >= t + give_up),
+                f.observer,
+            ),
             _ => return,
         };
-        let allowed = self.may_fire(leader, epoch);
+        // Behind a real ZooKeeper leader, only the epoch of its sync.
+        let allowed = self.may_fire(leader, epoch) && fresh;
         let Term::Following(f) = &mut self.term else {
             return;
         };
         if !allowed {
-            if f.last_probe.map_or(true, |p| now >= p + tick) {
-                f.last_probe = Some(now);
+            // Every probe period once the leader said LEADING (it decided:
+            // my questions cannot disturb its election); before, one per
+            // quiet wait and a half, so that ZooKeeper's finalize wait,
+            // which every notification restarts, still ends.
+            let p = if now >= f.decided_at + self.timing.confirm_timeout() {
+                self.timing.tick
+            } else if f.backed {
+                period
+            } else {
+                quiet + quiet / 2
+            };
+            if f.probe_at.map_or(true, |at| now >= at) {
+                f.probe_at = Some(now + p);
                 let v = f.vote;
                 out.push(Output::Send {
                     to: leader,
@@ -1357,7 +1718,7 @@ impl Core {
             }
             return;
         }
-        if epoch > self.accepted {
+        if epoch > self.accepted && !observer {
             self.accept(leader, epoch, out);
         }
         if self.fire(leader, epoch, out) {
@@ -1365,6 +1726,16 @@ impl Core {
             // peer epoch, and a later heartbeat fires nothing new.
             self.fle.update_peer_epoch(epoch);
         }
+    }
+
+    /// How often a follower asks a trusted leader for its current vote
+    /// while that vote shows no epoch it may report: half a finalize wait
+    /// (a real leader's sync takes tens to hundreds of ms) during the first
+    /// `initLimit` ticks after the decision, then once a tick.
+    fn probe_period(&self) -> Duration {
+        (self.timing.finalize_wait / 2)
+            .max(Duration::from_millis(1))
+            .min(self.timing.tick)
     }
 
     /// Whether `Following`/`Observing` may fire for `leader` with `epoch`:
@@ -1412,13 +1783,19 @@ impl Core {
                     // sends this; it says LEADING itself.
                     let limit = self.epoch_limit(f.vote.peer_epoch);
                     let mut retry = false;
+                    let fast = now + self.probe_period();
                     if let Term::Following(f) = &mut self.term {
+                        if !f.backed && f.trusted_vote {
+                            // It decided: my questions can no longer delay
+                            // its election, so ask at the fast pace now.
+                            f.probe_at = f.probe_at.map(|p| p.min(fast));
+                        }
                         f.backed = true;
                         if msg.peer_epoch > f.vote_epoch && msg.peer_epoch <= limit {
                             // Its vote after its sync: the epoch it leads.
                             f.vote_epoch = msg.peer_epoch;
                         }
-                        retry = f.trusted_vote && f.fired.is_none() && !f.observer;
+                        retry = f.trusted_vote && f.fired.is_none();
                     }
                     if retry {
                         self.trust_vote(now, out);
@@ -1532,6 +1909,11 @@ impl Core {
         };
         f.last_hb = Some(now);
         f.hb_round = Some(msg.election_epoch);
+        // A heartbeat: the leader is a zkelect peer, confirmed by them.
+        f.real = false;
+        f.trusted_vote = false;
+        self.mixed.zkelect.insert(leader);
+        self.mixed.real.remove(&leader);
         let confirmed = says_confirmed(msg);
         if !observer {
             if epoch > self.accepted {

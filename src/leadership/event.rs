@@ -49,7 +49,8 @@ pub enum LossReason {
     /// The host stopped the peer.
     Stopped = 7,
     /// Follower: another leader sends confirmed heartbeats with an epoch
-    /// above anything this peer accepted.
+    /// above anything this peer accepted. Unconfirmed leader: another
+    /// leader is confirmed above its epoch.
     Superseded = 8,
     /// Leader: a follower had accepted a higher epoch than the one I lead,
     /// so it can never acknowledge it; I give my epoch up and propose a

@@ -67,8 +67,18 @@ pub(crate) struct FollowTerm {
     /// term (from the decided vote on): a ZooKeeper leader's vote carries
     /// its new epoch only after its sync.
     pub vote_epoch: i64,
-    /// When I last asked a trusted leader for its current vote.
-    pub last_probe: Option<Duration>,
+    /// When I ask the leader for its current vote next (a LOOKING
+    /// notification, which a decided leader answers with its vote).
+    pub probe_at: Option<Duration>,
+    /// The leader is taken for a real ZooKeeper server: its own LEADING
+    /// vote stands for its confirmation, once it shows the epoch of the
+    /// leader's sync ([`FollowTerm::fresh_epoch`]).
+    pub real: bool,
+    /// I decided on LOOKING votes of my round (FLE's LOOKING path): the
+    /// decided vote's peer epoch is the leader's from before its sync.
+    pub looking_path: bool,
+    /// When I began to trust the leader's vote.
+    pub trusted_at: Option<Duration>,
 }
 
 impl FollowTerm {
@@ -87,8 +97,23 @@ impl FollowTerm {
             pending: None,
             last_hello: None,
             vote_epoch: vote.peer_epoch,
-            last_probe: None,
+            probe_at: None,
+            real: false,
+            looking_path: false,
+            trusted_at: None,
         }
+    }
+
+    /// Whether `epoch`, the peer epoch of a real ZooKeeper leader's own
+    /// vote, is the epoch it leads and not the one from before its sync.
+    /// ZooKeeper rewrites its vote's peer epoch to the new epoch only after
+    /// the sync (spec 4). The new epoch is above the leader's currentEpoch
+    /// before the election, which is at least the epoch of the zxid it
+    /// voted with; and if I took part in that election (LOOKING path), the
+    /// decided vote carries that earlier currentEpoch itself.
+    pub(crate) fn fresh_epoch(&self, epoch: i64) -> bool {
+        epoch > crate::types::epoch_of_zxid(self.vote.zxid)
+            && (!self.looking_path || epoch > self.vote.peer_epoch)
     }
 
     /// The round that identifies the leader's term.

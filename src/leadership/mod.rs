@@ -90,12 +90,38 @@
 //!   nor an answer came within `syncLimit + 1` ticks, the follower takes
 //!   that vote for the confirmation: it accepts the vote's peerEpoch,
 //!   puts it in its own vote (as after a confirmed heartbeat) and emits
-//!   `Following { epoch: the vote's peerEpoch }` (observers emit nothing
-//!   then). A decision from LOOKING votes alone is not evidence
-//!   that the leader leads: such a follower emits no `Following` until a
-//!   heartbeat comes, and looks again after `initLimit` ticks without one
+//!   `Following { epoch: the vote's peerEpoch }` (observers, which accept
+//!   nothing, `Observing`). A decision from LOOKING votes alone is not
+//!   evidence that the leader leads: such a follower emits no `Following`
+//!   until a heartbeat comes, asks the leader for its vote once if none came
+//!   within two ticks, and looks again after `initLimit` ticks without one
 //!   (`Silent`); behind a ZooKeeper leader that costs one extra election,
 //!   which then finds the leader's own LEADING vote.
+//! - **Mixed ensembles** (real ZooKeeper servers beside zkelect peers;
+//!   see [`FollowOnly`]): a peer in `auto` mode learns that the ensemble has
+//!   real members when a ZooKeeper learner connects to its quorum port
+//!   ([`Core::on_zab_contact`]; no zkelect peer ever does), or from another
+//!   peer's follow-only vote that says so. It then votes follow-only
+//!   ([`crate::election::Fle::set_follow_only`]) and, if it leads
+//!   unconfirmed, gives up at once (`LeadershipFailed`, `NotConfirmed`), so
+//!   that the real servers elect one of their own. Behind a leader taken for
+//!   a real server (the ensemble is known mixed and the leader never sent a
+//!   zkelect-only message, or it sent no heartbeat for the trust wait in an
+//!   earlier term) there is no trust wait: the follower asks the leader for
+//!   its vote (a LOOKING notification) a finalize wait and a half after its
+//!   decision, then every half finalize wait once the leader said LEADING,
+//!   and fires `Following`/`Observing` (observers too) as soon as that vote
+//!   carries the epoch of the leader's sync: above the epoch of the zxid it
+//!   voted with and, after a decision on LOOKING votes, above the decided
+//!   vote's peer epoch (ZooKeeper rewrites its vote's peer epoch only after
+//!   the sync, spec 4). A leader still showing the old epoch two ticks after
+//!   the trust began is taken at its word. A follower whose connection to
+//!   its leader is down gives it up at once when another voter looks in a
+//!   later round; a decision for a leader whose connection is down runs the
+//!   reconnect grace from the decision, and one for a leader whose
+//!   reconnect was refused is dropped unseen (a fresh election at once).
+//! - **An unconfirmed leader** that hears another leader's confirmed
+//!   heartbeat above its epoch gives up at once (`Superseded`).
 //! - **Raising the epoch**: a refusal (a report with a higher peerEpoch)
 //!   makes the leader propose above it at once; if its epoch was confirmed
 //!   it first emits `LeadershipLost` (`EpochRaised`), then `Leading` again
@@ -192,6 +218,7 @@
 mod core;
 mod durable;
 mod event;
+mod follow;
 mod follower;
 mod leader;
 mod mode;
@@ -201,6 +228,7 @@ mod timing;
 pub use self::core::{Core, Output, Role};
 pub use durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};
 pub use event::{Event, Leader, LossReason};
+pub use follow::FollowOnly;
 pub use mode::Mode;
 pub use signal::{
     heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed, Route,

@@ -324,7 +324,8 @@ fn follower_accepts_acknowledges_and_follows_a_confirmed_leader() {
     let mut c = follower();
     // The leader's election vote is not a heartbeat.
     let vote = Message::outgoing(ServerState::Leading, 3, 0, 1, 0);
-    assert!(c.receive(ms(20), 3, &vote).is_empty());
+    let o = c.receive(ms(20), 3, &vote);
+    assert!(o.is_empty(), "{o:?}");
     let hb = heartbeat(3, 1, false, 1, 1);
     let outs = c.receive(ms(21), 3, &hb);
     assert_eq!(events(&outs), [Event::EpochAccepted { epoch: 1 }]);
@@ -695,7 +696,10 @@ fn one_message_moves_an_epoch_only_a_bounded_step() {
 /// FOLLOWING votes (as a joiner of a real ZooKeeper ensemble does) in
 /// `round`, with peer epoch `pe`.
 fn join_real(c: &mut Auto, now: u64, leader: Sid, round: i64, pe: i64) {
-    let z = 0x1_0000_0005;
+    // A zxid of epoch 0: a ZooKeeper server's currentEpoch is never below
+    // its last zxid's epoch, and its vote's peer epoch after the sync is
+    // above that currentEpoch.
+    let z = 0x5;
     c.receive(
         ms(now),
         leader,
@@ -750,7 +754,7 @@ fn following_epochs_behind_real_leaders_rise_when_the_leader_changes() {
         .iter()
         .any(|m| m.server_state() == Some(ServerState::Looking)));
     // ... and 4 answers with its vote after its sync: epoch 2.
-    let v = Message::outgoing(ServerState::Leading, 4, 0x1_0000_0005, 2, 2);
+    let v = Message::outgoing(ServerState::Leading, 4, 0x5, 2, 2);
     let outs = c.receive(ms(1402), 4, &v);
     assert!(events(&outs).contains(&Event::Following {
         leader: 4,
@@ -1105,4 +1109,147 @@ fn a_follower_that_decided_before_any_heartbeat_says_hello_and_gets_one() {
     assert_eq!(beats.len(), 1, "{outs:?}");
     assert_eq!(beats[0].server_state(), Some(ServerState::Leading));
     assert_eq!(beats[0].peer_epoch, 1);
+}
+
+// ------------------------------------------------------------ mixed ensembles
+
+use crate::election::{FOLLOW_ONLY_EPOCH, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_ZXID};
+use crate::leadership::FollowOnly;
+
+/// A ZooKeeper learner connects to the quorum port of an unconfirmed
+/// leader (auto): it gives up at once, and its new election votes
+/// follow-only with the "learned" zxid, which tells the other peers.
+#[test]
+fn an_unconfirmed_leader_that_real_servers_try_to_sync_with_gives_up() {
+    let (mut c, _) = elected_leader();
+    assert!(!c.follows_only());
+    let outs = c.on_zab_contact(ms(25));
+    let ev = events(&outs);
+    assert!(
+        ev.contains(&Event::LeadershipFailed {
+            epoch: 1,
+            reason: LossReason::NotConfirmed
+        }),
+        "{ev:?}"
+    );
+    assert_eq!(c.role(), Role::Looking);
+    assert!(c.follows_only() && c.knows_real_members());
+    let vote = Message::outgoing(
+        ServerState::Looking,
+        3,
+        FOLLOW_ONLY_MIXED_ZXID,
+        c.fle().logicalclock(),
+        FOLLOW_ONLY_EPOCH,
+    );
+    assert!(sent_to(&outs, 1).contains(&vote), "{outs:?}");
+    // It adopts a real vote, and never leads on votes for itself.
+    c.receive(ms(26), 1, &looking(1, c.fle().logicalclock()));
+    assert_eq!(c.fle().proposal(), (1, 0, 0));
+}
+
+/// `followOnly=false` keeps leading; `followOnly=true` never proposes itself.
+#[test]
+fn follow_only_settings_off_and_on() {
+    let (c, _) = elected_leader();
+    let mut off = Auto(c.0.clone().with_follow_only(FollowOnly::Off));
+    let outs = off.on_zab_contact(ms(25));
+    assert!(events(&outs).is_empty(), "{outs:?}");
+    assert!(matches!(off.role(), Role::Leading { .. }));
+    assert!(!off.follows_only());
+
+    let mut on = Auto(raw_core(3, Some(Durable::default())).with_follow_only(FollowOnly::On));
+    let outs = on.start(ms(0));
+    let own = Message::outgoing(
+        ServerState::Looking,
+        3,
+        FOLLOW_ONLY_ZXID,
+        1,
+        FOLLOW_ONLY_EPOCH,
+    );
+    assert!(sent_to(&outs, 1).contains(&own), "{outs:?}");
+    // Votes for me from the others do not make me lead.
+    on.receive(
+        ms(1),
+        1,
+        &Message::outgoing(ServerState::Looking, 3, FOLLOW_ONLY_ZXID, 1, -1),
+    );
+    on.receive(ms(1), 3, &own);
+    on.on_timeout(ms(30), true);
+    assert_eq!(on.role(), Role::Looking);
+}
+
+/// A follower in auto mode that hears a voter's "learned" follow-only vote
+/// votes follow-only in its next election; one with followOnly=false not.
+#[test]
+fn the_learned_follow_only_vote_teaches_the_other_zkelect_peers() {
+    let mut c = follower();
+    let learned = Message::outgoing(ServerState::Looking, 3, FOLLOW_ONLY_MIXED_ZXID, 2, -1);
+    c.receive(ms(20), 3, &learned);
+    assert!(c.knows_real_members() && c.follows_only());
+    assert_eq!(c.role(), Role::Looking, "its leader looks in a later round");
+    assert_eq!(
+        c.fle().proposal(),
+        (1, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
+    );
+
+    let mut off = Auto(follower().0.with_follow_only(FollowOnly::Off));
+    off.receive(ms(20), 3, &learned);
+    assert!(off.knows_real_members() && !off.follows_only());
+    assert_eq!(off.fle().proposal().0, 1);
+    assert_ne!(off.fle().proposal().2, FOLLOW_ONLY_EPOCH);
+}
+
+/// Behind a leader taken for a real ZooKeeper server (the ensemble is
+/// known mixed): no trust wait. After a decision on LOOKING votes the
+/// follower asks for the leader's vote once the leader's finalize wait is
+/// over, ignores its pre-sync epoch, and follows at once with the epoch of
+/// its sync.
+#[test]
+fn behind_a_real_leader_following_comes_with_the_epoch_of_its_sync() {
+    let mut c = Auto(core_of(1, &[1, 2, 3], Some(Durable::default())));
+    c.start(ms(0));
+    let _ = c.0.on_zab_contact(ms(0));
+    assert!(c.knows_real_members());
+    let r = c.fle().logicalclock();
+    // The real servers 2 and 3 vote for 3 (zxid 0, epoch 0): I adopt it.
+    c.receive(ms(1), 3, &looking(3, r));
+    c.receive(ms(1), 2, &looking(3, r));
+    c.receive(ms(1), 1, &looking(3, r));
+    c.on_timeout(ms(12), true);
+    assert!(matches!(
+        c.role(),
+        Role::Following {
+            leader: 3,
+            epoch: None
+        }
+    ));
+    // Decided at 1 ms (every voter agreed); nothing goes to 3 within a
+    // finalize wait and a half (15 ms), as 3 may still be in its own.
+    let outs = c.on_timeout(ms(12), true);
+    assert!(sent_to(&outs, 3).is_empty(), "{outs:?}");
+    let outs = c.on_timeout(ms(20), true);
+    let probe = sent_to(&outs, 3);
+    assert!(
+        probe
+            .iter()
+            .any(|m| m.server_state() == Some(ServerState::Looking)),
+        "{outs:?}"
+    );
+    // Its vote before its sync: epoch 0 is the old one; no Following.
+    let pre = Message::outgoing(ServerState::Leading, 3, 0, r, 0);
+    let outs = c.receive(ms(41), 3, &pre);
+    assert!(!events(&outs)
+        .iter()
+        .any(|e| matches!(e, Event::Following { .. })));
+    // After its sync: epoch 1, Following at once.
+    let post = Message::outgoing(ServerState::Leading, 3, 0, r, 1);
+    let outs = c.receive(ms(60), 3, &post);
+    assert!(
+        events(&outs).contains(&Event::Following {
+            leader: 3,
+            epoch: 1
+        }),
+        "{outs:?}"
+    );
+    assert_eq!(c.fle().current_vote().peer_epoch, 1);
 }

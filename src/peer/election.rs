@@ -65,6 +65,9 @@ pub(crate) enum Control {
     /// send the departure notice and wait until it is written; then the
     /// sender is dropped and the thread ends.
     Stop(Sender<()>),
+    /// A ZooKeeper learner connected to my quorum port
+    /// ([`Core::on_zab_contact`]).
+    ZabContact,
 }
 
 /// Everything the election thread works with.
@@ -148,6 +151,11 @@ impl ElectionLoop {
                     Ok(Control::Restart) => {
                         self.sync_reported();
                         let outs = self.core.restart(self.now());
+                        self.apply(outs);
+                    }
+                    Ok(Control::ZabContact) => {
+                        self.sync_reported();
+                        let outs = self.core.on_zab_contact(self.now());
                         self.apply(outs);
                     }
                     Ok(Control::Stop(done)) => {

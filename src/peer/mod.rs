@@ -26,6 +26,7 @@ mod state;
 mod stats;
 mod store;
 mod stuck;
+mod zab_watch;
 
 pub use crate::leadership::{Durable, Event, Leader, LossReason};
 pub use builder::PeerBuilder;
@@ -568,10 +569,25 @@ impl PeerInner {
             }
             None => (Core::new(fle, timing, self.state.accepted()), None),
         };
-        let core = core.with_mode(mode);
+        let core = core.with_mode(mode).with_follow_only(c.follow_only);
         let lock = match &store {
             Some(store::Store::File(_, l)) => Some(l.clone()),
             _ => None,
+        };
+        // Follow-only (auto) learns of real ZooKeeper members from their
+        // learners connecting to my quorum port (see zab_watch).
+        let zab = if c.follow_only == crate::leadership::FollowOnly::Auto
+            && self.server.role == crate::types::LearnerType::Participant
+        {
+            let addrs: Vec<SocketAddr> = self
+                .server
+                .addrs
+                .iter()
+                .filter_map(|a| resolve_ip(&a.host, a.quorum_port))
+                .collect();
+            zab_watch::bind(&addrs, self.my_sid)
+        } else {
+            Vec::new()
         };
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (control_tx, control_rx) = unbounded();
@@ -618,6 +634,13 @@ impl PeerInner {
                 "zkelect-worker-sender",
                 Box::new(move || messenger::send_loop(out_rx, stop, c2, text)),
             )?;
+            if !zab.is_empty() {
+                let (stop, control) = (stop_rx.clone(), control_tx.clone());
+                spawn(
+                    "zkelect-zab-watch",
+                    Box::new(move || zab_watch::run(zab, stop, control)),
+                )?;
+            }
             let el = ElectionLoop {
                 core,
                 store,

@@ -755,6 +755,21 @@ impl Ensemble {
         p
     }
 
+    /// A new zkelect peer like [`Ensemble::peer`], with `extra` zoo.cfg
+    /// lines (zkelect's own keys, e.g. `followOnly=false`) added to the
+    /// slot's config for this peer only.
+    pub fn peer_with(&self, sid: Sid, extra: &str) -> Peer {
+        let s = self.slot(sid);
+        assert_eq!(s.kind, Kind::Zk, "slot {sid} is a real server's");
+        let text = fs::read_to_string(s.cfg_path()).expect("read the slot's zoo.cfg");
+        let p =
+            Peer::from_config_text(&format!("{text}{extra}\n"), Some(sid)).unwrap_or_else(|e| {
+                panic!("zkelect rejects the zoo.cfg of slot {sid} + {extra:?}: {e}")
+            });
+        assert_eq!(p.my_sid(), sid);
+        p
+    }
+
     /// Starts a real server (again, after a kill): a new run, a new log.
     pub fn start_real(&mut self, sid: Sid) {
         let slot = self.slot(sid).clone();
