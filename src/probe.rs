@@ -58,8 +58,14 @@ pub fn hint(e: &io::Error) -> Option<&'static str> {
             "nothing listens there: is it the election port? It is the third field of \
              server.N (host:2888:3888 -> :3888), not the quorum port (the second) or the client port",
         ),
-        io::ErrorKind::UnexpectedEof => Some(
-            "the server closed the connection without answering: is it an election port?",
+        // A zkelect peer (followOnly=auto) closes every connection to its
+        // quorum port at once; a ZooKeeper leader's quorum port does not
+        // answer an election handshake either.
+        io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Some(
+            "the server closed the connection without answering: is it the election port?              It is the third field of server.N (host:2888:3888 -> :3888), not the quorum port              (the second)",
         ),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Some(
             "no answer in time: a firewall, a stopped process, or not an election port",
