@@ -16,10 +16,11 @@
 //!    `2026-12-01T21:11:56.123Z [myid:1] - WARN  [zkelect-election] - message`
 //!    (ISO 8601 UTC with milliseconds, my sid, level, thread name).
 //!
-//! The sid is the one of the peer whose thread logs. Threads of the
-//! connection layer do not know it; their lines carry the sid when the
-//! process runs one peer (the case of `zkelect run`), and `[myid:]`, as
-//! ZooKeeper prints for threads without one, when it runs several.
+//! The sid is the one of the peer whose thread logs: every thread a peer
+//! starts (the connection layer's too) is marked with it. A host thread
+//! calling into the library carries the sid when the process runs one peer
+//! (the case of `zkelect run`), and `[myid:]`, as ZooKeeper prints for
+//! threads without one, when it runs several.
 
 use crate::types::Sid;
 use parking_lot::{Mutex, RwLock};

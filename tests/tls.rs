@@ -190,6 +190,24 @@ fn tls_ensemble_elects_probes_and_stops_without_leftovers() {
         assert_eq!(r.leader, agreed.leader, "probe reply {r:?}");
         // A plaintext probe of a TLS port gets no answer.
         assert!(zkelect::probe::probe(&target, 99, Duration::from_secs(5)).is_err());
+        // `zkelect status` reads the whole TLS ensemble with a member's
+        // zoo.cfg (its TLS keys).
+        if round == 0 {
+            let cfg = l.dir.path().join("status.cfg");
+            std::fs::write(&cfg, l.config(1, "")).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkelect"))
+                .args(["status", "--json", "--config"])
+                .arg(&cfg)
+                .output()
+                .expect("run zkelect status");
+            let json = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{json}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                json.contains(&format!("\"leader\":{},", agreed.leader))
+                    && json.contains("\"reachable\":3,\"total\":3"),
+                "{json}"
+            );
+        }
         for p in &ps {
             p.stop();
         }

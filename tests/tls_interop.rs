@@ -114,7 +114,10 @@ fn tls_mixed_election_needs_the_zkelect_vote() {
 fn a_real_tls_server_joins_a_zkelect_tls_ensemble_and_probe_reads_it() {
     let Some(_serial) = begin_tls() else { return };
     let mut ens = Ensemble::new(tls_layout(5, &[5]));
-    let peers = [ens.peer(1), ens.peer(2), ens.peer(3)];
+    // followOnly=false: the zkelect peers are the majority here and one of
+    // them is to lead; in auto mode the real server's sync attempt at the
+    // leader's quorum port would make it step down (see tests/mixed.rs).
+    let peers = [1, 2, 3].map(|s| ens.peer_with(s, "followOnly=false"));
     let subs: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
     for p in &peers {
         p.start().unwrap();

@@ -75,6 +75,15 @@ fn tls_from(config: Option<&str>) -> Result<Option<zkelect::tls::TlsContext>, St
         return Ok(None);
     };
     let c = zkelect::config::Config::load(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+    tls_of(&c, path)
+}
+
+/// The quorum TLS keys of a loaded config (from `path`), when it turns TLS
+/// on: `probe --config` and `status` speak TLS with them.
+pub fn tls_of(
+    c: &zkelect::config::Config,
+    path: &str,
+) -> Result<Option<zkelect::tls::TlsContext>, String> {
     c.tls
         .as_ref()
         .map(|t| {

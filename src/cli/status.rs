@@ -8,7 +8,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use zkelect::config::Config;
-use zkelect::probe::{probe, ProbeReply, DEFAULT_PROBE_SID};
+use zkelect::probe::{probe_tls, ProbeReply, DEFAULT_PROBE_SID};
 use zkelect::quorum::QuorumVerifier;
 use zkelect::{LearnerType, ServerState, Sid};
 
@@ -16,7 +16,8 @@ const HELP: &str = "\
 usage: zkelect status --config zoo.cfg [--json] [--timeout MS]
 
 Probes the election port of every server.N of the config at once (as
-'zkelect probe' does: read-only, a non-voting sid) and prints one table:
+'zkelect probe' does: read-only, a non-voting sid; over quorum TLS with the
+config's keys when it sets sslQuorum=true) and prints one table:
 
   SID  ADDRESS  REACHABLE  STATE  LEADER  ROUND  EPOCH  CONFIRMED
 
@@ -66,7 +67,9 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         None => Duration::from_millis(2000),
     };
     let cfg = Config::load(Path::new(path)).map_err(|e| e.to_string())?;
-    let rows = probe_all(&cfg, timeout);
+    // With sslQuorum=true, over quorum TLS with the config's own keys.
+    let tls = super::probe::tls_of(&cfg, path)?;
+    let rows = probe_all(&cfg, timeout, tls.as_ref());
     let verdict = Verdict::of(&cfg, &rows);
     let mut out = std::io::stdout().lock();
     let text = if a.flag("json") {
@@ -83,7 +86,11 @@ pub fn main(argv: &[String]) -> Result<(), String> {
 }
 
 /// Probes every server on a thread of its own, all at once.
-fn probe_all(cfg: &Config, timeout: Duration) -> Vec<Row> {
+fn probe_all(
+    cfg: &Config,
+    timeout: Duration,
+    tls: Option<&zkelect::tls::TlsContext>,
+) -> Vec<Row> {
     let hosts: Vec<&str> = cfg
         .servers
         .values()
@@ -105,7 +112,7 @@ fn probe_all(cfg: &Config, timeout: Duration) -> Vec<Row> {
                     // Each address of a multi-address server in turn.
                     for a in &s.addrs {
                         address = join_host_port(&a.host, a.election_port);
-                        reply = probe(&address, DEFAULT_PROBE_SID, timeout);
+                        reply = probe_tls(&address, DEFAULT_PROBE_SID, timeout, tls);
                         if reply.is_ok() {
                             break;
                         }

@@ -250,13 +250,14 @@ impl CnxManager {
         // One request per sid at most is queued or running (`in_flight`).
         let (connect_tx, connect_rx) = bounded(s.peers.len() + MAX_DIAL_BACKS + 1);
         let (halt, halted) = bounded(0);
+        let owner = s.my_sid;
         let inner = Arc::new(Inner {
             s,
             handshake,
             stopping: AtomicBool::new(false),
             halt: Mutex::new(Some(halt)),
             halted,
-            threads: ThreadSet::default(),
+            threads: ThreadSet::owned_by(owner),
             recv_tx,
             recv_rx: recv_rx.clone(),
             events,

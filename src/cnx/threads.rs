@@ -10,9 +10,20 @@ use std::thread::{self, JoinHandle, ThreadId};
 pub(crate) struct ThreadSet {
     handles: Mutex<Vec<JoinHandle<()>>>,
     closed: Mutex<bool>,
+    /// The sid whose threads these are: their log lines carry it.
+    owner: Option<crate::types::Sid>,
 }
 
 impl ThreadSet {
+    /// A set whose threads log as `sid`'s (`[myid:N]`), also when the
+    /// process runs several peers.
+    pub(crate) fn owned_by(sid: crate::types::Sid) -> ThreadSet {
+        ThreadSet {
+            owner: Some(sid),
+            ..ThreadSet::default()
+        }
+    }
+
     /// Spawns a named thread unless the set is closed. Finished threads are
     /// reaped on the way so the list stays short. Returns the new thread's id.
     pub(crate) fn spawn<F>(&self, name: String, f: F) -> io::Result<ThreadId>
@@ -23,7 +34,13 @@ impl ThreadSet {
         if *closed {
             return Err(io::Error::other("stopping"));
         }
-        let handle = thread::Builder::new().name(name).spawn(f)?;
+        let owner = self.owner;
+        let handle = thread::Builder::new().name(name).spawn(move || {
+            if owner.is_some() {
+                crate::logging::set_thread_sid(owner);
+            }
+            f()
+        })?;
         let id = handle.thread().id();
         let mut handles = self.handles.lock();
         let (done, live): (Vec<_>, Vec<_>) = handles.drain(..).partition(|h| h.is_finished());
