@@ -201,7 +201,11 @@ fn tls_ensemble_elects_probes_and_stops_without_leftovers() {
                 .output()
                 .expect("run zkelect status");
             let json = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{json}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{json}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert!(
                 json.contains(&format!("\"leader\":{},", agreed.leader))
                     && json.contains("\"reachable\":3,\"total\":3"),

@@ -86,11 +86,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
 }
 
 /// Probes every server on a thread of its own, all at once.
-fn probe_all(
-    cfg: &Config,
-    timeout: Duration,
-    tls: Option<&zkelect::tls::TlsContext>,
-) -> Vec<Row> {
+fn probe_all(cfg: &Config, timeout: Duration, tls: Option<&zkelect::tls::TlsContext>) -> Vec<Row> {
     let hosts: Vec<&str> = cfg
         .servers
         .values()
