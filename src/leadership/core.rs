@@ -1466,16 +1466,25 @@ impl Core {
                 !t.confirmed
                     && msg.server_state() == Some(ServerState::Leading)
                     && msg.leader == from
-                    && says_confirmed(msg)
-                    && msg.peer_epoch > t.epoch
-                    && msg.peer_epoch <= self.epoch_limit(t.vote.peer_epoch)
+                    && ((says_confirmed(msg)
+                        && msg.peer_epoch > t.epoch
+                        && msg.peer_epoch <= self.epoch_limit(t.vote.peer_epoch))
+                        // Or another leader that won a later round: FLE's
+                        // finalize wait ignores a later round with a worse
+                        // vote, so a split decision leaves two unconfirmed
+                        // leaders; the one of the earlier round cannot have
+                        // its quorum any more (a voter of it went on to the
+                        // later round) and gives way, instead of holding its
+                        // votes until initLimit.
+                        || msg.election_epoch > t.vote.election_epoch)
             }
             _ => false,
         };
         if superseded {
-            // Not confirmed, while another leader is, above my epoch: a
-            // quorum went on without me; I give up now rather than at
-            // initLimit (giving up is always safe).
+            // Not confirmed, while another leader is confirmed above my
+            // epoch or won a later round: a quorum went on without me; I
+            // give up now rather than at initLimit (giving up is always
+            // safe).
             self.leave(now, LossReason::Superseded, out);
             return;
         }

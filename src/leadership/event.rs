@@ -50,7 +50,7 @@ pub enum LossReason {
     Stopped = 7,
     /// Follower: another leader sends confirmed heartbeats with an epoch
     /// above anything this peer accepted. Unconfirmed leader: another
-    /// leader is confirmed above its epoch.
+    /// leader is confirmed above its epoch, or leads a later election round.
     Superseded = 8,
     /// Leader: a follower had accepted a higher epoch than the one I lead,
     /// so it can never acknowledge it; I give my epoch up and propose a

@@ -184,6 +184,42 @@ fn new_leader_proposes_above_its_vote_and_confirms_on_a_quorum() {
     assert_eq!(c.lease_until(), Some(ms(21) + ms(400)));
 }
 
+/// A split decision (FLE's finalize wait ignores a later round with a
+/// worse vote): sid 3 leads round 1 unconfirmed while sid 2 won round 5.
+/// Sid 3 gives way at once on 2's LEADING notification of the later round;
+/// one of its own round, or an earlier one, changes nothing.
+#[test]
+fn an_unconfirmed_leader_gives_way_to_a_leader_of_a_later_round() {
+    let (mut c, _) = elected_leader();
+    let same = Message::outgoing(ServerState::Leading, 2, 0, 1, 1);
+    let outs = c.receive(ms(22), 2, &same);
+    assert!(!events(&outs).iter().any(|e| matches!(
+        e,
+        Event::LeadershipFailed { .. } | Event::LeadershipLost { .. }
+    )));
+    assert!(matches!(
+        c.role(),
+        Role::Leading {
+            confirmed: false,
+            ..
+        }
+    ));
+    let later = Message::outgoing(ServerState::Leading, 2, 0, 5, 1);
+    let outs = c.receive(ms(23), 2, &later);
+    assert!(
+        events(&outs).iter().any(|e| matches!(
+            e,
+            Event::LeadershipFailed {
+                reason: LossReason::Superseded,
+                ..
+            }
+        )),
+        "{:?}",
+        events(&outs)
+    );
+    assert!(!matches!(c.role(), Role::Leading { .. }));
+}
+
 #[test]
 fn acknowledgements_must_echo_a_recent_heartbeat() {
     let (mut c, hb) = elected_leader();
