@@ -342,6 +342,15 @@ fn build(cfg: &TlsConfig) -> Result<(Arc<ClientConfig>, Arc<ServerConfig>), Conf
         WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
             .build()
             .map_err(|e| ConfigError::for_key(TRUST, format!("cannot use the trust store: {e}")))?;
+    let key_mismatch = |e: &rustls::Error| {
+        bad(
+            &format!(
+                "{} does not hold a matching private key and certificate",
+                cfg.key_store.location.display()
+            ),
+            e,
+        )
+    };
     let client = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| bad("no cipher suite fits the enabled protocols", &e))?
@@ -351,15 +360,7 @@ fn build(cfg: &TlsConfig) -> Result<(Arc<ClientConfig>, Arc<ServerConfig>), Conf
             check_name: cfg.hostname_verification,
         }))
         .with_client_auth_cert(chain.clone(), key.clone_key())
-        .map_err(|e| {
-            bad(
-                &format!(
-                    "{} does not hold a matching private key and certificate",
-                    cfg.key_store.location.display()
-                ),
-                &e,
-            )
-        })?;
+        .map_err(|e| key_mismatch(&e))?;
 
     let client_verifier = match cfg.client_auth {
         ClientAuth::None => WebPkiClientVerifier::no_client_auth(),
@@ -376,15 +377,7 @@ fn build(cfg: &TlsConfig) -> Result<(Arc<ClientConfig>, Arc<ServerConfig>), Conf
         .map_err(|e| bad("no cipher suite fits the enabled protocols", &e))?
         .with_client_cert_verifier(client_verifier)
         .with_single_cert(chain, key)
-        .map_err(|e| {
-            bad(
-                &format!(
-                    "{} does not hold a matching private key and certificate",
-                    cfg.key_store.location.display()
-                ),
-                &e,
-            )
-        })?;
+        .map_err(|e| key_mismatch(&e))?;
     // No session resumption: election connections are few and long-lived.
     // Above all, no TLS 1.3 session tickets: they are the only bytes an
     // accepting side sends after the handshake, and a poke (a smaller sid
