@@ -94,7 +94,9 @@ class LeaderLatchTest {
             assertTrue(first.await(0, TimeUnit.SECONDS));
             long epoch = first.getEpoch().orElseThrow();
             Log firstLog = logs.get(latches.indexOf(first));
-            assertTrue(firstLog.has("isLeader " + epoch), firstLog.lines.toString());
+            // The latch's epoch is set before its listeners run (on the notifier
+            // thread), so the listener's call may still be on its way.
+            Cluster.await("isLeader with the first epoch", SECONDS, () -> firstLog.has("isLeader " + epoch));
             for (LeaderLatch l : latches) {
                 if (l != first) {
                     assertFalse(l.await(50, TimeUnit.MILLISECONDS));

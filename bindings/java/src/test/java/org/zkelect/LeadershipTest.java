@@ -109,7 +109,11 @@ class LeadershipTest {
             assertEquals(new Confirmed(State.LEADING, leader.sid(), epoch), agreed.get(leader));
 
             // The leader saw onLeading(epoch), after its store kept that epoch.
+            // (The confirmed snapshot is set before the listeners run on the
+            // notifier thread, so their calls may still be on their way.)
             LeadershipLog ll = logs.get(leader);
+            Cluster.await("sid " + leader.sid() + " hears leading " + epoch, SECONDS,
+                    () -> ll.indexOf("leading " + epoch, 0) >= 0);
             int leading = ll.indexOf("leading " + epoch, 0);
             assertTrue(leading >= 0, "sid " + leader.sid() + ": " + ll);
             int stored = ll.storeOfAtLeast(epoch, leading);
@@ -123,7 +127,8 @@ class LeadershipTest {
                 if (p != leader) {
                     assertEquals(new Confirmed(State.FOLLOWING, leader.sid(), epoch), agreed.get(p));
                     LeadershipLog fl = logs.get(p);
-                    assertTrue(fl.has("following " + leader.sid() + " " + epoch), "sid " + p.sid() + ": " + fl);
+                    Cluster.await("sid " + p.sid() + " hears following " + leader.sid() + " " + epoch, SECONDS,
+                            () -> fl.has("following " + leader.sid() + " " + epoch));
                 }
             }
             assertLeadsNowOnlyOn(leader, epoch, c.peers);
@@ -208,9 +213,9 @@ class LeadershipTest {
             // releases no promise, so only the notice can have.
             for (Peer p : survivors) {
                 LeadershipLog sl = logs.get(p);
-                assertTrue(sl.has("leaderLost " + leader.sid() + " " + LossReason.LEADER_LOOKING)
-                                || sl.has("leaderLost " + leader.sid() + " " + LossReason.DISCONNECTED),
-                        "sid " + p.sid() + " gave up the old leader: " + sl);
+                Cluster.await("sid " + p.sid() + " gave up the old leader", SECONDS,
+                        () -> sl.has("leaderLost " + leader.sid() + " " + LossReason.LEADER_LOOKING)
+                                || sl.has("leaderLost " + leader.sid() + " " + LossReason.DISCONNECTED));
             }
         }
     }
