@@ -50,7 +50,7 @@ mod leadership_sim;
 use leadership_sim::*;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use zkelect::leadership::{Event, LossReason, Mode, Role};
+use zkelect::leadership::{Event, FollowOnly, LossReason, Mode, Role};
 use zkelect::types::Sid;
 
 fn seeds(n: u64) -> Vec<u64> {
@@ -494,6 +494,64 @@ fn legacy_leader_is_followed_without_flapping() {
                         )
                 }),
                 "the crash is seen through the connection",
+            );
+        }
+    }
+}
+
+/// Issue 17: zkelect voters that are not follow-only (`followOnly=false`)
+/// in an ensemble whose other voters are real ZooKeeper servers (legacy
+/// peers whose Zab sync with a zkelect leader fails, as it does against a
+/// real server), with the highest zxid and sids, so they win the election.
+/// Each may fail its confirmation once; then it votes follow-only, and the
+/// real servers end up led by one of their own, followed by the zkelect
+/// peers: no endless self-proposal.
+#[test]
+fn a_failed_confirmation_is_not_proposed_again_and_again() {
+    for seed in seeds(40) {
+        let mut p = Params::new();
+        p.zab_fail = Some(Duration::from_millis(400));
+        let mut specs = voters(5);
+        for s in &mut specs[..3] {
+            s.legacy = true;
+        }
+        for s in &mut specs[3..] {
+            s.follow_only = FollowOnly::Off;
+            s.zxid = 0x1_0000_0005;
+        }
+        let mut sim = Sim::new(seed, specs, p.clone());
+        let t = ticks(&p, 12 * p.init_limit);
+        sim.run_until(t);
+        for s in [4, 5] {
+            let failed: Vec<_> = sim
+                .events_of(s)
+                .into_iter()
+                .filter(|(_, e)| matches!(e, Event::LeadershipFailed { .. }))
+                .collect();
+            sim.check(
+                failed.len() <= 1,
+                &format!("sid {s} proposed itself again after a failed confirmation: {failed:?}"),
+            );
+        }
+        let leader = (1..=3).find(|s| {
+            sim.nodes[s]
+                .fle()
+                .is_some_and(|f| f.state() == zkelect::types::ServerState::Leading)
+        });
+        sim.check(leader.is_some(), "a real server leads");
+        let leader = leader.unwrap_or(0);
+        for s in (1..=3).filter(|&s| s != leader) {
+            let f = sim.nodes[&s].fle().expect("runs");
+            sim.check(
+                f.state() == zkelect::types::ServerState::Following
+                    && f.current_vote().leader == leader,
+                &format!("real server {s} follows {leader}"),
+            );
+        }
+        for s in [4, 5] {
+            sim.check(
+                matches!(sim.nodes[&s].role(), Some(Role::Following { leader: l, .. }) if l == leader),
+                &format!("sid {s} follows the real leader: {:?}", sim.nodes[&s].role()),
             );
         }
     }

@@ -229,9 +229,8 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
         ..Layout::default()
     });
     ens.start_reals(&reals);
-    let first = ens.wait_first_decisions(&reals);
-    assert!(first.values().all(|d| d.leader == 8), "{first:?}");
-    ens.wait_synced(&reals);
+    let settled = ens.wait_settled(&reals);
+    assert_eq!(settled.leader, 8, "{settled:?}");
     let e8 = ens.current_epoch(8).unwrap();
     let peers = [ens.peer(1), ens.peer(2), ens.peer(3)];
     let recs: Vec<Recorder> = peers.iter().map(Recorder::new).collect();
@@ -251,9 +250,10 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
     let survivors = [4, 5, 6, 7];
     let mut real_dec = Vec::new();
     for r in survivors {
-        let d = ens.wait_decision(r, 2);
+        let n = settled.decisions[&r] + 1;
+        let d = ens.wait_decision(r, n);
         assert_eq!(d.leader, 7, "real server {r}: {d:?}");
-        real_dec.push((r, decision_time(&mut ens, r, 2) - t_kill));
+        real_dec.push((r, decision_time(&mut ens, r, n) - t_kill));
     }
     ens.wait_synced(&survivors);
     let e7 = ens.current_epoch(7).unwrap();
@@ -302,9 +302,8 @@ fn rolling_restart_of_every_real_server() {
         ..Layout::default()
     });
     ens.start_reals(&reals);
-    let first = ens.wait_first_decisions(&reals);
-    assert!(first.values().all(|d| d.leader == 8), "{first:?}");
-    ens.wait_synced(&reals);
+    let settled = ens.wait_settled(&reals);
+    assert_eq!(settled.leader, 8, "{settled:?}");
     let peers = [ens.peer(1), ens.peer(2), ens.peer(3)];
     let recs: Vec<Recorder> = peers.iter().map(Recorder::new).collect();
     let t_join = now_ms();

@@ -47,9 +47,8 @@ fn tls_peers_join_a_real_tls_ensemble_and_learn_its_leader() {
     let Some(_serial) = begin_tls() else { return };
     let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
     ens.start_reals(&[1, 2, 3]);
-    let first = ens.wait_first_decisions(&[1, 2, 3]);
-    assert!(first.values().all(|d| d.leader == 3), "{first:?}");
-    ens.wait_synced(&[1, 2, 3]);
+    let settled = ens.wait_settled(&[1, 2, 3]);
+    assert_eq!(settled.leader, 3, "{settled:?}");
     let epoch = ens.current_epoch(3).expect("the leader's currentEpoch");
     for sid in [4, 5] {
         let p = ens.peer(sid);
@@ -65,7 +64,11 @@ fn tls_peers_join_a_real_tls_ensemble_and_learn_its_leader() {
         p.stop();
     }
     for r in [1, 2, 3] {
-        assert_eq!(ens.lookings(r), 1, "server {r} went LOOKING again");
+        assert_eq!(
+            ens.lookings(r),
+            settled.lookings[&r],
+            "server {r} went LOOKING again"
+        );
     }
     finish(ens, &[1, 2, 3]);
 }
@@ -77,29 +80,29 @@ fn tls_mixed_election_needs_the_zkelect_vote() {
     let Some(_serial) = begin_tls() else { return };
     let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
     ens.start_reals(&[1, 2, 3]);
-    ens.wait_first_decisions(&[1, 2, 3]);
-    ens.wait_synced(&[1, 2, 3]);
+    let settled = ens.wait_settled(&[1, 2, 3]);
+    assert_eq!(settled.leader, 3, "{settled:?}");
     ens.kill_real(3);
     for r in [1, 2] {
         wait_for(format!("real server {r} to go LOOKING"), || {
-            ens.looking_at(r, 2)
+            ens.looking_at(r, settled.lookings[&r] + 1)
         });
         assert_eq!(
             ens.decisions(r).len(),
-            1,
+            settled.decisions[&r],
             "server {r} decided without a quorum"
         );
     }
     let p5 = ens.peer(5);
     p5.start().unwrap();
     let l5 = peer_leader(&p5);
-    let d1 = ens.wait_decision(1, 2);
-    let d2 = ens.wait_decision(2, 2);
+    let d1 = ens.wait_decision(1, settled.decisions[&1] + 1);
+    let d2 = ens.wait_decision(2, settled.decisions[&2] + 1);
     assert_eq!((d2.leader, d2.state.as_str()), (2, "LEADING"), "{d2:?}");
     assert_eq!((d1.leader, d1.state.as_str()), (2, "FOLLOWING"), "{d1:?}");
     assert_eq!(l5.leader, 2, "{l5:?}");
     for r in [1, 2] {
-        let since = ens.looking_at(r, 2).unwrap();
+        let since = ens.looking_at(r, settled.lookings[&r] + 1).unwrap();
         ens.wait_notification(r, "a LOOKING vote of sid 5", |n| {
             n.at > since && n.sid == 5 && n.state == "LOOKING"
         });
@@ -182,7 +185,7 @@ fn a_plaintext_zkelect_peer_is_refused_by_a_real_tls_ensemble() {
     let Some(_serial) = begin_tls() else { return };
     let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
     ens.start_reals(&[1, 2, 3]);
-    ens.wait_first_decisions(&[1, 2, 3]);
+    let settled = ens.wait_settled(&[1, 2, 3]);
     let cfg = std::fs::read_to_string(ens.slot(4).cfg_path()).unwrap();
     let plain: String = cfg
         .lines()
@@ -206,8 +209,16 @@ fn a_plaintext_zkelect_peer_is_refused_by_a_real_tls_ensemble() {
     }
     assert!(p4.leader().is_none(), "the plaintext peer learned a leader");
     for r in [1, 2, 3] {
-        assert_eq!(ens.decisions(r).len(), 1, "server {r} decided again");
-        assert_eq!(ens.lookings(r), 1, "server {r} went LOOKING again");
+        assert_eq!(
+            ens.decisions(r).len(),
+            settled.decisions[&r],
+            "server {r} decided again"
+        );
+        assert_eq!(
+            ens.lookings(r),
+            settled.lookings[&r],
+            "server {r} went LOOKING again"
+        );
         for n in ens.notifications(r) {
             assert_ne!(n.sid, 4, "server {r} took a vote from the plaintext peer");
         }

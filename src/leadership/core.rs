@@ -191,6 +191,14 @@ struct Mixed {
     gone: BTreeSet<Sid>,
     /// When the current election began.
     looking_since: Duration,
+    /// My last leadership failed to be confirmed within `initLimit` ticks
+    /// (whatever the setting): I vote follow-only, so that I do not propose
+    /// myself again and again to voters that cannot confirm me (real
+    /// ZooKeeper servers, whose Zab sync with me fails). Given up when a
+    /// confirmed zkelect leader's heartbeat reaches me (the ensemble works),
+    /// or when a follow-only election finds no leader for `initLimit`
+    /// ticks (I may be needed).
+    shy: bool,
 }
 
 impl Core {
@@ -288,6 +296,7 @@ impl Core {
         match self.mixed.follow_only {
             FollowOnly::On => Some(FOLLOW_ONLY_ZXID),
             FollowOnly::Auto if self.mixed.learned => Some(FOLLOW_ONLY_MIXED_ZXID),
+            _ if self.mixed.shy => Some(FOLLOW_ONLY_ZXID),
             _ => None,
         }
     }
@@ -1225,12 +1234,13 @@ impl Core {
         }
     }
 
-    /// Until when a follow-only election that learned of real members may
-    /// run before I give that knowledge up ([`Core::looking_timers`]).
+    /// Until when a follow-only election that learned of real members, or
+    /// that follows a failed confirmation ([`Mixed::shy`]), may run before
+    /// I give that up ([`Core::looking_timers`]).
     fn unlearn_at(&self) -> Option<Duration> {
         (self.started
-            && self.mixed.learned
-            && self.mixed.follow_only == FollowOnly::Auto
+            && ((self.mixed.learned && self.mixed.follow_only == FollowOnly::Auto)
+                || self.mixed.shy)
             && matches!(self.term, Term::Looking))
         .then(|| self.mixed.looking_since + self.timing.confirm_timeout())
     }
@@ -1239,10 +1249,12 @@ impl Core {
     /// ticks: whatever made me take the ensemble for mixed (a lost
     /// heartbeat answer, a real server that has gone) leaves it without
     /// anyone to follow. I give that knowledge up and propose myself again;
-    /// real members, if any, teach it again.
+    /// real members, if any, teach it again. The same for a follow-only
+    /// election after my failed confirmation ([`Mixed::shy`]).
     fn looking_timers(&mut self, now: Duration, out: &mut Vec<Output>) {
         if self.unlearn_at().is_some_and(|u| now >= u) {
             self.mixed.learned = false;
+            self.mixed.shy = false;
             let _ = self.fle.set_follow_only(self.follow_only_zxid());
             self.begin(now, out);
             return;
@@ -1447,6 +1459,10 @@ impl Core {
             self.check_confirm(now, out);
             let confirmed = matches!(&self.term, Term::Leading(t) if t.confirmed);
             if gave_up && !confirmed {
+                // No endless self-proposal: I vote follow-only until a
+                // confirmed leader's heartbeat or a fruitless election.
+                self.mixed.shy = true;
+                let _ = self.fle.set_follow_only(self.follow_only_zxid());
                 self.leave(now, LossReason::NotConfirmed, out);
                 return;
             }
@@ -1948,6 +1964,12 @@ impl Core {
                     msg: report(leader, msg.zxid, round, self.accepted),
                 });
             }
+        }
+        if confirmed && self.mixed.shy {
+            // A confirmed zkelect leader: the ensemble works, and my failed
+            // confirmation was a passing fault.
+            self.mixed.shy = false;
+            let _ = self.fle.set_follow_only(self.follow_only_zxid());
         }
         if confirmed && self.fire(leader, epoch, out) {
             // As a ZooKeeper follower after UPTODATE (spec 4).

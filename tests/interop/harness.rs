@@ -6,7 +6,7 @@
 //! Everything a test starts is killed, and its directory removed, when the
 //! [`Ensemble`] is dropped, also when the test panics.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -903,6 +903,32 @@ impl Ensemble {
             .collect()
     }
 
+    /// Waits until every server of `sids` serves (`srvr` reports a mode)
+    /// and their latest decisions name one leader; returns it with each
+    /// server's decision and LOOKING counts so far. On a loaded machine a
+    /// fresh start may first follow a server whose vote came late, fail
+    /// the sync and elect again; the settled ensemble is what a test
+    /// builds on, and later decisions are counted from here.
+    pub fn wait_settled(&mut self, sids: &[Sid]) -> Settled {
+        wait_for(format!("real servers {sids:?} to serve one leader"), || {
+            let mut leaders = BTreeSet::new();
+            for &sid in sids {
+                self.server(sid);
+                self.srvr(sid)?.lines().find(|l| l.starts_with("Mode: "))?;
+                leaders.insert(self.decisions(sid).last()?.leader);
+            }
+            let leader = leaders.into_iter().collect::<Vec<_>>();
+            let [leader] = leader[..] else { return None };
+            let decisions = sids.iter().map(|&s| (s, self.decisions(s).len())).collect();
+            let lookings = sids.iter().map(|&s| (s, self.lookings(s))).collect();
+            Some(Settled {
+                leader,
+                decisions,
+                lookings,
+            })
+        })
+    }
+
     /// How often the current run of `sid` has entered LOOKING.
     pub fn lookings(&mut self, sid: Sid) -> usize {
         self.server(sid)
@@ -1126,6 +1152,17 @@ pub struct DialBack {
     pub sid: Sid,
     /// Its advertised election address(es), `|`-separated in V2.
     pub addrs: String,
+}
+
+/// Real servers that serve one leader ([`Ensemble::wait_settled`]).
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// The leader they serve.
+    pub leader: Sid,
+    /// Each server's decisions so far (its current run).
+    pub decisions: BTreeMap<Sid, usize>,
+    /// Each server's LOOKING records so far (its current run).
+    pub lookings: BTreeMap<Sid, usize>,
 }
 
 /// Pokes the election port at `target` as sid 0 (smaller than any real

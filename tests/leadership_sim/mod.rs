@@ -124,7 +124,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 use zkelect::election::{Action, Fle, Message, Settings};
-use zkelect::leadership::{Core, Durable, Event, LossReason, Mode, Output, Role, Timing};
+use zkelect::leadership::{
+    Core, Durable, Event, FollowOnly, LossReason, Mode, Output, Role, Timing,
+};
 use zkelect::quorum::{Majority, QuorumVerifier};
 use zkelect::types::{LearnerType, ServerState, Sid, Zxid};
 
@@ -181,6 +183,8 @@ pub struct Spec {
     /// How fast its machine's clock runs, in parts per million away from
     /// simulated time (0: exact).
     pub clock_ppm: i64,
+    /// A zkelect peer's `followOnly` setting.
+    pub follow_only: FollowOnly,
 }
 
 impl Spec {
@@ -196,6 +200,7 @@ impl Spec {
             boot_at: Some(Duration::ZERO),
             host: sid as u32,
             clock_ppm: 0,
+            follow_only: FollowOnly::Auto,
         }
     }
 }
@@ -263,6 +268,12 @@ pub struct Params {
     /// Scales every [`Spec::clock_ppm`] (the random runs' tweak for
     /// drift beyond the margin); 1 leaves them.
     pub drift_scale: f64,
+    /// Zab behind legacy peers: a legacy peer that decides to follow a
+    /// zkelect peer fails its sync this long after (a real ZooKeeper
+    /// server's connection to a zkelect peer's quorum port is refused or
+    /// never synced) and looks again, as real servers do. `None`: legacy
+    /// followers stay (no Zab model).
+    pub zab_fail: Option<Duration>,
 }
 
 impl Params {
@@ -292,6 +303,7 @@ impl Params {
             stop_linger: (Duration::ZERO, ms(20)),
             death_poll: ms(5),
             drift_scale: 1.0,
+            zab_fail: None,
         }
     }
 
@@ -448,6 +460,20 @@ enum Ev {
         d: Durable,
         ok: bool,
     },
+    /// A legacy follower of a zkelect leader fails its Zab sync
+    /// ([`Params::zab_fail`]), if it still follows in election `round`.
+    ZabFail {
+        sid: Sid,
+        inc: u64,
+        round: i64,
+    },
+    /// A legacy leader checks that a quorum of legacy peers follows it
+    /// (Zab: zkelect peers never sync), as a real leader does after
+    /// `initLimit` ticks and every tick after; else it looks again.
+    ZabLead {
+        sid: Sid,
+        inc: u64,
+    },
     Control(Control),
 }
 
@@ -529,6 +555,9 @@ pub struct Node {
     /// retires earlier polls.
     watch: Option<Sid>,
     watch_gen: u64,
+    /// The election round whose Zab sync failure is scheduled
+    /// ([`Params::zab_fail`]).
+    zab_failing: Option<i64>,
 }
 
 impl Node {
@@ -810,6 +839,7 @@ impl Sim {
                 view: BTreeSet::new(),
                 watch: None,
                 watch_gen: 0,
+                zab_failing: None,
             };
             sim.nodes.insert(node.spec.sid, node);
         }
@@ -870,7 +900,9 @@ impl Sim {
                     | Ev::Cnx { sid, .. }
                     | Ev::Persisted { sid, .. }
                     | Ev::Refused { sid, .. }
-                    | Ev::Probe { sid, .. } => *sid,
+                    | Ev::Probe { sid, .. }
+                    | Ev::ZabFail { sid, .. }
+                    | Ev::ZabLead { sid, .. } => *sid,
                     Ev::Control(_) | Ev::Stored { .. } => unreachable!(),
                 };
                 let Some(node) = self.nodes.get_mut(&sid) else {
@@ -1037,6 +1069,64 @@ impl Sim {
                 };
                 self.note_release(to, before, Via::Message { from, msg, src_inc });
                 self.process(to, outs);
+            }
+            Ev::ZabFail { sid, inc, round } => {
+                let now = self.local(sid);
+                let node = self.nodes.get_mut(&sid).expect("node");
+                let (z, e) = (node.spec.zxid, node.disk.epoch);
+                let outs = match node.machine.as_mut() {
+                    Some(Machine::Legacy(f))
+                        if node.inc == inc
+                            && f.state() == ServerState::Following
+                            && f.logicalclock() == round =>
+                    {
+                        node.zab_failing = None;
+                        legacy(f.start(now, z, e))
+                    }
+                    _ => return,
+                };
+                self.record(Trace::Note(
+                    sid,
+                    "Zab sync with a zkelect leader failed: looking again".to_string(),
+                ));
+                self.process(sid, outs);
+            }
+            Ev::ZabLead { sid, inc } => {
+                let now = self.local(sid);
+                let followers: BTreeSet<Sid> = self
+                    .nodes
+                    .iter()
+                    .filter(|(_, n)| {
+                        n.spec.legacy
+                            && n.fle().is_some_and(|f| {
+                                f.state() == ServerState::Following
+                                    && f.current_vote().leader == sid
+                            })
+                    })
+                    .map(|(&s, _)| s)
+                    .chain([sid])
+                    .collect();
+                let tick = self.params.tick;
+                let node = self.nodes.get_mut(&sid).expect("node");
+                let (z, e) = (node.spec.zxid, node.disk.epoch);
+                let outs = match node.machine.as_mut() {
+                    Some(Machine::Legacy(f))
+                        if node.inc == inc && f.state() == ServerState::Leading =>
+                    {
+                        if f.quorum().contains_quorum(&followers) {
+                            self.push(self.now + tick, Ev::ZabLead { sid, inc });
+                            return;
+                        }
+                        node.zab_failing = None;
+                        legacy(f.start(now, z, e))
+                    }
+                    _ => return,
+                };
+                self.record(Trace::Note(
+                    sid,
+                    format!("Zab: only {followers:?} follow me: looking again"),
+                ));
+                self.process(sid, outs);
             }
             Ev::Refused { sid, peer, inc } => {
                 self.attempts.remove(&(sid, peer));
@@ -1662,7 +1752,8 @@ impl Sim {
                 } else {
                     Core::new(fle, p.timing(), 0)
                 }
-                .with_mode(p.mode),
+                .with_mode(p.mode)
+                .with_follow_only(node.spec.follow_only),
             );
             // The host's own epoch (its data's): what it had at first boot.
             c.set_reported(zxid, node.spec.epoch);
@@ -2051,6 +2142,46 @@ impl Sim {
             self.check_single_leader(sid);
         }
         self.arm(sid);
+        self.watch_zab(sid);
+    }
+
+    /// [`Params::zab_fail`]: a legacy peer that now follows a zkelect
+    /// leader fails its Zab sync a while later.
+    fn watch_zab(&mut self, sid: Sid) {
+        let Some(delay) = self.params.zab_fail else {
+            return;
+        };
+        let node = &self.nodes[&sid];
+        let Some(Machine::Legacy(f)) = &node.machine else {
+            return;
+        };
+        let leader = f.current_vote().leader;
+        // (A decision on out-of-election votes sets the round to the
+        // leader's, so the round alone does not tell one decision from
+        // the next: the mark is cleared whenever it is not following.)
+        let round = f.logicalclock();
+        if f.state() == ServerState::Leading {
+            if node.zab_failing.is_none() {
+                let inc = node.inc;
+                self.nodes.get_mut(&sid).expect("node").zab_failing = Some(round);
+                let at = self.now + self.params.tick * self.params.init_limit;
+                self.push(at, Ev::ZabLead { sid, inc });
+            }
+            return;
+        }
+        if f.state() != ServerState::Following
+            || self.nodes.get(&leader).is_some_and(|n| n.spec.legacy)
+        {
+            self.nodes.get_mut(&sid).expect("node").zab_failing = None;
+            return;
+        }
+        if node.zab_failing.is_some() {
+            return;
+        }
+        let inc = node.inc;
+        self.nodes.get_mut(&sid).expect("node").zab_failing = Some(round);
+        let at = self.now + delay;
+        self.push(at, Ev::ZabFail { sid, inc, round });
     }
 
     /// The runtime publishes the machine's lease to its host at each event
