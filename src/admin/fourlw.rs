@@ -19,6 +19,7 @@
 
 use super::Handler;
 use crate::config::Config;
+use crate::leadership::{DEFAULT_INIT_LIMIT, DEFAULT_SYNC_LIMIT};
 use crate::peer::Stats;
 use crate::types::{LearnerType, ServerState, Sid};
 use crate::Peer;
@@ -277,8 +278,8 @@ fn conf(c: &Config, sid: Sid) -> String {
     }
     kv("tickTime", &c.tick_time_ms);
     kv("serverId", &sid);
-    kv("initLimit", &c.init_limit.unwrap_or(10));
-    kv("syncLimit", &c.sync_limit.unwrap_or(5));
+    kv("initLimit", &c.init_limit.unwrap_or(DEFAULT_INIT_LIMIT));
+    kv("syncLimit", &c.sync_limit.unwrap_or(DEFAULT_SYNC_LIMIT));
     kv("electionAlg", &3);
     if let Some(a) = me.and_then(|s| s.addrs.first()) {
         kv("electionPort", &a.election_port);

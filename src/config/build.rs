@@ -97,7 +97,7 @@ pub(crate) fn build(props: Vec<Property>) -> Result<Config, ConfigError> {
         data_dir: None,
         peer_type: LearnerType::Participant,
         standalone_enabled: true,
-        finalize_wait_ms: 200,
+        finalize_wait_ms: crate::leadership::DEFAULT_FINALIZE_WAIT_MS,
         leadership_mode: crate::leadership::Mode::Lease,
         follow_only: crate::leadership::FollowOnly::Auto,
         client_port: None,

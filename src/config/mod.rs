@@ -116,7 +116,8 @@ pub struct Config {
     /// `standaloneEnabled`, default true.
     pub standalone_enabled: bool,
     /// `finalizeWait` (our own key) in ms: how long a LOOKING server waits for
-    /// a better vote before deciding; ZooKeeper hard-codes 200.
+    /// a better vote before deciding; ZooKeeper hard-codes 200
+    /// ([`crate::leadership::DEFAULT_FINALIZE_WAIT_MS`], the default).
     pub finalize_wait_ms: u64,
     /// `leadershipMode` (a zkelect key): `lease` (the default) or
     /// `fencing`; see [`crate::leadership::Mode`].
@@ -305,11 +306,14 @@ impl Config {
     /// `quorumCnxnTimeoutMs` when set, else `tickTime * syncLimit`.
     ///
     /// ZooKeeper refuses a distributed config without `syncLimit`; we accept
-    /// it and use 5 ticks, the value of the sample configs.
+    /// it and use 5 ticks ([`crate::leadership::DEFAULT_SYNC_LIMIT`]), the
+    /// value of the sample configs, as the leadership timers do.
     pub fn handshake_timeout_ms(&self) -> u64 {
         self.quorum_cnxn_timeout_ms.unwrap_or_else(|| {
-            self.tick_time_ms
-                .saturating_mul(u64::from(self.sync_limit.unwrap_or(5)))
+            self.tick_time_ms.saturating_mul(u64::from(
+                self.sync_limit
+                    .unwrap_or(crate::leadership::DEFAULT_SYNC_LIMIT),
+            ))
         })
     }
 }

@@ -233,7 +233,7 @@ pub use mode::Mode;
 pub use signal::{
     heartbeat, heartbeat_zxid, report, reported_heartbeat, route, says_confirmed, Route,
 };
-pub use timing::{Timing, DEFAULT_INIT_LIMIT, DEFAULT_SYNC_LIMIT};
+pub use timing::{Timing, DEFAULT_FINALIZE_WAIT_MS, DEFAULT_INIT_LIMIT, DEFAULT_SYNC_LIMIT};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,7 @@
 //! The leadership timers, all derived from zoo.cfg's `tickTime`,
-//! `initLimit` and `syncLimit`.
+//! `initLimit` and `syncLimit`, and the defaults of those limits and of the
+//! finalize wait: the one definition of each, which the config's derived
+//! values and summary read too.
 
 use std::time::Duration;
 
@@ -7,6 +9,8 @@ use std::time::Duration;
 pub const DEFAULT_INIT_LIMIT: u32 = 10;
 /// `syncLimit` when zoo.cfg has none (ZooKeeper's sample config).
 pub const DEFAULT_SYNC_LIMIT: u32 = 5;
+/// `finalizeWait` in ms when zoo.cfg has none: ZooKeeper's fixed 200 ms.
+pub const DEFAULT_FINALIZE_WAIT_MS: u64 = 200;
 
 /// The tick and the limits, in ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,24 +25,28 @@ pub struct Timing {
     pub sync_limit: u32,
     /// FLE's finalize wait (`finalizeWait`, ZooKeeper's fixed 200 ms): a new
     /// leader sends its first heartbeat that long after its decision (at
-    /// most a heartbeat period).
+    /// most a heartbeat period). A peer takes it from its election's
+    /// settings ([`crate::election::Settings::finalize_wait`]), so the two
+    /// are one value.
     pub finalize_wait: Duration,
 }
 
 impl Timing {
-    /// From zoo.cfg values; absent limits take the sample config's 10 and 5.
-    /// A zero tick becomes 1 ms, `initLimit` at least 1 and `syncLimit` at
-    /// least 2.
+    /// From zoo.cfg values; absent limits take the sample config's 10 and 5
+    /// ([`DEFAULT_INIT_LIMIT`], [`DEFAULT_SYNC_LIMIT`]), the finalize wait
+    /// [`DEFAULT_FINALIZE_WAIT_MS`]. A zero tick becomes 1 ms, `initLimit`
+    /// at least 1 and `syncLimit` at least 2.
     pub fn new(tick: Duration, init_limit: Option<u32>, sync_limit: Option<u32>) -> Timing {
         Timing {
             tick: tick.max(Duration::from_millis(1)),
             init_limit: init_limit.unwrap_or(DEFAULT_INIT_LIMIT).max(1),
             sync_limit: sync_limit.unwrap_or(DEFAULT_SYNC_LIMIT).max(2),
-            finalize_wait: Duration::from_millis(200),
+            finalize_wait: Duration::from_millis(DEFAULT_FINALIZE_WAIT_MS),
         }
     }
 
-    /// With FLE's finalize wait (default 200 ms, ZooKeeper's).
+    /// With FLE's finalize wait (default [`DEFAULT_FINALIZE_WAIT_MS`],
+    /// ZooKeeper's); a peer passes its election settings' value.
     pub fn with_finalize_wait(mut self, d: Duration) -> Timing {
         self.finalize_wait = d;
         self

@@ -36,8 +36,10 @@ pub(crate) struct StuckWatch {
 }
 
 impl StuckWatch {
-    /// A watch for the peers of `config`.
-    pub(crate) fn new(config: &Config) -> StuckWatch {
+    /// A watch for the peers of `config`, whose election's first
+    /// notification timeout is `initial` (`fastleader.minNotificationInterval`,
+    /// from the run's settings).
+    pub(crate) fn new(config: &Config, initial: Duration) -> StuckWatch {
         let addrs = config
             .servers
             .values()
@@ -50,7 +52,6 @@ impl StuckWatch {
                 (s.sid, a.join("|"))
             })
             .collect();
-        let initial = Duration::from_millis(config.min_notification_interval_ms);
         StuckWatch {
             first_after: (initial * FIRST_AFTER_TIMEOUTS).max(FIRST_AT_LEAST),
             addrs,
