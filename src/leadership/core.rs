@@ -189,6 +189,12 @@ struct Mixed {
     conn_down: BTreeSet<Sid>,
     /// Of those, the ones whose reconnect was refused since: gone.
     gone: BTreeSet<Sid>,
+    /// Peers whose connection broke and came up again, with my round at
+    /// that time: until one of their messages carries that round or a
+    /// later one, a notification of an earlier round may come from a
+    /// restarted process, which starts again at round 1
+    /// ([`Core::follower_message`]).
+    reconnected: BTreeMap<Sid, i64>,
     /// When the current election began.
     looking_since: Duration,
     /// My last leadership failed to be confirmed within `initLimit` ticks
@@ -713,7 +719,18 @@ impl Core {
         }
         if from != self.me() {
             // It speaks: its connection is up (whatever events are late).
-            self.mixed.conn_down.remove(&from);
+            if self.mixed.conn_down.remove(&from) {
+                self.mixed.reconnected.insert(from, self.fle.logicalclock());
+            }
+            if self
+                .mixed
+                .reconnected
+                .get(&from)
+                .is_some_and(|&r| msg.election_epoch >= r)
+            {
+                // It reached the round I was in when it came back.
+                self.mixed.reconnected.remove(&from);
+            }
             self.mixed.gone.remove(&from);
             self.mixed_evidence(now, from, msg, voter, &mut out);
         }
@@ -862,7 +879,9 @@ impl Core {
         let fencing = self.mode == Mode::Fencing;
         if up {
             self.seen_up.insert(sid);
-            self.mixed.conn_down.remove(&sid);
+            if self.mixed.conn_down.remove(&sid) {
+                self.mixed.reconnected.insert(sid, self.fle.logicalclock());
+            }
             self.mixed.gone.remove(&sid);
             let _ = self.fle.set_known_down(now, sid, false);
         } else {
@@ -1853,7 +1872,21 @@ impl Core {
                 // election that just ended, but not two ticks later: a
                 // leader that decided would be sending heartbeats by then.
                 let late = now >= f.decided_at + self.timing.heartbeat_wait();
-                if msg.election_epoch != f.term_round() || f.last_hb.is_some() || late {
+                // One of an earlier round than mine, before any heartbeat,
+                // on a connection that stayed up since my decision, was
+                // sent before the leader joined my round (FIFO): stale. (My
+                // round can be ahead: a decision for a gone leader starts
+                // another election at once, and the others then join my
+                // round, while what they sent in theirs is still on its
+                // way.) A restarted process starts again at round 1 too,
+                // but its connection broke and came up in between.
+                let restarted = self
+                    .mixed
+                    .reconnected
+                    .get(&leader)
+                    .is_some_and(|&r| msg.election_epoch < r);
+                let stale = msg.election_epoch < f.term_round() && !restarted;
+                if late || f.last_hb.is_some() || (msg.election_epoch != f.term_round() && !stale) {
                     self.leave(now, LossReason::LeaderLooking, out);
                 }
             }

@@ -1289,3 +1289,43 @@ fn behind_a_real_leader_following_comes_with_the_epoch_of_its_sync() {
     );
     assert_eq!(c.fle().current_vote().peer_epoch, 1);
 }
+
+/// Issue 17 (rolling restarts): I decided in a round above the leader's
+/// (the others joined mine), and its LOOKING notification of its earlier
+/// round, sent before it joined mine, arrives after my decision: stale, no
+/// loss. The same from a restarted leader (its connection broke and came
+/// back, and it starts again at round 1) ends the term.
+#[test]
+fn a_stale_looking_of_the_leader_is_no_loss_but_a_restarted_leaders_is() {
+    let decided = || {
+        let mut c = core(1);
+        c.start(ms(0));
+        c.receive(ms(1), 2, &looking(3, 3));
+        c.receive(ms(1), 1, &looking(3, 3));
+        c.on_timeout(ms(12), true);
+        assert_eq!(
+            c.role(),
+            Role::Following {
+                leader: 3,
+                epoch: None
+            }
+        );
+        c
+    };
+    let mut c = decided();
+    let outs = c.receive(ms(15), 3, &looking(3, 2));
+    assert!(events(&outs).is_empty(), "{outs:?}");
+    assert!(matches!(c.role(), Role::Following { leader: 3, .. }));
+
+    let mut c = decided();
+    c.on_connection(ms(15), 3, false);
+    c.on_connection(ms(16), 3, true);
+    let outs = c.receive(ms(17), 3, &looking(3, 1));
+    assert!(
+        events(&outs).contains(&Event::LeaderLost {
+            leader: 3,
+            reason: LossReason::LeaderLooking
+        }),
+        "{outs:?}"
+    );
+}
