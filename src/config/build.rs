@@ -3,13 +3,12 @@
 //! span several lines.
 
 use super::error::ConfigError;
-use super::host::java_host;
 use super::properties::Property;
 use super::server::{parse_role, parse_server};
-use super::values::{
-    java_split, parse_bool, parse_hex_version, parse_int, parse_long, parse_positive_int,
-};
+use super::values::{parse_bool, parse_hex_version, parse_int, parse_long, parse_positive_int};
 use super::{Config, QuorumServer};
+use crate::javatext::inet::delimited_host_string as java_host;
+use crate::javatext::split as java_split;
 use crate::quorum::{Hierarchical, Majority, QuorumVerifier};
 use crate::types::{LearnerType, Sid};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

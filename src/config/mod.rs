@@ -31,7 +31,6 @@
 
 mod build;
 mod error;
-mod host;
 mod keys;
 mod properties;
 mod render;
