@@ -1,25 +1,25 @@
 //! From properties to a [`Config`]: key interpretation (spec 6.2), the server
-//! list (6.3), hierarchical groups and weights (6.4), and the checks that
-//! span several lines.
+//! list (6.3), hierarchical groups and weights (6.4), read line by line in
+//! named steps; the checks that span several lines are in `checks`.
 
+use super::checks::{build_hierarchical, check_addresses, roles};
 use super::error::ConfigError;
 use super::keys::canonical_key;
 use super::properties::Property;
 use super::server::{parse_role, parse_server};
 use super::values::{parse_bool, parse_hex_version, parse_int, parse_long, parse_positive_int};
-use super::{Config, QuorumServer};
-use crate::javatext::inet::delimited_host_string as java_host;
+use super::Config;
 use crate::javatext::split as java_split;
-use crate::quorum::{Hierarchical, Majority, QuorumVerifier};
+use crate::quorum::{Majority, QuorumVerifier};
 use crate::types::{LearnerType, Sid};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Where a key was written, for errors about it.
 #[derive(Debug, Clone)]
-struct Site {
-    line: usize,
-    key: String,
+pub(super) struct Site {
+    pub(super) line: usize,
+    pub(super) key: String,
 }
 
 impl Site {
@@ -30,19 +30,21 @@ impl Site {
         }
     }
 
-    fn err(&self, message: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, message: impl Into<String>) -> ConfigError {
         ConfigError::at(self.line, &self.key, message)
     }
 }
 
-struct Group {
-    site: Site,
-    members: Vec<Sid>,
+/// One `group.N` line.
+pub(super) struct Group {
+    pub(super) site: Site,
+    pub(super) members: Vec<Sid>,
 }
 
-struct Weight {
-    site: Site,
-    weight: u64,
+/// One `weight.N` line.
+pub(super) struct Weight {
+    pub(super) site: Site,
+    pub(super) weight: u64,
 }
 
 /// Interprets the entries; see the module docs of `config` for the rules.
@@ -75,19 +77,19 @@ fn multi_address_switch(props: &[Property]) -> Result<bool, ConfigError> {
 
 /// The `server.N` lines read so far.
 #[derive(Default)]
-struct ServerLines {
+pub(super) struct ServerLines {
     /// Where each server was defined.
-    sites: BTreeMap<Sid, Site>,
+    pub(super) sites: BTreeMap<Sid, Site>,
     /// Sids in file order, for errors that name the first offending line.
-    order: Vec<Sid>,
+    pub(super) order: Vec<Sid>,
 }
 
 /// The `group.N` and `weight.N` lines read so far.
 #[derive(Default)]
-struct HierarchyLines {
-    groups: BTreeMap<i64, Group>,
+pub(super) struct HierarchyLines {
+    pub(super) groups: BTreeMap<i64, Group>,
     group_of: BTreeMap<Sid, i64>,
-    weights: BTreeMap<Sid, Weight>,
+    pub(super) weights: BTreeMap<Sid, Weight>,
     /// The first `group`/`weight` key, which switched hierarchical quorums on.
     trigger: Option<Site>,
 }
@@ -462,40 +464,6 @@ fn defaults(multi_address_enabled: bool) -> Config {
     }
 }
 
-/// The participants and the observers, after checking that the config has
-/// a participant and that `standaloneEnabled` allows its observers.
-fn roles(cfg: &Config) -> Result<(BTreeSet<Sid>, BTreeSet<Sid>), ConfigError> {
-    let of_role = |role| -> BTreeSet<Sid> {
-        cfg.servers
-            .values()
-            .filter(|s| s.role == role)
-            .map(|s| s.sid)
-            .collect()
-    };
-    let voters = of_role(LearnerType::Participant);
-    let observers = of_role(LearnerType::Observer);
-    if voters.is_empty() {
-        let what = if observers.is_empty() {
-            "there are no server.N lines"
-        } else {
-            "every server.N line is an observer"
-        };
-        return Err(ConfigError::new(format!(
-            "{what}: at least one participant is required"
-        )));
-    }
-    if cfg.standalone_enabled && voters.len() == 1 && !observers.is_empty() {
-        // ZooKeeper runs a lone participant standalone when this is on, and
-        // refuses the config if it lists observers.
-        return Err(ConfigError::for_key(
-            "standaloneEnabled",
-            "a single participant with observers needs standaloneEnabled=false (with the \
-             default true, ZooKeeper runs one participant standalone, without observers)",
-        ));
-    }
-    Ok((voters, observers))
-}
-
 /// A server id: Java's `Long.parseLong` of the text after `server.`, minus
 /// the two values that mean "no leader" and "legacy observer" on the wire.
 fn parse_sid(text: &str) -> Result<Sid, String> {
@@ -520,121 +488,4 @@ fn hierarchical_id(key: &str, prefix: &str) -> Result<i64, String> {
         ));
     };
     parse_long(id).map_err(|m| format!("{prefix} id {m}"))
-}
-
-/// No two listeners may share a host and port: a server's quorum and
-/// election addresses against every other address of every server (the
-/// same host string on the same port can only bind once), and a server's
-/// own client port against its quorum and election ports.
-fn check_addresses(
-    servers: &BTreeMap<Sid, QuorumServer>,
-    order: &[Sid],
-    sites: &BTreeMap<Sid, Site>,
-) -> Result<(), ConfigError> {
-    let mut seen: HashMap<(String, u16), (Sid, &'static str)> = HashMap::new();
-    for sid in order {
-        let server = &servers[sid];
-        let site = &sites[sid];
-        for a in &server.addrs {
-            let host = java_host(&a.host);
-            for (kind, port) in [("quorum", a.quorum_port), ("election", a.election_port)] {
-                let k = (host.to_ascii_lowercase(), port);
-                if let Some((other, other_kind)) = seen.get(&k) {
-                    let owner = if other == sid {
-                        "this server's".to_string()
-                    } else {
-                        format!("server {other}'s (line {})", sites[other].line)
-                    };
-                    return Err(site.err(format!(
-                        "{kind} address {host}:{port} is already {owner} {other_kind} address"
-                    )));
-                }
-                seen.insert(k, (*sid, kind));
-            }
-        }
-        if let Some((_, client)) = &server.client {
-            for a in &server.addrs {
-                for (kind, port) in [("quorum", a.quorum_port), ("election", a.election_port)] {
-                    if *client == port {
-                        return Err(site.err(format!(
-                            "client port {client} is also this server's {kind} port"
-                        )));
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Spec 6.4 / 7.2 checks, then the verifier. `trigger` is the first key
-/// that switched hierarchical quorums on, named in errors because an
-/// operator may not expect the switch.
-fn build_hierarchical(
-    cfg: &Config,
-    trigger: &Site,
-    voters: BTreeSet<Sid>,
-    observers: BTreeSet<Sid>,
-    lines: &HierarchyLines,
-    servers: &ServerLines,
-) -> Result<Hierarchical, ConfigError> {
-    let (groups, weights) = (&lines.groups, &lines.weights);
-    let (server_sites, server_order) = (&servers.sites, &servers.order);
-    let mut group_sites: Vec<&Group> = groups.values().collect();
-    group_sites.sort_by_key(|g| g.site.line);
-    for g in group_sites {
-        if let Some(unknown) = g.members.iter().find(|m| !cfg.servers.contains_key(m)) {
-            return Err(g.site.err(format!(
-                "group member {unknown} has no server.{unknown} line"
-            )));
-        }
-    }
-    for g in groups.values() {
-        let unweighted = g
-            .members
-            .iter()
-            .find(|m| !voters.contains(m) && !weights.contains_key(m));
-        if let Some(obs) = unweighted {
-            // ZooKeeper 3.8 only defaults the weight of participants and then
-            // dies on a NullPointerException while summing this group.
-            return Err(g.site.err(format!(
-                "observer {obs} is in a group but has no weight.{obs} line, which ZooKeeper \
-                 3.8 cannot load; add weight.{obs}=0 or leave it out of the group"
-            )));
-        }
-    }
-    let mut weight_sites: Vec<(&Sid, &Weight)> = weights.iter().collect();
-    weight_sites.sort_by_key(|(_, w)| w.site.line);
-    for (sid, w) in weight_sites {
-        if !cfg.servers.contains_key(sid) {
-            return Err(w.site.err(format!("server {sid} has no server.{sid} line")));
-        }
-    }
-    let grouped: BTreeSet<Sid> = groups
-        .values()
-        .flat_map(|g| g.members.iter().copied())
-        .collect();
-    for sid in server_order {
-        if voters.contains(sid) && !grouped.contains(sid) {
-            return Err(server_sites[sid].err(format!(
-                "participant {sid} is in no group; with hierarchical quorums (switched on by {} \
-                 at line {}) every participant needs a group.N line",
-                trigger.key, trigger.line
-            )));
-        }
-    }
-    let group_sets: BTreeMap<i64, BTreeSet<Sid>> = groups
-        .iter()
-        .map(|(gid, g)| (*gid, g.members.iter().copied().collect()))
-        .collect();
-    let weight_map: BTreeMap<Sid, u64> = weights.iter().map(|(s, w)| (*s, w.weight)).collect();
-    let h = Hierarchical::new(voters, observers, group_sets, weight_map, cfg.version);
-    let any_weight = groups
-        .values()
-        .any(|g| g.members.iter().any(|m| h.weight(*m) > 0));
-    if !any_weight {
-        return Err(trigger
-            .err("every group has total weight 0, so no set of servers could ever be a quorum"));
-    }
-    Ok(h)
 }

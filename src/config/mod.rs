@@ -30,6 +30,7 @@
 //! The only I/O here is reading the config file and the `myid` file.
 
 mod build;
+mod checks;
 mod error;
 mod keys;
 mod properties;
