@@ -87,8 +87,11 @@ pub(super) struct ServerLines {
 /// The `group.N` and `weight.N` lines read so far.
 #[derive(Default)]
 pub(super) struct HierarchyLines {
+    /// The groups by id.
     pub(super) groups: BTreeMap<i64, Group>,
+    /// The group of each member, to keep groups disjoint.
     group_of: BTreeMap<Sid, i64>,
+    /// The weights by sid.
     pub(super) weights: BTreeMap<Sid, Weight>,
     /// The first `group`/`weight` key, which switched hierarchical quorums on.
     trigger: Option<Site>,
