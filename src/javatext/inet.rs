@@ -43,6 +43,9 @@
 //! that can be used on the machine at all; the others (`%lo` on a
 //! link-local address, a missing interface) cannot be bound or dialled, and
 //! for them we print canonical text where Java prints what was written.
+//!
+//! (Over 500 lines: half of it is the tests, which hold the oracle values
+//! beside the two JDK parsers they check.)
 
 /// The scope of an IPv6 literal, as Java keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
