@@ -25,6 +25,7 @@ pub mod cnx;
 pub mod config;
 pub mod election;
 pub mod ffi;
+mod javatext;
 pub mod leadership;
 pub mod logging;
 pub mod peer;

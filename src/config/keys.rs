@@ -9,7 +9,6 @@
 //! `strictConfig=true` key, [`super::ParseOptions::strict`],
 //! `zkelect run --strict`).
 
-use super::build::canonical_key;
 use super::error::{ConfigError, ConfigNote};
 use super::properties::Property;
 use super::values::parse_bool;
@@ -17,48 +16,69 @@ use super::values::parse_bool;
 /// The zkelect key that turns unknown keys into errors.
 pub(crate) const STRICT_KEY: &str = "strictConfig";
 
-/// Keys zkelect reads, exactly as written (the `zookeeper.` forms of the
-/// system-property keys are mapped by `build::canonical_key` first).
-const USED: &[&str] = &[
+/// How ZooKeeper reads a key that zkelect reads too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// A zoo.cfg key of `QuorumPeerConfig`.
+    ZooCfg,
+    /// A `zookeeper.<key>` system property (a zoo.cfg key ZooKeeper does not
+    /// know becomes one): zkelect accepts both spellings in zoo.cfg.
+    SystemProperty,
+}
+use Read::{SystemProperty, ZooCfg};
+
+/// Keys zkelect reads, exactly as written, and how ZooKeeper reads them: the
+/// one list of them (`build` interprets them, [`canonical_key`] maps the
+/// `zookeeper.` form of the system-property ones).
+const USED: &[(&str, Read)] = &[
     // ZooKeeper's, read for the election.
-    "dataDir",
-    "tickTime",
-    "initLimit",
-    "syncLimit",
-    "electionAlg",
-    "quorumListenOnAllIPs",
-    "peerType",
-    "standaloneEnabled",
-    "reconfigEnabled",
-    "dynamicConfigFile",
-    "oraclePath",
-    "version",
-    "multiAddress.enabled",
-    "cnxTimeout",
-    "quorumCnxnTimeoutMs",
-    "electionPortBindRetry",
-    "tcpKeepAlive",
-    "fastleader.minNotificationInterval",
-    "fastleader.maxNotificationInterval",
+    ("dataDir", ZooCfg),
+    ("tickTime", ZooCfg),
+    ("initLimit", ZooCfg),
+    ("syncLimit", ZooCfg),
+    ("electionAlg", ZooCfg),
+    ("quorumListenOnAllIPs", ZooCfg),
+    ("peerType", ZooCfg),
+    ("standaloneEnabled", ZooCfg),
+    ("reconfigEnabled", ZooCfg),
+    ("dynamicConfigFile", ZooCfg),
+    ("oraclePath", ZooCfg),
+    ("version", ZooCfg),
+    ("multiAddress.enabled", SystemProperty),
+    ("cnxTimeout", SystemProperty),
+    ("quorumCnxnTimeoutMs", SystemProperty),
+    ("electionPortBindRetry", SystemProperty),
+    ("tcpKeepAlive", SystemProperty),
+    ("fastleader.minNotificationInterval", SystemProperty),
+    ("fastleader.maxNotificationInterval", SystemProperty),
     // Quorum SASL: read to refuse a config that turns it on.
-    "quorum.auth.enableSasl",
-    "quorum.auth.learnerRequireSasl",
-    "quorum.auth.serverRequireSasl",
+    ("quorum.auth.enableSasl", ZooCfg),
+    ("quorum.auth.learnerRequireSasl", ZooCfg),
+    ("quorum.auth.serverRequireSasl", ZooCfg),
     // ZooKeeper's, read by the admin servers of `zkelect run`
     // (four-letter words and metrics).
-    "clientPort",
-    "clientPortAddress",
-    "4lw.commands.whitelist",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
-    "metricsProvider.httpHost",
-    "metricsProvider.exportJvmInfo",
+    ("clientPort", ZooCfg),
+    ("clientPortAddress", ZooCfg),
+    ("4lw.commands.whitelist", SystemProperty),
+    ("metricsProvider.className", ZooCfg),
+    ("metricsProvider.httpPort", ZooCfg),
+    ("metricsProvider.httpHost", ZooCfg),
+    ("metricsProvider.exportJvmInfo", ZooCfg),
     // zkelect's own.
-    "finalizeWait",
-    "leadershipMode",
-    "followOnly",
-    STRICT_KEY,
+    ("finalizeWait", ZooCfg),
+    ("leadershipMode", ZooCfg),
+    ("followOnly", ZooCfg),
+    (STRICT_KEY, ZooCfg),
 ];
+
+/// The key as `build` reads it: the `zookeeper.<key>` form of a
+/// system-property key zkelect reads is the plain key.
+pub(crate) fn canonical_key(key: &str) -> &str {
+    match key.strip_prefix("zookeeper.") {
+        Some(rest) if USED.contains(&(rest, SystemProperty)) => rest,
+        _ => key,
+    }
+}
 
 /// Families of keys zkelect reads: the key is the prefix plus an id.
 const USED_FAMILIES: &[&str] = &["server.", "group", "weight"];
@@ -167,7 +187,7 @@ pub(crate) enum Kind {
 /// Classifies a key as written.
 pub(crate) fn classify(key: &str) -> Kind {
     let key = canonical_key(key);
-    if USED.contains(&key)
+    if USED.iter().any(|(k, _)| *k == key)
         || USED_FAMILIES.iter().any(|f| key.starts_with(f))
         || super::tls::is_key(key)
     {
@@ -263,7 +283,7 @@ pub(crate) fn nearest(key: &str) -> Option<String> {
     let families = ["server."].map(|f| format!("{f}{id}"));
     let candidates = USED
         .iter()
-        .map(|k| k.to_string())
+        .map(|(k, _)| k.to_string())
         .chain(families)
         .chain(IGNORED.iter().map(|k| k.to_string()));
     let mut best: Option<(usize, String)> = None;
@@ -332,6 +352,37 @@ mod tests {
         assert_eq!(nearest("maxClientCnxn").as_deref(), Some("maxClientCnxns"));
         assert_eq!(nearest("completelyUnrelated"), None);
         assert_eq!(nearest("x"), None);
+    }
+
+    #[test]
+    fn system_property_spellings() {
+        let system: Vec<&str> = USED
+            .iter()
+            .filter(|(_, r)| *r == SystemProperty)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in [
+            "cnxTimeout",
+            "quorumCnxnTimeoutMs",
+            "electionPortBindRetry",
+            "tcpKeepAlive",
+            "fastleader.minNotificationInterval",
+            "fastleader.maxNotificationInterval",
+            "multiAddress.enabled",
+            "4lw.commands.whitelist",
+        ] {
+            assert!(system.contains(&k), "{k}");
+            assert_eq!(canonical_key(&format!("zookeeper.{k}")), k);
+        }
+        assert_eq!(system.len(), 8);
+        for k in [
+            "zookeeper.tickTime",
+            "zookeeper.snapCount",
+            "zookeeper.",
+            "cnxTimeout",
+        ] {
+            assert_eq!(canonical_key(k), k);
+        }
     }
 
     #[test]

@@ -30,8 +30,8 @@
 //! The only I/O here is reading the config file and the `myid` file.
 
 mod build;
+mod checks;
 mod error;
-mod host;
 mod keys;
 mod properties;
 mod render;

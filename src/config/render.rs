@@ -9,8 +9,8 @@
 //! table size) depends on insertion order that Java takes from its
 //! properties table, and there we use ascending order.
 
-use super::host::{java_host, java_inet_hash};
 use super::{Config, QuorumServer};
+use crate::javatext::inet::{delimited_host_string as java_host, inet_hash as java_inet_hash};
 use crate::quorum::QuorumVerifier;
 use crate::types::Sid;
 use std::collections::BTreeMap;

@@ -3,9 +3,9 @@
 //!
 //! Checks that span several servers (address reuse) live in `build.rs`.
 
-use super::host::is_ipv6_literal;
-use super::values::{java_split, parse_port};
+use super::values::parse_port;
 use super::{QuorumServer, ServerAddr};
+use crate::javatext::{inet::is_ipv6_literal, split as java_split};
 use crate::types::{LearnerType, Sid};
 
 const FORM: &str = "expected host:quorumPort:electionPort[:participant|observer], \

@@ -1,8 +1,8 @@
 //! The effective configuration in one line, logged at INFO when a peer
 //! starts.
 
-use super::host::java_host;
 use super::Config;
+use crate::javatext::inet::delimited_host_string as java_host;
 use crate::quorum::QuorumVerifier;
 use crate::types::Sid;
 use std::collections::BTreeSet;

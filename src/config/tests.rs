@@ -493,6 +493,81 @@ fn render_hosts_like_java() {
     );
 }
 
+/// Oracle: the config text a real ZooKeeper 3.8.0 server put into its
+/// notifications for these server lines (captured from its election
+/// connection; see `javatext::inet` for the whole table). Left out: named
+/// zones Java could not resolve on that machine (`%lo` on a link-local
+/// address, a missing interface), which it prints as written and we print
+/// canonically.
+#[test]
+fn render_hosts_like_a_real_server() {
+    let c = parse(&format!(
+        "{HEAD}server.1=127.0.0.1:31984:31980\nserver.2=127.1:31982:31983\n\
+         server.3=0x7f.1:31993:32013\nserver.4=[fe80::1%eth0]:31994:32014\n\
+         server.6=[fe80::1%4]:31996:32016\nserver.7=[::1]:31997:32017\n\
+         server.8=localhost:31998:32018\nserver.9=10.1.258:31999:32019\n\
+         server.10=[::ffff:1.2.3.4]:32000:32020\nserver.12=[fe80::1%007]:32002:32022\n\
+         server.13=Example.COM:28984:29004\nserver.14=[2001:db8::1%lo]:28981:29001\n\
+         server.15=[::ffff:1.2.3.4%1]:28980:29000\n"
+    ));
+    assert_eq!(
+        c.render_dynamic(),
+        "server.1=127.0.0.1:31984:31980:participant\n\
+         server.2=127.0.0.1:31982:31983:participant\n\
+         server.3=0x7f.1:31993:32013:participant\n\
+         server.4=[fe80:0:0:0:0:0:0:1%eth0]:31994:32014:participant\n\
+         server.6=[fe80:0:0:0:0:0:0:1%4]:31996:32016:participant\n\
+         server.7=[0:0:0:0:0:0:0:1]:31997:32017:participant\n\
+         server.8=localhost:31998:32018:participant\n\
+         server.9=10.1.1.2:31999:32019:participant\n\
+         server.10=1.2.3.4:32000:32020:participant\n\
+         server.12=[fe80:0:0:0:0:0:0:1%7]:32002:32022:participant\n\
+         server.13=Example.COM:28984:29004:participant\n\
+         server.14=[2001:db8:0:0:0:0:0:1%lo]:28981:29001:participant\n\
+         server.15=[::ffff:1.2.3.4%1]:28980:29000:participant\n\
+         version=0"
+    );
+}
+
+/// The same host in two spellings is one listener: `127.1` is `127.0.0.1`.
+#[test]
+fn error_same_address_in_two_spellings() {
+    parse_err(
+        &format!("{HEAD}server.1=127.0.0.1:2888:3888\nserver.2=127.1:2889:3888\n"),
+        6,
+        "server.2",
+        "election address 127.0.0.1:3888 is already server 1's (line 5) election address",
+    );
+}
+
+/// Ports outside 1..65535 are refused whatever the host form.
+#[test]
+fn error_ports_out_of_range_in_every_host_form() {
+    for host in [
+        "127.1",
+        "0x7f.1",
+        "[::1]",
+        "[fe80::1%4]",
+        "[fe80::1%eth0]",
+        "zk1",
+    ] {
+        for ports in ["65536:2", "1:65536", "0:2", "1:-1"] {
+            parse_err(
+                &format!("{HEAD}server.1={host}:{ports}\n"),
+                5,
+                "server.1",
+                "outside 1..65535",
+            );
+        }
+        parse_err(
+            &format!("{HEAD}server.1={host}:1:2147483648\n"),
+            5,
+            "server.1",
+            "not a number",
+        );
+    }
+}
+
 /// Oracle: Java's HashMap order puts server.20 before server.5.
 #[test]
 fn render_order_is_java_hashmap_order() {

@@ -1,35 +1,15 @@
 //! Value parsers with Java's acceptance rules, returning operator-facing
-//! messages (the caller adds line and key).
+//! messages (the caller adds line and key). Java's own rules are in
+//! `crate::javatext`; this adds the config's ranges and messages.
 
-/// Java's `String.split(String.valueOf(sep))`: trailing empty pieces are
-/// dropped (so `a:1:2:` is three pieces), leading ones are kept, and an empty
-/// input gives one empty piece. ZooKeeper splits server lines this way, and
-/// we mirror it so every line it accepts is accepted here.
-pub(crate) fn java_split(s: &str, sep: char) -> Vec<&str> {
-    let mut parts: Vec<&str> = s.split(sep).collect();
-    if s.is_empty() {
-        return parts;
-    }
-    while parts.len() > 1 && parts.last() == Some(&"") {
-        parts.pop();
-    }
-    if parts.len() == 1 && parts[0].is_empty() {
-        // Java returns an empty array for "::"-like input; no caller can use
-        // that, so an empty list is the honest equivalent.
-        parts.clear();
-    }
-    parts
-}
+use crate::javatext::{self, IntError};
 
-/// Java's `Long.parseLong`: optional sign, ASCII decimal digits, no blanks.
+/// Java's `Long.parseLong` ([`javatext::parse_long`]), with the message.
 pub(crate) fn parse_long(s: &str) -> Result<i64, String> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("\"{s}\" is not a number"));
-    }
-    // Rust's i64 parser takes the same sign-and-digits form.
-    s.parse::<i64>()
-        .map_err(|_| format!("{s} is out of range for a 64-bit signed number"))
+    javatext::parse_long(s).map_err(|e| match e {
+        IntError::NotANumber => format!("\"{s}\" is not a number"),
+        IntError::OutOfRange => format!("{s} is out of range for a 64-bit signed number"),
+    })
 }
 
 /// Java's `Integer.parseInt`: like [`parse_long`] but 32-bit.
@@ -90,16 +70,6 @@ pub(crate) fn parse_hex_version(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn java_split_drops_trailing_empties_only() {
-        assert_eq!(java_split("a:1:2:", ':'), vec!["a", "1", "2"]);
-        assert_eq!(java_split(":1:2", ':'), vec!["", "1", "2"]);
-        assert_eq!(java_split("a::2", ':'), vec!["a", "", "2"]);
-        assert_eq!(java_split("", ':'), vec![""]);
-        assert!(java_split("::", ':').is_empty());
-        assert_eq!(java_split("a|b", '|'), vec!["a", "b"]);
-    }
 
     #[test]
     fn long_parsing_follows_java() {

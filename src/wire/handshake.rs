@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use super::hostport::{checked_port, is_wildcard_host, java_split, split_host_port, HostPort};
+use super::hostport::{checked_port, split_host_port, HostPort};
 use super::{MAX_ADDRESS_LEN, PROTOCOL_V1, PROTOCOL_V2};
+use crate::javatext::{self, inet};
 use crate::types::Sid;
 
 /// Which handshake form a connection opened with.
@@ -162,7 +163,7 @@ pub fn decode_handshake(buf: &[u8]) -> Result<(Handshake, usize), HandshakeError
 
 fn parse_address_list(text: &str) -> Result<Vec<HostPort>, HandshakeError> {
     let mut out = Vec::new();
-    for piece in java_split(text, '|') {
+    for piece in javatext::split(text, '|') {
         let bad = |e: super::AddressError| HandshakeError::BadAddress {
             text: piece.to_string(),
             reason: e.reason(),
@@ -170,7 +171,7 @@ fn parse_address_list(text: &str) -> Result<Vec<HostPort>, HandshakeError> {
         let (host, port) = split_host_port(piece).map_err(bad)?;
         // Java drops wildcards before it builds the socket address, so a
         // wildcard with an out-of-range port is dropped, not an error.
-        if is_wildcard_host(host) {
+        if inet::is_any_local(host) {
             continue;
         }
         let port = checked_port(piece, port).map_err(bad)?;
