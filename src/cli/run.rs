@@ -121,8 +121,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
 
     // Before any thread exists, so that every thread inherits the mask and
     // the signals reach only our sigwait.
-    zkelect::ffi::os::block_termination_signals()
-        .map_err(|e| format!("cannot block signals: {e}"))?;
+    zkelect::os::block_termination_signals().map_err(|e| format!("cannot block signals: {e}"))?;
 
     let peer = std::sync::Arc::new(
         zkelect::Peer::builder()
@@ -154,8 +153,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     );
     loop {
         let sig =
-            zkelect::ffi::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
-        if sig == zkelect::ffi::os::SIGHUP {
+            zkelect::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
+        if sig == zkelect::os::SIGHUP {
             logging::emit(Level::Info, "SIGHUP: restarting the election");
             let _ = peer.restart_election();
             continue;
