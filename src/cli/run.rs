@@ -243,7 +243,7 @@ fn crash_before_store(peer: &zkelect::Peer) -> Result<(), String> {
         .data_dir
         .clone()
         .ok_or("--crash-before-store needs dataDir in the config")?;
-    let file = zkelect::peer::FileStore::new(&dir, peer.my_sid());
+    let file = zkelect::FileStore::new(&dir, peer.my_sid());
     let held = file.load().map_err(|e| e.to_string())?;
     peer.set_epoch_store(held, move |d| {
         if d.epoch > held.epoch {
