@@ -7,6 +7,8 @@
 
 #[path = "support/admin.rs"]
 mod admin;
+#[allow(dead_code)] // the harness takes its ports from here
+mod common;
 #[path = "interop/harness.rs"]
 #[allow(dead_code)]
 mod harness;

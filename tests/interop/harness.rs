@@ -6,7 +6,7 @@
 //! Everything a test starts is killed, and its directory removed, when the
 //! [`Ensemble`] is dropped, also when the test panics.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -17,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use zkelect::{Peer, Sid};
+
+pub use crate::common::ports::free_port;
 
 /// The class path of a real server: ZooKeeper itself, plus the slf4j binding
 /// and log4j, without which a Debian ZooKeeper logs nothing at all.
@@ -144,68 +146,6 @@ pub fn wait_for<T>(what: impl fmt::Display, mut f: impl FnMut() -> Option<T>) ->
         }
         std::thread::sleep(POLL);
     }
-}
-
-// ---------------------------------------------------------------- ports
-
-struct PortPool {
-    rng: u64,
-    handed_out: HashSet<(Ipv4Addr, u16)>,
-}
-
-static PORTS: Mutex<Option<PortPool>> = Mutex::new(None);
-
-/// The lowest port of the kernel's ephemeral range.
-fn ephemeral_low() -> u16 {
-    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32768)
-}
-
-/// A port that is free on `ip` now and was not handed out before in this
-/// process.
-///
-/// Ports come from below the kernel's ephemeral range when it leaves room:
-/// a configured port that is not bound yet (a zkelect slot, a leader's
-/// quorum port) could otherwise be taken by any outgoing connection of the
-/// busy JVMs, or by another test binary's `bind(0)`.
-pub fn free_port(ip: Ipv4Addr) -> u16 {
-    let mut pool = PORTS.lock().unwrap_or_else(PoisonError::into_inner);
-    let pool = pool.get_or_insert_with(|| PortPool {
-        rng: (SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64)
-            ^ ((std::process::id() as u64) << 32)
-            | 1,
-        handed_out: HashSet::new(),
-    });
-    let low = 20000u16;
-    let high = ephemeral_low();
-    let span = high.saturating_sub(low);
-    for _ in 0..10_000 {
-        let port = if span >= 2000 {
-            // xorshift64
-            pool.rng ^= pool.rng << 13;
-            pool.rng ^= pool.rng >> 7;
-            pool.rng ^= pool.rng << 17;
-            low + (pool.rng % span as u64) as u16
-        } else {
-            match TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()) {
-                Ok(a) => a.port(),
-                Err(_) => continue,
-            }
-        };
-        if pool.handed_out.contains(&(ip, port)) {
-            continue;
-        }
-        if TcpListener::bind((ip, port)).is_ok() {
-            pool.handed_out.insert((ip, port));
-            return port;
-        }
-    }
-    panic!("no free port on {ip}");
 }
 
 // ---------------------------------------------------------------- logs
