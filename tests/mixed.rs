@@ -107,21 +107,6 @@ impl Recorder {
     }
 }
 
-/// Starts the real servers `reals` and, once every one of them is
-/// LOOKING, the zkelect `peers`: one fresh election of all of them (see
-/// `start_together` in tests/interop.rs for why not all at once).
-fn start_together(ens: &mut Ensemble, reals: &[Sid], peers: &[&Peer]) {
-    ens.start_reals(reals);
-    for &r in reals {
-        wait_for(format!("real server {r} to be LOOKING"), || {
-            ens.looking_at(r, 1)
-        });
-    }
-    for p in peers {
-        p.start().unwrap();
-    }
-}
-
 /// The sid of the real server whose `srvr` says `Mode: leader`, with the
 /// others' modes, once every one of `sids` serves.
 fn serving_leader(ens: &mut Ensemble, sids: &[Sid]) -> Sid {
@@ -162,7 +147,7 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     let peers = [ens.peer(4), ens.peer(5)];
     let recs: Vec<Recorder> = peers.iter().map(Recorder::new).collect();
     let t0 = now_ms();
-    start_together(&mut ens, &[1, 2, 3], &[&peers[0], &peers[1]]);
+    ens.start_together(&[1, 2, 3], &[&peers[0], &peers[1]]);
     let leader = serving_leader(&mut ens, &[1, 2, 3]);
     let served = now_ms();
     assert!((1..=3).contains(&leader), "leader {leader}");
@@ -216,14 +201,16 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     ens.finish();
 }
 
-/// Five real servers (sids 4..8) elect sid 8; zkelect followers 1 and 2
-/// and a zkelect observer 3 join and follow it. Then `kill -9` of sid 8:
-/// the real survivors elect sid 7, and the zkelect peers decide with them
-/// and report `Following`/`Observing` with the epoch of 7's sync.
-#[test]
-fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
-    let Some(_serial) = begin() else { return };
-    let reals = [4, 5, 6, 7, 8];
+/// The real servers of the fail-over tests below.
+const REALS: [Sid; 5] = [4, 5, 6, 7, 8];
+
+/// Five real servers ([`REALS`]) of an 8-slot layout with slot 3 an
+/// observer elect sid 8 and sync; then zkelect followers 1 and 2 and the
+/// zkelect observer 3 start, each with a [`Recorder`]. Returns the
+/// ensemble, the peers, their recorders, the time they were started, and
+/// sid 8's epoch read before they were.
+fn joined_behind_real_leader_8() -> (Ensemble, [Peer; 3], Vec<Recorder>, i64, i64) {
+    let reals = REALS;
     let mut ens = Ensemble::new(Layout {
         slots: 8,
         real: &reals,
@@ -241,6 +228,17 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
     for p in &peers {
         p.start().unwrap();
     }
+    (ens, peers, recs, t_join, e8)
+}
+
+/// Five real servers (sids 4..8) elect sid 8; zkelect followers 1 and 2
+/// and a zkelect observer 3 join and follow it. Then `kill -9` of sid 8:
+/// the real survivors elect sid 7, and the zkelect peers decide with them
+/// and report `Following`/`Observing` with the epoch of 7's sync.
+#[test]
+fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
+    let Some(_serial) = begin() else { return };
+    let (mut ens, _peers, recs, t_join, e8) = joined_behind_real_leader_8();
     // Joiners: they follow sid 8 with its epoch once they take it for a
     // real server (its vote, and no heartbeat within the trust wait).
     for r in &recs {
@@ -296,23 +294,8 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
 #[test]
 fn rolling_restart_of_every_real_server() {
     let Some(_serial) = begin() else { return };
-    let reals = [4, 5, 6, 7, 8];
-    let mut ens = Ensemble::new(Layout {
-        slots: 8,
-        real: &reals,
-        observers: &[3],
-        ..Layout::default()
-    });
-    ens.start_reals(&reals);
-    let first = ens.wait_first_decisions(&reals);
-    assert!(first.values().all(|d| d.leader == 8), "{first:?}");
-    ens.wait_synced(&reals);
-    let peers = [ens.peer(1), ens.peer(2), ens.peer(3)];
-    let recs: Vec<Recorder> = peers.iter().map(Recorder::new).collect();
-    let t_join = now_ms();
-    for p in &peers {
-        p.start().unwrap();
-    }
+    let reals = REALS;
+    let (mut ens, _peers, recs, t_join, _) = joined_behind_real_leader_8();
     for r in &recs {
         r.wait_follows(8, t_join);
     }
