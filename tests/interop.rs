@@ -7,8 +7,7 @@
 //! servers' directories and logs, `ZKELECT_INTEROP_LOG=debug` for zkelect's
 //! own log lines.
 
-#[allow(dead_code)] // the harness takes its ports from here
-mod common;
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/bench_zookeeper.rs, which uses other parts
 mod harness;

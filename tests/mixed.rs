@@ -10,8 +10,7 @@
 //! and pass, except in CI (`CI=true`). The harness is shared with
 //! `tests/interop.rs`.
 
-#[allow(dead_code)] // the harness takes its ports from here
-mod common;
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/interop.rs, which uses other parts
 mod harness;

@@ -7,8 +7,7 @@
 
 #[path = "support/admin.rs"]
 mod admin;
-#[allow(dead_code)] // the harness takes its ports from here
-mod common;
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)]
 mod harness;

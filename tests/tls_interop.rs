@@ -6,8 +6,7 @@
 //! Without the package the tests print a SKIPPED line and pass, except in
 //! CI (`CI=true`), as the other interop tests do.
 
-#[allow(dead_code)] // the harness takes its ports from here
-mod common;
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/interop.rs, which uses other parts
 mod harness;
