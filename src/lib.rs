@@ -75,7 +75,6 @@ pub mod wire;
 pub use config::{Config, ConfigError};
 pub use leadership::{Durable, FollowOnly, Mode};
 pub use peer::{
-    Callback, Confirmed, Error, Event, FileStore, Leader, Leadership, LossReason, Peer,
-    PeerBuilder, Stats, StoreHook,
+    Confirmed, Error, Event, FileStore, Leader, Leadership, LossReason, Peer, PeerBuilder, Stats,
 };
 pub use types::{LearnerType, ServerState, Sid, Vote, Zxid};
