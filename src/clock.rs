@@ -5,8 +5,8 @@
 //! crossbeam's timers) read CLOCK_MONOTONIC, which stops during suspend: a
 //! leader that was suspended would resume believing it is still inside its
 //! lease while its followers' promises, timed on machines that kept
-//! running, have run out. The sans-I/O machines ([`crate::leadership::Core`],
-//! [`crate::election::Fle`]) never read a clock; the runtime passes them
+//! running, have run out. The sans-I/O machines (the leadership core and
+//! the FLE machine) never read a clock; the runtime passes them
 //! `now()`, and sleeps in slices of at most [`MAX_SLEEP`] so that a jump of
 //! this clock (a resume from suspend) is noticed within one slice even when
 //! no message arrives. The host's view of the lease
@@ -14,7 +14,7 @@
 //!
 //! # Assumptions
 //!
-//! - **Rate.** The lease argument (see [`crate::leadership`]) needs the
+//! - **Rate.** The lease argument (in the leadership module's source) needs the
 //!   clocks of two peers to run at nearly the same rate over one lease: a
 //!   follower's promise lasts `syncLimit` ticks on its clock, the leader
 //!   counts an acknowledgement for `syncLimit − 1` ticks on its own. The one
@@ -44,13 +44,14 @@ pub const MAX_SLEEP: Duration = Duration::from_millis(100);
 /// The time on the suspend-counting clock (since boot, CLOCK_BOOTTIME).
 /// Comparable between processes of one machine.
 pub fn now() -> Duration {
-    if let Some(t) = crate::ffi::os::boottime() {
+    if let Some(t) = crate::os::boottime() {
         return t;
     }
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
     ORIGIN.get_or_init(Instant::now).elapsed()
 }
 
+#[doc(hidden)]
 /// How long to sleep to wake at `deadline` (a [`now`] reading), in slices
 /// of at most [`MAX_SLEEP`].
 pub fn sleep_slice(deadline: Duration) -> Duration {

@@ -1,12 +1,12 @@
 //! The library's log lines: a level filter, one replaceable sink, and the
-//! [`log`] facade for Rust hosts.
+//! [`log`](https://docs.rs/log) facade for Rust hosts.
 //!
 //! Where a line goes, first match wins:
 //!
 //! 1. a sink installed with [`set_sink`] (the C, Python and Java log
 //!    callbacks install one) receives every line at or above [`level`], as
 //!    `[myid:1] [zkelect-election] message`;
-//! 2. else, when the process has a [`log`] logger (`log::max_level()` is not
+//! 2. else, when the process has a `log` logger (`log::max_level()` is not
 //!    `Off`, as after `env_logger::init()`), the line is a `log` record with
 //!    the calling module as target (`zkelect::peer::election`, ...) and the
 //!    message `[myid:1] message`; the logger's own filter decides, not
@@ -68,7 +68,7 @@ impl Level {
         }
     }
 
-    /// The same level in the [`log`] crate.
+    /// The same level in the `log` crate.
     pub fn to_log(self) -> log::Level {
         match self {
             Level::Trace => log::Level::Trace,
@@ -96,7 +96,7 @@ thread_local! {
 }
 
 /// Sets the lowest level that is emitted to the sink and to stderr (a
-/// [`log`] logger filters by itself).
+/// `log` logger filters by itself).
 pub fn set_level(level: Level) {
     MIN_LEVEL.store(level as u8, Ordering::Relaxed);
 }
@@ -106,7 +106,7 @@ pub fn level() -> Level {
     Level::from_u8(MIN_LEVEL.load(Ordering::Relaxed))
 }
 
-/// Replaces the sink; `None` restores the default ([`log`] if the process
+/// Replaces the sink; `None` restores the default (`log` if the process
 /// has a logger, else stderr).
 pub fn set_sink(sink: Option<Sink>) {
     let mut s = SINK.write();
@@ -114,7 +114,7 @@ pub fn set_sink(sink: Option<Sink>) {
     *s = sink;
 }
 
-/// Whether the process has a [`log`] logger that takes zkelect's lines.
+/// Whether the process has a `log` logger that takes zkelect's lines.
 fn to_log_facade() -> bool {
     HAVE_SINK.load(Ordering::Relaxed) == 0 && log::max_level() != log::LevelFilter::Off
 }
@@ -128,12 +128,14 @@ pub fn enabled(level: Level) -> bool {
     }
 }
 
+#[doc(hidden)]
 /// Emits one line if its level passes the filter; the sid is the one of
 /// the calling thread's peer, if known.
 pub fn emit(level: Level, line: &str) {
     emit_from("zkelect", None, level, line);
 }
 
+#[doc(hidden)]
 /// As [`emit`], for a line about the peer `sid` logged from a thread that is
 /// not one of its own (e.g. the host's, while it builds the peer).
 pub fn emit_as(sid: Sid, level: Level, line: &str) {
@@ -219,6 +221,7 @@ impl Drop for PeerScope {
     }
 }
 
+#[doc(hidden)]
 /// `t` as an ISO 8601 UTC timestamp with milliseconds,
 /// `2026-12-01T21:11:56.123Z` (the time before 1970 prints as 1970).
 pub fn utc_timestamp(t: SystemTime) -> String {

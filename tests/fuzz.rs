@@ -1,6 +1,6 @@
 //! The decoders' fuzz entry (issue 16, point 7): a seeded, deterministic
 //! loop over every public decoder of `zkelect::wire` (handshake, frame,
-//! notification, SASL packet, address text), on mutated valid encodings
+//! notification, address text), on mutated valid encodings
 //! and random bytes. No decoder may panic; what they ask a reader for stays
 //! within the caps; and every call allocates no more than a small multiple
 //! of its input, whatever lengths the input declares (counted by an
@@ -126,7 +126,6 @@ fn decoders_never_panic_and_allocate_within_their_input() {
             ("handshake", seen.handshake),
             ("frame", seen.frame),
             ("notification", seen.notification),
-            ("sasl", seen.sasl),
             ("address", seen.address),
         ] {
             assert!(n >= min, "only {n} {what} inputs decoded: {seen:?}");

@@ -7,6 +7,7 @@
 //! servers' directories and logs, `ZKELECT_INTEROP_LOG=debug` for zkelect's
 //! own log lines.
 
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/bench_zookeeper.rs, which uses other parts
 mod harness;
@@ -80,31 +81,11 @@ fn state_changes(rx: &crossbeam_channel::Receiver<zkelect::Event>) -> Vec<zkelec
         .collect()
 }
 
-/// Starts the real servers `reals` and, as soon as every one of them is
-/// LOOKING, the zkelect `peers`: one fresh election of all of them.
-///
-/// Why not all at the same instant: a JVM needs 0.5 to 4 s to come up
-/// here, and the zkelect peers vote at once. The first real servers up
-/// plus the zkelect peers would then elect one of them before the last JVM
-/// joins, and a late higher sid can even make real 3.8.0 end up with two
-/// leaders (see fresh_mixed_election_real_server_wins).
-fn start_together(ens: &mut Ensemble, reals: &[Sid], peers: &[&zkelect::Peer]) {
-    ens.start_reals(reals);
-    for &r in reals {
-        wait_for(format!("real server {r} to be LOOKING"), || {
-            ens.looking_at(r, 1)
-        });
-    }
-    for p in peers {
-        p.start().unwrap();
-    }
-}
-
 /// 3 real servers (sids 3, 4, 5) and 2 zkelect peers (1, 2) in one fresh
 /// election: all five name sid 5 in their first decision.
 ///
 /// The zkelect peers start when the last real server is LOOKING (see
-/// [`start_together`]). Started at the same instant as the JVMs, the first
+/// `Ensemble::start_together`). Started at the same instant as the JVMs, the first
 /// real servers up win with the zkelect votes before the last one joins,
 /// and once real 3.8.0 ended with two leaders that way: sid 4 had switched
 /// its proposal to the late sid 5, then counted the zkelect peers'
@@ -121,7 +102,7 @@ fn fresh_mixed_election_real_server_wins() {
     });
     let peers = [ens.peer(1), ens.peer(2)];
     let subs: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
-    start_together(&mut ens, &[3, 4, 5], &[&peers[0], &peers[1]]);
+    ens.start_together(&[3, 4, 5], &[&peers[0], &peers[1]]);
     let real = ens.wait_first_decisions(&[3, 4, 5]);
     for (sid, d) in &real {
         let want = if *sid == 5 { "LEADING" } else { "FOLLOWING" };
@@ -149,7 +130,7 @@ fn fresh_mixed_election_real_server_wins() {
 /// throughout.
 ///
 /// The zkelect peers start once both real servers are LOOKING (see
-/// [`start_together`]).
+/// `Ensemble::start_together`).
 #[test]
 fn fresh_mixed_election_zkelect_wins() {
     let Some(_serial) = begin() else { return };
@@ -160,7 +141,7 @@ fn fresh_mixed_election_zkelect_wins() {
     });
     let peers = [3, 4, 5].map(|s| ens.peer_with(s, "followOnly=false"));
     let subs: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
-    start_together(&mut ens, &[1, 2], &[&peers[0], &peers[1], &peers[2]]);
+    ens.start_together(&[1, 2], &[&peers[0], &peers[1], &peers[2]]);
     let real = ens.wait_first_decisions(&[1, 2]);
     for (sid, d) in &real {
         assert_eq!(
@@ -259,40 +240,12 @@ fn election_needs_the_zkelect_vote() {
     assert_eq!(epoch, 1);
     assert_eq!(ens.current_epoch(1), Some(epoch));
 
-    ens.kill_real(3);
-    for r in [1, 2] {
-        wait_for(format!("real server {r} to go LOOKING"), || {
-            ens.looking_at(r, settled.lookings[&r] + 1)
-        });
-    }
-    // Two of five voters: no decision is possible yet.
-    for r in [1, 2] {
-        assert_eq!(
-            ens.decisions(r).len(),
-            settled.decisions[&r],
-            "server {r} decided without a quorum"
-        );
-    }
-    let p5 = ens.peer(5);
-    p5.start().unwrap();
-    let l5 = peer_leader(&p5);
-    let d1 = ens.wait_decision(1, settled.decisions[&1] + 1);
-    let d2 = ens.wait_decision(2, settled.decisions[&2] + 1);
-    assert_eq!((d2.leader, d2.state.as_str()), (2, "LEADING"), "{d2:?}");
-    assert_eq!((d1.leader, d1.state.as_str()), (2, "FOLLOWING"), "{d1:?}");
-    assert_eq!(l5.leader, 2, "{l5:?}");
+    let (_p5, l5, d2) = ens.quorum_completed_by_the_zkelect_vote(&settled);
     assert_eq!(l5.state, ServerState::Following);
     // Sid 2's vote: epoch 1 from the sync (zkelect's is 0), and the zxid it
     // logged (0: the sync carried no transaction).
     assert_eq!(l5.zxid, d2.zxid, "{l5:?} vs {d2:?}");
     assert_eq!(l5.peer_epoch, epoch, "{l5:?}");
-    // The real servers counted sid 5's vote in that election.
-    for r in [1, 2] {
-        let since = ens.looking_at(r, settled.lookings[&r] + 1).unwrap();
-        ens.wait_notification(r, "a LOOKING vote of sid 5", |n| {
-            n.at > since && n.sid == 5 && n.state == "LOOKING"
-        });
-    }
     ens.finish();
 }
 
@@ -308,7 +261,7 @@ fn failover_after_real_leader_is_killed() {
         ..Layout::default()
     });
     let peers = [ens.peer(1), ens.peer(2)];
-    start_together(&mut ens, &[3, 4, 5], &[&peers[0], &peers[1]]);
+    ens.start_together(&[3, 4, 5], &[&peers[0], &peers[1]]);
     let settled = ens.wait_settled(&[3, 4, 5]);
     assert_eq!(settled.leader, 5, "{settled:?}");
     for p in &peers {
@@ -350,7 +303,7 @@ fn failover_after_real_leader_is_killed_without_host_help() {
         ..Layout::default()
     });
     let peers = [ens.peer(1), ens.peer(2)];
-    start_together(&mut ens, &[3, 4, 5], &[&peers[0], &peers[1]]);
+    ens.start_together(&[3, 4, 5], &[&peers[0], &peers[1]]);
     let settled = ens.wait_settled(&[3, 4, 5]);
     assert_eq!(settled.leader, 5, "{settled:?}");
 
@@ -391,8 +344,8 @@ fn observer_learns_the_leader() {
     assert_eq!(l.peer_epoch, epoch, "{l:?}");
     assert_eq!(p4.state(), ServerState::Observing);
     for r in [1, 2, 3] {
-        assert_eq!(ens.decisions(r).len(), 1);
-        assert_eq!(ens.lookings(r), 1);
+        assert_eq!(ens.decisions(r).len(), settled.decisions[&r]);
+        assert_eq!(ens.lookings(r), settled.lookings[&r]);
     }
     ens.finish();
 }
@@ -448,7 +401,7 @@ fn probe_reports_state_and_leader() {
         );
     }
     for r in [1, 2, 3] {
-        assert_eq!(ens.decisions(r).len(), 1);
+        assert_eq!(ens.decisions(r).len(), settled.decisions[&r]);
     }
     ens.finish();
 }
@@ -581,17 +534,7 @@ fn real_server_follows_zkelect_leader() {
         real: &[5],
         ..Layout::default()
     });
-    let peers = [1, 2, 3].map(|s| ens.peer_with(s, "followOnly=false"));
-    let subs: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
-    for p in &peers {
-        p.start().unwrap();
-    }
-    for (p, rx) in peers.iter().zip(&subs) {
-        assert_eq!(first_elected(p.my_sid(), rx).leader, 3);
-    }
-    ens.start_real(5);
-    let d = ens.wait_decision(5, 1);
-    assert_eq!((d.leader, d.state.as_str()), (3, "FOLLOWING"), "{d:?}");
+    let (peers, subs) = ens.real_5_joins_zkelect_leader_3();
     wait_for("real server 5 to go LOOKING again", || ens.looking_at(5, 2));
     let again = ens.wait_decision(5, 2);
     assert_eq!(
@@ -632,7 +575,7 @@ fn following_epochs_rise_when_the_real_leader_changes() {
     let peers = [ens.peer(1), ens.peer(2)];
     let events: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
     let reals = [3, 4, 5, 6, 7];
-    start_together(&mut ens, &reals, &[&peers[0], &peers[1]]);
+    ens.start_together(&reals, &[&peers[0], &peers[1]]);
     // (On a loaded machine the JVMs may come up far apart and a quorum
     // may settle on another leader than the highest sid: the test is
     // about whichever leads.)

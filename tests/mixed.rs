@@ -10,6 +10,7 @@
 //! and pass, except in CI (`CI=true`). The harness is shared with
 //! `tests/interop.rs`.
 
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/interop.rs, which uses other parts
 mod harness;
@@ -105,21 +106,6 @@ impl Recorder {
     }
 }
 
-/// Starts the real servers `reals` and, once every one of them is
-/// LOOKING, the zkelect `peers`: one fresh election of all of them (see
-/// `start_together` in tests/interop.rs for why not all at once).
-fn start_together(ens: &mut Ensemble, reals: &[Sid], peers: &[&Peer]) {
-    ens.start_reals(reals);
-    for &r in reals {
-        wait_for(format!("real server {r} to be LOOKING"), || {
-            ens.looking_at(r, 1)
-        });
-    }
-    for p in peers {
-        p.start().unwrap();
-    }
-}
-
 /// The sid of the real server whose `srvr` says `Mode: leader`, with the
 /// others' modes, once every one of `sids` serves.
 fn serving_leader(ens: &mut Ensemble, sids: &[Sid]) -> Sid {
@@ -160,7 +146,7 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     let peers = [ens.peer(4), ens.peer(5)];
     let recs: Vec<Recorder> = peers.iter().map(Recorder::new).collect();
     let t0 = now_ms();
-    start_together(&mut ens, &[1, 2, 3], &[&peers[0], &peers[1]]);
+    ens.start_together(&[1, 2, 3], &[&peers[0], &peers[1]]);
     let leader = serving_leader(&mut ens, &[1, 2, 3]);
     let served = now_ms();
     assert!((1..=3).contains(&leader), "leader {leader}");
@@ -214,14 +200,16 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     ens.finish();
 }
 
-/// Five real servers (sids 4..8) elect sid 8; zkelect followers 1 and 2
-/// and a zkelect observer 3 join and follow it. Then `kill -9` of sid 8:
-/// the real survivors elect sid 7, and the zkelect peers decide with them
-/// and report `Following`/`Observing` with the epoch of 7's sync.
-#[test]
-fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
-    let Some(_serial) = begin() else { return };
-    let reals = [4, 5, 6, 7, 8];
+/// The real servers of the fail-over tests below.
+const REALS: [Sid; 5] = [4, 5, 6, 7, 8];
+
+/// Five real servers ([`REALS`]) of an 8-slot layout with slot 3 an
+/// observer elect sid 8 and sync; then zkelect followers 1 and 2 and the
+/// zkelect observer 3 start, each with a [`Recorder`]. Returns the
+/// ensemble, the peers, their recorders, the time they were started, and
+/// sid 8's epoch read before they were.
+fn joined_behind_real_leader_8() -> (Ensemble, [Peer; 3], Vec<Recorder>, i64, i64, Settled) {
+    let reals = REALS;
     let mut ens = Ensemble::new(Layout {
         slots: 8,
         real: &reals,
@@ -238,6 +226,17 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
     for p in &peers {
         p.start().unwrap();
     }
+    (ens, peers, recs, t_join, e8, settled)
+}
+
+/// Five real servers (sids 4..8) elect sid 8; zkelect followers 1 and 2
+/// and a zkelect observer 3 join and follow it. Then `kill -9` of sid 8:
+/// the real survivors elect sid 7, and the zkelect peers decide with them
+/// and report `Following`/`Observing` with the epoch of 7's sync.
+#[test]
+fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
+    let Some(_serial) = begin() else { return };
+    let (mut ens, _peers, recs, t_join, e8, settled) = joined_behind_real_leader_8();
     // Joiners: they follow sid 8 with its epoch once they take it for a
     // real server (its vote, and no heartbeat within the trust wait).
     for r in &recs {
@@ -248,26 +247,38 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
     let t_kill = now_ms();
     ens.kill_real(8);
     let survivors = [4, 5, 6, 7];
+    for r in survivors {
+        ens.wait_decision(r, settled.decisions[&r] + 1);
+    }
+    // Normally 7 (the highest sid; every zxid is 0). On a loaded machine a
+    // survivor may first follow another whose vote came early, fail its
+    // sync and elect again: the test follows whichever the real servers
+    // settle on, and counts that case as their own flapping.
+    let next = ens.wait_settled(&survivors);
+    let leader = next.leader;
+    assert_ne!(leader, 8, "{next:?}");
+    let flapped = survivors
+        .iter()
+        .any(|r| next.decisions[r] != settled.decisions[r] + 1);
     let mut real_dec = Vec::new();
     for r in survivors {
-        let n = settled.decisions[&r] + 1;
-        let d = ens.wait_decision(r, n);
-        assert_eq!(d.leader, 7, "real server {r}: {d:?}");
-        real_dec.push((r, decision_time(&mut ens, r, n) - t_kill));
+        real_dec.push((r, decision_time(&mut ens, r, next.decisions[&r]) - t_kill));
     }
-    ens.wait_synced(&survivors);
-    let e7 = ens.current_epoch(7).unwrap();
+    let e7 = ens.current_epoch(leader).unwrap();
     assert!(e7 > e8, "epoch {e7} after {e8}");
     let mut zk = Vec::new();
     for r in &recs {
-        let elected = r.wait_elected(7, t_kill) - t_kill;
-        let (ft, e) = r.wait_follows(7, t_kill);
-        assert_eq!(e, e7, "zkelect sid {} follows 7 with epoch {e}", r.sid);
+        let elected = r.wait_elected(leader, t_kill) - t_kill;
+        let (ft, e) = r.wait_follows(leader, t_kill);
+        assert_eq!(
+            e, e7,
+            "zkelect sid {} follows {leader} with epoch {e}",
+            r.sid
+        );
         zk.push((r.sid, elected, ft - t_kill));
         let losses = r.losses(t_kill);
-        assert_eq!(
-            losses.len(),
-            1,
+        assert!(
+            losses.len() == 1 || (flapped && !losses.is_empty()),
             "zkelect sid {}: {losses:?}; events:\n{}",
             r.sid,
             r.dump(t_kill)
@@ -275,13 +286,17 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
     }
     let last_real = real_dec.iter().map(|(_, t)| *t).max().unwrap();
     println!(
-        "kill -9 of the real leader: real survivors decided (sid, ms after the kill): {real_dec:?}; \
+        "kill -9 of the real leader: real survivors decided {leader} (sid, ms after the kill): {real_dec:?}; \
          zkelect (sid, elected ms, following/observing ms): {zk:?}; \
          zkelect elected minus last real decision: {:?} ms",
         zk.iter().map(|(s, e, _)| (*s, e - last_real)).collect::<Vec<_>>()
     );
     for r in survivors {
-        assert_eq!(ens.decisions(r).len(), 2, "real server {r} decided again");
+        assert_eq!(
+            ens.decisions(r).len(),
+            next.decisions[&r],
+            "real server {r} decided again"
+        );
     }
     ens.finish();
 }
@@ -294,27 +309,14 @@ fn kill_of_the_real_leader_with_zkelect_followers_and_an_observer() {
 #[test]
 fn rolling_restart_of_every_real_server() {
     let Some(_serial) = begin() else { return };
-    let reals = [4, 5, 6, 7, 8];
-    let mut ens = Ensemble::new(Layout {
-        slots: 8,
-        real: &reals,
-        observers: &[3],
-        ..Layout::default()
-    });
-    ens.start_reals(&reals);
-    let settled = ens.wait_settled(&reals);
-    assert_eq!(settled.leader, 8, "{settled:?}");
-    let peers = [ens.peer(1), ens.peer(2), ens.peer(3)];
-    let recs: Vec<Recorder> = peers.iter().map(Recorder::new).collect();
-    let t_join = now_ms();
-    for p in &peers {
-        p.start().unwrap();
-    }
+    let reals = REALS;
+    let (mut ens, _peers, recs, t_join, _, _) = joined_behind_real_leader_8();
     for r in &recs {
         r.wait_follows(8, t_join);
     }
     let t_roll = now_ms();
     let mut figures = Vec::new();
+    let mut flapped = false;
     for sid in reals {
         let others: Vec<Sid> = reals.iter().copied().filter(|&s| s != sid).collect();
         let before: Vec<usize> = others.iter().map(|&r| ens.decisions(r).len()).collect();
@@ -322,13 +324,18 @@ fn rolling_restart_of_every_real_server() {
         ens.stop_real(sid);
         let mut leader = 8;
         if sid == 8 {
-            // The leader: the others elect 7.
+            // The leader: the others elect 7 (normally; see the kill test
+            // for why the test follows whichever they settle on).
             for (&r, n) in others.iter().zip(&before) {
-                let d = ens.wait_decision(r, n + 1);
-                assert_eq!(d.leader, 7, "real server {r}: {d:?}");
+                ens.wait_decision(r, n + 1);
             }
-            leader = 7;
-            ens.wait_synced(&others);
+            let next = ens.wait_settled(&others);
+            leader = next.leader;
+            assert_ne!(leader, 8, "{next:?}");
+            flapped = others
+                .iter()
+                .zip(&before)
+                .any(|(r, n)| next.decisions[r] != n + 1);
             let real_t = others
                 .iter()
                 .map(|&r| {
@@ -337,11 +344,11 @@ fn rolling_restart_of_every_real_server() {
                 })
                 .max()
                 .unwrap();
-            let epoch = ens.current_epoch(7).unwrap();
+            let epoch = ens.current_epoch(leader).unwrap();
             for r in &recs {
-                let (ft, e) = r.wait_follows(7, t_stop);
+                let (ft, e) = r.wait_follows(leader, t_stop);
                 assert_eq!(e, epoch, "zkelect sid {}", r.sid);
-                let elected = r.wait_elected(7, t_stop);
+                let elected = r.wait_elected(leader, t_stop);
                 figures.push(format!(
                     "leader 8 restart: zkelect sid {} elected {:+} ms, following {:+} ms after the last real decision",
                     r.sid,
@@ -357,7 +364,11 @@ fn rolling_restart_of_every_real_server() {
     }
     for r in &recs {
         let losses = r.losses(t_roll);
-        assert_eq!(losses.len(), 1, "zkelect sid {}: {losses:?}", r.sid);
+        assert!(
+            losses.len() == 1 || (flapped && !losses.is_empty()),
+            "zkelect sid {}: {losses:?}",
+            r.sid
+        );
         assert_eq!(losses[0].1, 8, "zkelect sid {}: {losses:?}", r.sid);
         assert!(
             losses.iter().all(|l| l.2 != LossReason::Silent),

@@ -7,6 +7,7 @@
 
 #[path = "support/admin.rs"]
 mod admin;
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)]
 mod harness;

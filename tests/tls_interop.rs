@@ -6,6 +6,7 @@
 //! Without the package the tests print a SKIPPED line and pass, except in
 //! CI (`CI=true`), as the other interop tests do.
 
+mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/interop.rs, which uses other parts
 mod harness;
@@ -30,6 +31,16 @@ fn tls_layout<'a>(slots: usize, real: &'a [Sid]) -> Layout<'a> {
     }
 }
 
+/// Real TLS servers 1, 2 and 3 of a 5-slot layout, started and serving
+/// sid 3 ([`Ensemble::wait_settled`]).
+fn three_real_tls_servers() -> (Ensemble, Settled) {
+    let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
+    ens.start_reals(&[1, 2, 3]);
+    let settled = ens.wait_settled(&[1, 2, 3]);
+    assert_eq!(settled.leader, 3, "{settled:?}");
+    (ens, settled)
+}
+
 /// Checks the real servers' logs (no parse, config or TLS errors) and
 /// stops everything.
 fn finish(mut ens: Ensemble, reals: &[Sid]) {
@@ -45,10 +56,7 @@ fn finish(mut ens: Ensemble, reals: &[Sid]) {
 #[test]
 fn tls_peers_join_a_real_tls_ensemble_and_learn_its_leader() {
     let Some(_serial) = begin_tls() else { return };
-    let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
-    ens.start_reals(&[1, 2, 3]);
-    let settled = ens.wait_settled(&[1, 2, 3]);
-    assert_eq!(settled.leader, 3, "{settled:?}");
+    let (mut ens, settled) = three_real_tls_servers();
     let epoch = ens.current_epoch(3).expect("the leader's currentEpoch");
     for sid in [4, 5] {
         let p = ens.peer(sid);
@@ -78,35 +86,8 @@ fn tls_peers_join_a_real_tls_ensemble_and_learn_its_leader() {
 #[test]
 fn tls_mixed_election_needs_the_zkelect_vote() {
     let Some(_serial) = begin_tls() else { return };
-    let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
-    ens.start_reals(&[1, 2, 3]);
-    let settled = ens.wait_settled(&[1, 2, 3]);
-    assert_eq!(settled.leader, 3, "{settled:?}");
-    ens.kill_real(3);
-    for r in [1, 2] {
-        wait_for(format!("real server {r} to go LOOKING"), || {
-            ens.looking_at(r, settled.lookings[&r] + 1)
-        });
-        assert_eq!(
-            ens.decisions(r).len(),
-            settled.decisions[&r],
-            "server {r} decided without a quorum"
-        );
-    }
-    let p5 = ens.peer(5);
-    p5.start().unwrap();
-    let l5 = peer_leader(&p5);
-    let d1 = ens.wait_decision(1, settled.decisions[&1] + 1);
-    let d2 = ens.wait_decision(2, settled.decisions[&2] + 1);
-    assert_eq!((d2.leader, d2.state.as_str()), (2, "LEADING"), "{d2:?}");
-    assert_eq!((d1.leader, d1.state.as_str()), (2, "FOLLOWING"), "{d1:?}");
-    assert_eq!(l5.leader, 2, "{l5:?}");
-    for r in [1, 2] {
-        let since = ens.looking_at(r, settled.lookings[&r] + 1).unwrap();
-        ens.wait_notification(r, "a LOOKING vote of sid 5", |n| {
-            n.at > since && n.sid == 5 && n.state == "LOOKING"
-        });
-    }
+    let (mut ens, settled) = three_real_tls_servers();
+    let (p5, _, _) = ens.quorum_completed_by_the_zkelect_vote(&settled);
     p5.stop();
     finish(ens, &[1, 2]);
 }
@@ -117,20 +98,7 @@ fn tls_mixed_election_needs_the_zkelect_vote() {
 fn a_real_tls_server_joins_a_zkelect_tls_ensemble_and_probe_reads_it() {
     let Some(_serial) = begin_tls() else { return };
     let mut ens = Ensemble::new(tls_layout(5, &[5]));
-    // followOnly=false: the zkelect peers are the majority here and one of
-    // them is to lead; in auto mode the real server's sync attempt at the
-    // leader's quorum port would make it step down (see tests/mixed.rs).
-    let peers = [1, 2, 3].map(|s| ens.peer_with(s, "followOnly=false"));
-    let subs: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
-    for p in &peers {
-        p.start().unwrap();
-    }
-    for (p, rx) in peers.iter().zip(&subs) {
-        assert_eq!(first_elected(p.my_sid(), rx).leader, 3);
-    }
-    ens.start_real(5);
-    let d = ens.wait_decision(5, 1);
-    assert_eq!((d.leader, d.state.as_str()), (3, "FOLLOWING"), "{d:?}");
+    let (peers, _subs) = ens.real_5_joins_zkelect_leader_3();
     // The probe, with the same zoo.cfg, over TLS: the real server and a
     // zkelect peer both answer.
     let cfg = ens.slot(4).cfg_path();
@@ -183,9 +151,7 @@ fn a_real_tls_server_joins_a_zkelect_tls_ensemble_and_probe_reads_it() {
 #[test]
 fn a_plaintext_zkelect_peer_is_refused_by_a_real_tls_ensemble() {
     let Some(_serial) = begin_tls() else { return };
-    let mut ens = Ensemble::new(tls_layout(5, &[1, 2, 3]));
-    ens.start_reals(&[1, 2, 3]);
-    let settled = ens.wait_settled(&[1, 2, 3]);
+    let (mut ens, settled) = three_real_tls_servers();
     let cfg = std::fs::read_to_string(ens.slot(4).cfg_path()).unwrap();
     let plain: String = cfg
         .lines()

@@ -88,6 +88,12 @@ fn fields(sid: i64, e: &Event) -> String {
         Event::EpochStoreFailed { epoch } => {
             format!(r#"{{"event":"epoch_store_failed","sid":{sid},"epoch":{epoch}}}"#)
         }
+        // `Event` is non-exhaustive: an event this command does not know yet
+        // still makes a line, named by its Rust debug form.
+        other => format!(
+            r#"{{"event":"other","sid":{sid},"debug":"{}"}}"#,
+            escape(&format!("{other:?}"))
+        ),
     }
 }
 

@@ -121,8 +121,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
 
     // Before any thread exists, so that every thread inherits the mask and
     // the signals reach only our sigwait.
-    zkelect::ffi::os::block_termination_signals()
-        .map_err(|e| format!("cannot block signals: {e}"))?;
+    zkelect::os::block_termination_signals().map_err(|e| format!("cannot block signals: {e}"))?;
 
     let peer = std::sync::Arc::new(
         zkelect::Peer::builder()
@@ -154,8 +153,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     );
     loop {
         let sig =
-            zkelect::ffi::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
-        if sig == zkelect::ffi::os::SIGHUP {
+            zkelect::os::wait_for_termination().map_err(|e| format!("sigwait failed: {e}"))?;
+        if sig == zkelect::os::SIGHUP {
             logging::emit(Level::Info, "SIGHUP: restarting the election");
             let _ = peer.restart_election();
             continue;
@@ -244,7 +243,7 @@ fn crash_before_store(peer: &zkelect::Peer) -> Result<(), String> {
         .data_dir
         .clone()
         .ok_or("--crash-before-store needs dataDir in the config")?;
-    let file = zkelect::peer::FileStore::new(&dir, peer.my_sid());
+    let file = zkelect::FileStore::new(&dir, peer.my_sid());
     let held = file.load().map_err(|e| e.to_string())?;
     peer.set_epoch_store(held, move |d| {
         if d.epoch > held.epoch {

@@ -24,8 +24,7 @@
 //! Quorum SASL is refused.
 //!
 //! The quorum TLS keys (`sslQuorum`, `ssl.quorum.*`) become a
-//! [`TlsConfig`]; their files are read when a peer starts (see
-//! [`crate::tls`]).
+//! [`TlsConfig`]; their files are read when a peer starts.
 //!
 //! The only I/O here is reading the config file and the `myid` file.
 
@@ -127,7 +126,7 @@ pub struct Config {
     /// real ZooKeeper servers; see [`crate::leadership::FollowOnly`].
     pub follow_only: crate::leadership::FollowOnly,
     /// The global `clientPort`, when given and not 0. `zkelect run`
-    /// answers ZooKeeper's four-letter words there ([`crate::admin`]).
+    /// answers ZooKeeper's four-letter words there.
     pub client_port: Option<u16>,
     /// `clientPortAddress`: the address the four-letter words listen on,
     /// when given (else every interface, as in ZooKeeper).

@@ -2,7 +2,7 @@
 //! `ssl.quorum.*`, plus zkelect's `ssl.quorum.sidBinding`).
 //!
 //! Only the text is interpreted here; the key and trust store files are read
-//! when a peer starts (see [`crate::tls`]), so that a config can be parsed
+//! when a peer starts, so that a config can be parsed
 //! on a machine that does not hold its keys. Every key may also be written
 //! with ZooKeeper's `zookeeper.` system-property prefix.
 
@@ -66,7 +66,7 @@ pub struct StoreConfig {
     /// `…Store.location`.
     pub location: PathBuf,
     /// `…Store.password`: for PEM only an encrypted key would need it, and
-    /// encrypted keys are refused (see [`crate::tls`]).
+    /// encrypted keys are refused when the peer starts.
     pub password: String,
     /// `…Store.type`, or guessed from the file name as ZooKeeper does.
     pub kind: StoreType,

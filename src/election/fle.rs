@@ -471,6 +471,7 @@ impl Fle {
         self.proposal = (-1, -1, -1);
     }
 
+    #[doc(hidden)] // only the simulations (tests) drive the machine this way
     /// Handles one incoming message from `from` the way ZooKeeper's receive
     /// thread and election loop together would: the reply rules first, then,
     /// while LOOKING, the election step. Whatever it is, it clears a known-down

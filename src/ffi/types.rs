@@ -27,6 +27,33 @@ pub const ZKELECT_VERSION_MINOR: u32 = 1;
 /// Patch version.
 pub const ZKELECT_VERSION_PATCH: u32 = 0;
 
+// The header's constants say what the library does: the log levels are
+// `Level`'s numbers and the version is Cargo's. Checked when the crate
+// compiles (which is also the Rust side's only use of these C constants).
+const _: () = {
+    use crate::logging::Level;
+    assert!(ZKELECT_LOG_TRACE == Level::Trace as i32);
+    assert!(ZKELECT_LOG_DEBUG == Level::Debug as i32);
+    assert!(ZKELECT_LOG_INFO == Level::Info as i32);
+    assert!(ZKELECT_LOG_WARN == Level::Warn as i32);
+    assert!(ZKELECT_LOG_ERROR == Level::Error as i32);
+    assert!(ZKELECT_VERSION_MAJOR == decimal(env!("CARGO_PKG_VERSION_MAJOR")));
+    assert!(ZKELECT_VERSION_MINOR == decimal(env!("CARGO_PKG_VERSION_MINOR")));
+    assert!(ZKELECT_VERSION_PATCH == decimal(env!("CARGO_PKG_VERSION_PATCH")));
+};
+
+/// A decimal number's value, at compile time (for the checks above).
+const fn decimal(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0;
+    while i < b.len() {
+        n = n * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
 /// A peer's state and vote: while LOOKING, its current proposal; once
 /// decided, the vote that won (election-time zxid and round).
 #[repr(C)]

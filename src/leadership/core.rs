@@ -667,6 +667,7 @@ impl Core {
         out
     }
 
+    #[doc(hidden)] // only the simulations (tests) drive the machine this way
     /// One notification from `from`, as ZooKeeper's receive thread and the
     /// election thread together would handle it: the reply rules, the
     /// election, and the leadership layer. For drivers without a separate

@@ -13,7 +13,7 @@ pub struct Durable {
     /// The highest accepted epoch.
     pub epoch: i64,
     /// A round above every round this peer used: a restarted process starts
-    /// its first election above it (rounds are reserved [`ROUND_RESERVE`] at
+    /// its first election above it (rounds are reserved `ROUND_RESERVE` (16) at
     /// a time, so the store is written once per that many elections).
     pub round: i64,
 }

@@ -26,6 +26,7 @@ pub struct Leader {
 /// The numbers are the C ABI's `ZKELECT_REASON_*` values and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum LossReason {
     /// The host called `restart_election`.
     Restarted = 1,
@@ -93,14 +94,24 @@ impl fmt::Display for LossReason {
 ///
 /// Two layers of events:
 /// - the election's: [`Event::StateChanged`], [`Event::Elected`] (FLE
-///   decided) and [`Event::LeaderLost`] (the decision no longer holds); every
-///   `Elected` is followed by exactly one `LeaderLost` before the next
-///   `Elected`;
+///   decided) and [`Event::LeaderLost`] (the decision no longer holds);
 /// - the leadership layer's, which hosts act on: [`Event::Leading`] /
 ///   [`Event::LeadershipLost`], [`Event::Following`], [`Event::Observing`],
-///   [`Event::LeadershipFailed`] and [`Event::EpochAccepted`]. Their order
-///   guarantees are listed in [`crate::leadership`].
+///   [`Event::LeadershipFailed`] and [`Event::EpochAccepted`].
+///
+/// # Order guarantees (per peer)
+///
+/// - [`Event::Leading`] is never emitted while leading: every `Leading` is
+///   followed by exactly one [`Event::LeadershipLost`] before the next
+///   `Leading` (also on `stop`, with reason `Stopped`).
+/// - Every [`Event::Elected`] is followed by exactly one
+///   [`Event::LeaderLost`] before the next `Elected` (`leader` is my own sid
+///   when I led); leadership events of a term come between the two.
+/// - Epochs in `Leading`, `Following` and `Observing` events never decrease;
+///   `Leading` epochs strictly increase.
+/// - `stop()` emits nothing after it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// My state changed.
     StateChanged {
@@ -133,8 +144,9 @@ pub enum Event {
         epoch: i64,
     },
     /// I no longer lead the epoch of the last [`Event::Leading`]. Emitted
-    /// before any other peer can be confirmed as leader (see the lease
-    /// argument in [`crate::leadership`]).
+    /// before any other peer can be confirmed as leader (the lease
+    /// argument in the leadership module's source, `src/leadership/mod.rs`,
+    /// shows why).
     LeadershipLost {
         /// The epoch I led.
         epoch: i64,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 /// the election in an ensemble with real ZooKeeper servers, those servers
 /// fail their sync with it and elect again, around and around. A
 /// *follow-only* peer votes as any other but is never the winner (see
-/// [`crate::election::Fle::set_follow_only`]): its own vote carries the
+/// `Fle::set_follow_only` of the election machine): its own vote carries the
 /// lowest (peer epoch, zxid) that ZooKeeper still counts, so every real
 /// vote beats it, and it never adopts a vote naming itself. Real servers
 /// compute exactly what they always do and need nothing new.

@@ -205,15 +205,7 @@
 //!
 //! # Event order guarantees (per peer)
 //!
-//! - [`Event::Leading`] is never emitted while leading: every `Leading` is
-//!   followed by exactly one [`Event::LeadershipLost`] before the next
-//!   `Leading` (also on `stop`, with reason `Stopped`).
-//! - Every [`Event::Elected`] is followed by exactly one
-//!   [`Event::LeaderLost`] before the next `Elected` (`leader` is my own sid
-//!   when I led); leadership events of a term come between the two.
-//! - Epochs in `Leading`, `Following` and `Observing` events never decrease;
-//!   `Leading` epochs strictly increase.
-//! - `stop()` emits nothing after it returns.
+//! Listed on [`Event`], where hosts read them.
 
 mod core;
 mod durable;

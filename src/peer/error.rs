@@ -6,6 +6,7 @@ use std::io;
 
 /// Why a peer operation failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid; the message names the line or key.
     Config(ConfigError),

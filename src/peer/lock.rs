@@ -34,7 +34,7 @@
 //! proves nothing. The content needs no fsync: only processes of this
 //! host, which see the page cache, read it.
 
-use crate::ffi::os::{try_lock_file, unlock_file};
+use crate::os::{try_lock_file, unlock_file};
 use crate::types::Sid;
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};

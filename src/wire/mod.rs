@@ -7,8 +7,8 @@
 //! panic on any input, and report "need more bytes" as a value so a socket
 //! reader can call them again as data arrives. What they ask for is capped
 //! before it is asked for: a handshake needs at most 20 +
-//! [`MAX_ADDRESS_LEN`] bytes, a frame 4 + [`MAX_FRAME_LEN`], a SASL packet
-//! 16 + [`MAX_SASL_TOKEN_LEN`]; a length beyond its cap is an error at once,
+//! [`MAX_ADDRESS_LEN`] bytes, a frame 4 + [`MAX_FRAME_LEN`]; a length
+//! beyond its cap is an error at once,
 //! so a reader never buffers more than that for one message, and decoders
 //! allocate no more than their input (`tests/fuzz.rs` checks both).
 
@@ -16,7 +16,6 @@ mod frame;
 mod handshake;
 mod hostport;
 mod notification;
-mod sasl;
 
 pub use frame::{check_frame_len, encode_frame, split_frame, FrameError};
 pub use handshake::{
@@ -26,9 +25,6 @@ pub use hostport::{java_host_string, AddressError, HostPort};
 pub use notification::{
     decode_notification, encode_notification_body, encode_notification_body_v1,
     encode_notification_frame, Notification, NotificationError,
-};
-pub use sasl::{
-    decode_sasl, encode_sasl, SaslError, SaslPacket, SaslStatus, MAX_SASL_TOKEN_LEN, SASL_MAGIC,
 };
 
 /// Handshake protocol version 1 (single advertised address), the first long.

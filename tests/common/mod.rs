@@ -2,25 +2,16 @@
 //! waits with deadlines.
 #![allow(dead_code)]
 
+pub mod ports;
 pub mod run;
 
-use std::net::TcpListener;
+pub use ports::free_ports;
+
 use std::time::{Duration, Instant};
 use zkelect::{Confirmed, Leader, Peer, ServerState, Sid};
 
 /// How long any wait in these tests may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
-
-/// `n` ports that are free now: bound together, then released.
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let socks: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
-        .collect();
-    socks
-        .iter()
-        .map(|s| s.local_addr().unwrap().port())
-        .collect()
-}
 
 /// A zoo.cfg for `n` servers (sids 1..=n) on loopback, plus extra lines.
 /// Returns the text and each sid's election port.

@@ -6,7 +6,7 @@
 //! Everything a test starts is killed, and its directory removed, when the
 //! [`Ensemble`] is dropped, also when the test panics.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -17,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use zkelect::{Peer, Sid};
+
+pub use crate::common::ports::free_port;
 
 /// The class path of a real server: ZooKeeper itself, plus the slf4j binding
 /// and log4j, without which a Debian ZooKeeper logs nothing at all.
@@ -144,68 +146,6 @@ pub fn wait_for<T>(what: impl fmt::Display, mut f: impl FnMut() -> Option<T>) ->
         }
         std::thread::sleep(POLL);
     }
-}
-
-// ---------------------------------------------------------------- ports
-
-struct PortPool {
-    rng: u64,
-    handed_out: HashSet<(Ipv4Addr, u16)>,
-}
-
-static PORTS: Mutex<Option<PortPool>> = Mutex::new(None);
-
-/// The lowest port of the kernel's ephemeral range.
-fn ephemeral_low() -> u16 {
-    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32768)
-}
-
-/// A port that is free on `ip` now and was not handed out before in this
-/// process.
-///
-/// Ports come from below the kernel's ephemeral range when it leaves room:
-/// a configured port that is not bound yet (a zkelect slot, a leader's
-/// quorum port) could otherwise be taken by any outgoing connection of the
-/// busy JVMs, or by another test binary's `bind(0)`.
-pub fn free_port(ip: Ipv4Addr) -> u16 {
-    let mut pool = PORTS.lock().unwrap_or_else(PoisonError::into_inner);
-    let pool = pool.get_or_insert_with(|| PortPool {
-        rng: (SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64)
-            ^ ((std::process::id() as u64) << 32)
-            | 1,
-        handed_out: HashSet::new(),
-    });
-    let low = 20000u16;
-    let high = ephemeral_low();
-    let span = high.saturating_sub(low);
-    for _ in 0..10_000 {
-        let port = if span >= 2000 {
-            // xorshift64
-            pool.rng ^= pool.rng << 13;
-            pool.rng ^= pool.rng >> 7;
-            pool.rng ^= pool.rng << 17;
-            low + (pool.rng % span as u64) as u16
-        } else {
-            match TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()) {
-                Ok(a) => a.port(),
-                Err(_) => continue,
-            }
-        };
-        if pool.handed_out.contains(&(ip, port)) {
-            continue;
-        }
-        if TcpListener::bind((ip, port)).is_ok() {
-            pool.handed_out.insert((ip, port));
-            return port;
-        }
-    }
-    panic!("no free port on {ip}");
 }
 
 // ---------------------------------------------------------------- logs
@@ -929,20 +869,8 @@ impl Ensemble {
         })
     }
 
-    /// How often the current run of `sid` has entered LOOKING.
-    pub fn lookings(&mut self, sid: Sid) -> usize {
-        self.server(sid)
-            .runs
-            .last()
-            .unwrap()
-            .records
-            .iter()
-            .filter(|r| r.msg == "LOOKING")
-            .count()
-    }
-
-    /// Index of the `nth` (1-based) LOOKING record of the current run.
-    pub fn looking_at(&mut self, sid: Sid, nth: usize) -> Option<usize> {
+    /// The indices of the LOOKING records of the current run of `sid`.
+    fn looking_records(&mut self, sid: Sid) -> Vec<usize> {
         self.server(sid)
             .runs
             .last()
@@ -951,8 +879,18 @@ impl Ensemble {
             .iter()
             .enumerate()
             .filter(|(_, r)| r.msg == "LOOKING")
-            .nth(nth - 1)
             .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// How often the current run of `sid` has entered LOOKING.
+    pub fn lookings(&mut self, sid: Sid) -> usize {
+        self.looking_records(sid).len()
+    }
+
+    /// Index of the `nth` (1-based) LOOKING record of the current run.
+    pub fn looking_at(&mut self, sid: Sid, nth: usize) -> Option<usize> {
+        self.looking_records(sid).get(nth.wrapping_sub(1)).copied()
     }
 
     /// The time of record `idx` of the current run of `sid`, in ms since
@@ -1072,6 +1010,96 @@ impl Ensemble {
             "real servers' logs:\n{}",
             problems.join("\n")
         );
+    }
+
+    /// Starts the real servers `reals` and, as soon as every one of them is
+    /// LOOKING, the zkelect `peers`: one fresh election of all of them.
+    ///
+    /// Why not all at the same instant: a JVM needs 0.5 to 4 s to come up
+    /// here, and the zkelect peers vote at once. The first real servers up
+    /// plus the zkelect peers would then elect one of them before the last
+    /// JVM joins, and a late higher sid can even make real 3.8.0 end up with
+    /// two leaders (see fresh_mixed_election_real_server_wins in
+    /// tests/interop.rs).
+    pub fn start_together(&mut self, reals: &[Sid], peers: &[&Peer]) {
+        self.start_reals(reals);
+        for &r in reals {
+            wait_for(format!("real server {r} to be LOOKING"), || {
+                self.looking_at(r, 1)
+            });
+        }
+        for p in peers {
+            p.start().unwrap();
+        }
+    }
+
+    /// No quorum without the zkelect peer (plain or TLS): of real servers
+    /// 1, 2 and 3 in a 5-slot layout, already synced behind sid 3, sid 3 is
+    /// killed, leaving 2 of 5 voters, which must not decide; the zkelect
+    /// peer of slot 5 then starts and the election completes on sid 2 (the
+    /// real servers' choice: highest epoch and zxid), with sid 5's LOOKING
+    /// vote counted by both real survivors. Returns the running peer 5, its
+    /// decision and sid 2's. `settled`: the servers' state before the kill
+    /// ([`Ensemble::wait_settled`]).
+    pub fn quorum_completed_by_the_zkelect_vote(
+        &mut self,
+        settled: &Settled,
+    ) -> (Peer, zkelect::Leader, Decision) {
+        assert_eq!(settled.leader, 3, "{settled:?}");
+        self.kill_real(3);
+        for r in [1, 2] {
+            wait_for(format!("real server {r} to go LOOKING"), || {
+                self.looking_at(r, settled.lookings[&r] + 1)
+            });
+        }
+        // Two of five voters: no decision is possible yet.
+        for r in [1, 2] {
+            assert_eq!(
+                self.decisions(r).len(),
+                settled.decisions[&r],
+                "server {r} decided without a quorum"
+            );
+        }
+        let p5 = self.peer(5);
+        p5.start().unwrap();
+        let l5 = peer_leader(&p5);
+        let d1 = self.wait_decision(1, settled.decisions[&1] + 1);
+        let d2 = self.wait_decision(2, settled.decisions[&2] + 1);
+        assert_eq!((d2.leader, d2.state.as_str()), (2, "LEADING"), "{d2:?}");
+        assert_eq!((d1.leader, d1.state.as_str()), (2, "FOLLOWING"), "{d1:?}");
+        assert_eq!(l5.leader, 2, "{l5:?}");
+        // The real servers counted sid 5's vote in that election.
+        for r in [1, 2] {
+            let since = self.looking_at(r, settled.lookings[&r] + 1).unwrap();
+            self.wait_notification(r, "a LOOKING vote of sid 5", |n| {
+                n.at > since && n.sid == 5 && n.state == "LOOKING"
+            });
+        }
+        (p5, l5, d2)
+    }
+
+    /// A real server joins zkelect's leader (plain or TLS): zkelect peers 1,
+    /// 2 and 3 of a 5-slot layout start with `followOnly=false` (they are
+    /// the majority and one of them is to lead; in auto mode the real
+    /// server's sync attempt at the leader's quorum port would make it step
+    /// down, see tests/mixed.rs) and elect sid 3; then the real server of
+    /// slot 5 starts and decides FOLLOWING sid 3. Returns the peers and
+    /// their event subscriptions (taken before they started).
+    pub fn real_5_joins_zkelect_leader_3(
+        &mut self,
+    ) -> ([Peer; 3], Vec<crossbeam_channel::Receiver<zkelect::Event>>) {
+        let peers = [1, 2, 3].map(|s| self.peer_with(s, "followOnly=false"));
+        let subs: Vec<_> = peers.iter().map(|p| p.subscribe()).collect();
+        for p in &peers {
+            p.start().unwrap();
+        }
+        for (p, rx) in peers.iter().zip(&subs) {
+            assert_eq!(first_elected(p.my_sid(), rx).leader, 3);
+        }
+        self.start_real(5);
+        let d = self.wait_decision(5, 1);
+        assert_eq!((d.leader, d.state.as_str()), (3, "FOLLOWING"), "{d:?}");
+        (peers, subs)
     }
 
     /// Checks the logs, then stops everything (via drop).

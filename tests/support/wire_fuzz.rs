@@ -6,16 +6,14 @@
 
 #![allow(dead_code)]
 
-use zkelect::wire::{self, HandshakeError, HostPort, ProtocolVersion, SaslPacket, SaslStatus};
+use zkelect::wire::{self, HandshakeError, HostPort, ProtocolVersion};
 use zkelect::ServerState;
 
 /// The most bytes any decoder may ask a stream reader for, so the most a
 /// reader ever buffers for one message: the longest handshake, a full
-/// frame with its length prefix, the longest SASL packet.
+/// frame with its length prefix.
 pub fn stream_cap() -> usize {
-    (20 + wire::MAX_ADDRESS_LEN)
-        .max(4 + wire::MAX_FRAME_LEN)
-        .max(16 + wire::MAX_SASL_TOKEN_LEN)
+    (20 + wire::MAX_ADDRESS_LEN).max(4 + wire::MAX_FRAME_LEN)
 }
 
 /// A source of randomness for the mutator (the simulators' splitmix64 in
@@ -42,8 +40,8 @@ fn hp(h: &str, p: u16) -> HostPort {
 
 /// Valid inputs the mutator starts from, so that mutations reach the deep
 /// branches of every decoder: handshakes of each version (one with the
-/// longest address), notification bodies of every length class, frames,
-/// SASL packets and address texts.
+/// longest address), notification bodies of every length class, frames
+/// and address texts.
 pub fn seeds() -> Vec<Vec<u8>> {
     let cfg = b"server.1=127.0.0.1:2888:3888:participant\nserver.2=[::1]:2889:3889:observer\nversion=100000000";
     let long = "h".repeat(wire::MAX_ADDRESS_LEN - 2);
@@ -68,14 +66,6 @@ pub fn seeds() -> Vec<Vec<u8>> {
         wire::encode_frame(&body),
         body[..28].to_vec(),
         body[..40].to_vec(),
-        wire::encode_sasl(&SaslPacket {
-            status: SaslStatus::InProgress,
-            token: Some(b"realm=\"zk-quorum-sasl-md5\",nonce=\"x\"".to_vec()),
-        }),
-        wire::encode_sasl(&SaslPacket {
-            status: SaslStatus::Success,
-            token: None,
-        }),
         b"[fe80::1%25eth0]:3888".to_vec(),
         b"::ffff:1.2.3.4:1|0:65535|[::]:0".to_vec(),
     ];
@@ -147,10 +137,9 @@ pub fn mutate(r: &mut impl Bits, mut v: Vec<u8>) -> Vec<u8> {
             }
             6 if v.len() >= 8 => {
                 let i = r.upto(v.len() - 7);
-                let x: i64 = match r.upto(4) {
+                let x: i64 = match r.upto(3) {
                     0 => wire::PROTOCOL_V1,
                     1 => wire::PROTOCOL_V2,
-                    2 => wire::SASL_MAGIC,
                     _ => i64::MAX,
                 };
                 v[i..i + 8].copy_from_slice(&x.to_be_bytes());
@@ -181,7 +170,6 @@ pub struct Accepted {
     pub handshake: u64,
     pub frame: u64,
     pub notification: u64,
-    pub sasl: u64,
     pub address: u64,
 }
 
@@ -262,21 +250,6 @@ pub fn check(input: &[u8], seen: &mut Accepted, m: &mut impl Meter) {
         }
     }
     check_notification(input, seen, m);
-    match m.run("decode_sasl", input.len(), || wire::decode_sasl(input)) {
-        Ok((p, used)) => {
-            seen.sasl += 1;
-            assert!(used <= input.len());
-            let t = p.token.as_ref().map_or(0, Vec::len);
-            assert!(t <= wire::MAX_SASL_TOKEN_LEN && 16 + t == used);
-            assert_eq!(wire::encode_sasl(&p), &input[..used]);
-        }
-        Err(wire::SaslError::Incomplete { needed }) => {
-            assert!(needed > input.len() && needed <= cap, "needed {needed}");
-        }
-        Err(e) => {
-            let _ = e.to_string();
-        }
-    }
     let text = String::from_utf8_lossy(input);
     for piece in text.split('|') {
         if let Ok(a) = m.run("HostPort::parse", piece.len(), || HostPort::parse(piece)) {

@@ -1,4 +1,8 @@
-//! Safe wrappers over the few OS calls that std does not offer.
+//! Safe wrappers over the few OS calls that std does not offer: signal
+//! handling for `zkelect run`, CLOCK_BOOTTIME for the clock, and `flock`
+//! for the same-host lock. Apart from the C ABI in `ffi`, this is the only
+//! module with `unsafe` code; it is not part of the C ABI, so the command
+//! and the library use it without reaching into `ffi`.
 
 use std::io;
 
