@@ -160,12 +160,8 @@ fn sids_that_come_and_go_leave_no_queues_behind() {
         // Once it is gone, nothing is kept for it, and nothing new is kept
         // for a message to it.
         mgr.send(sid, Arc::from(&b"late"[..]));
-        let kept = (
-            mgr.inner.queues.lock().len(),
-            mgr.inner.last_sent.lock().len(),
-            mgr.inner.poked.lock().len(),
-        );
-        assert_eq!(kept, (0, 0, 0), "entries kept after sid {sid} left");
+        let kept = mgr.inner.slots.lock().len();
+        assert_eq!(kept, 0, "slots kept after sid {sid} left");
     }
     mgr.stop();
 }
@@ -199,4 +195,60 @@ fn host_names_resolve_off_the_connecting_thread() {
     assert_eq!((from, &body[..]), (2, &b"hello"[..]));
     two.stop();
     one.stop();
+}
+
+#[test]
+fn stop_does_not_wait_for_a_connect_to_a_black_holed_address() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    // A listening socket whose accept queue is full and that never
+    // accepts: the kernel drops further SYNs, so a connect to it waits.
+    let hole = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    hole.bind(&SockAddr::from(
+        "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+    ))
+    .unwrap();
+    hole.listen(0).unwrap();
+    let addr = hole.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    let blocked = loop {
+        assert!(fillers.len() < 16, "the accept queue never filled up");
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        match s.connect_timeout(&SockAddr::from(addr), Duration::from_millis(200)) {
+            Ok(()) => fillers.push(s),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => break s,
+            Err(e) => panic!("connect to the full listener: {e}"),
+        }
+    };
+    drop(blocked);
+    // Sid 2 (larger: sid 1 only pokes it) lives there; a connect timeout
+    // far above the bound, so only stop can end the attempt.
+    let peers = HashMap::from([(
+        2,
+        vec![HostPort {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+        }],
+    )]);
+    let (events, events_rx) = unbounded();
+    let mgr = CnxManager::start(settings(1, peers, DEADLINE), events).unwrap();
+    mgr.send(2, Arc::from(&b"hello"[..]));
+    // The attempt's socket is tracked while it connects.
+    let deadline = Instant::now() + DEADLINE;
+    while !mgr
+        .inner
+        .slots
+        .lock()
+        .get(&2)
+        .is_some_and(|slot| slot.dialing.is_some())
+    {
+        assert!(Instant::now() < deadline, "no connect attempt to sid 2");
+        thread::yield_now();
+    }
+    let took = timed_stop(mgr, || {});
+    assert!(took.is_some(), "stop() waited for a black-holed connect");
+    assert!(
+        events_rx.try_iter().all(|e| e != CnxEvent::Refused(2)),
+        "a stopped attempt is not a refusal"
+    );
+    drop(fillers);
 }
