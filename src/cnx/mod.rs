@@ -59,8 +59,6 @@ pub use counters::CnxCounters;
 pub use resolve::Resolver;
 pub(crate) use stream::Stream;
 
-use crate::log;
-use crate::logging::Level;
 use crate::types::Sid;
 use crate::wire::{self, HostPort, ProtocolVersion};
 use crossbeam_channel::{bounded, select, Receiver, Sender};
@@ -68,7 +66,7 @@ use parking_lot::Mutex;
 use slot::PeerSlot;
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -176,6 +174,10 @@ struct Inner {
     /// Connect requests for the connector thread; one per sid at most is
     /// queued or running (`PeerSlot::in_flight`).
     connect_tx: Sender<ConnectRequest>,
+    /// A token (capacity 1, never waited on by a writer) left after each
+    /// frame written and each connection ended, for [`CnxManager::flush`].
+    progress_tx: Sender<()>,
+    progress_rx: Receiver<()>,
     /// Sockets whose handshake is being read, so stop can close them.
     pending: Mutex<admission::Pending>,
     listeners: Mutex<Vec<TcpListener>>,
@@ -212,6 +214,7 @@ impl CnxManager {
         let (recv_tx, recv_rx) = bounded(RECV_QUEUE_CAPACITY);
         // One request per sid at most is queued or running (`in_flight`).
         let (connect_tx, connect_rx) = bounded(s.peers.len() + MAX_DIAL_BACKS + 1);
+        let (progress_tx, progress_rx) = bounded(1);
         let owner = s.my_sid;
         let inner = Arc::new(Inner {
             s,
@@ -223,6 +226,8 @@ impl CnxManager {
             events,
             slots: Mutex::new(HashMap::new()),
             connect_tx,
+            progress_tx,
+            progress_rx,
             pending: Mutex::new(admission::Pending::default()),
             listeners: Mutex::new(Vec::new()),
             next_conn: AtomicU64::new(1),
@@ -343,20 +348,22 @@ impl CnxManager {
     /// connection are not waited for.
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        loop {
+        let done = loop {
             let pending = self.inner.slots.lock().values().any(|slot| {
                 slot.worker.is_some() && slot.queue.as_ref().is_some_and(|q| q.unwritten() > 0)
             });
             if !pending {
-                return true;
+                break true;
             }
-            if Instant::now() >= deadline {
-                return false;
+            // Woken by the next write or connection end (a token left
+            // since the check above wakes it at once, so none is missed).
+            if self.inner.progress_rx.recv_deadline(deadline).is_err() {
+                break false;
             }
-            // A bounded wait on the stop path, for a few frames to reach
-            // the kernel: no event to wait on is cheaper than a short poll.
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        };
+        // Passes the wake-up on to another flush, if one waits.
+        self.inner.note_progress();
+        done
     }
 
     /// Closes every socket and joins every thread. Idempotent.
@@ -418,177 +425,6 @@ impl Inner {
         self.stop.is_raised()
     }
 
-    fn send(self: &Arc<Self>, sid: Sid, body: Arc<[u8]>) {
-        if self.stopping() {
-            return;
-        }
-        self.counters.sent();
-        if sid == self.s.my_sid {
-            queue::push_drop_oldest(&self.recv_tx, &self.recv_rx, (sid, body.to_vec()));
-            return;
-        }
-        if !self.s.peers.contains_key(&sid) {
-            // Not configured: it cannot be dialled, so a message for it only
-            // goes out on its live connection, and its queue lives as long
-            // as that connection (both made and dropped under the slots
-            // lock, see `tidy`).
-            let q = self
-                .slots
-                .lock()
-                .get_mut(&sid)
-                .filter(|slot| slot.worker.is_some())
-                .map(PeerSlot::queue);
-            match q {
-                Some(q) => q.push(body),
-                None => log!(
-                    Level::Debug,
-                    "dropping a message for sid {sid}: not configured and not connected"
-                ),
-            }
-            return;
-        }
-        let q = self.slots.lock().entry(sid).or_default().queue();
-        q.push(body);
-        self.connect_one(sid);
-    }
-
-    /// Drops what is kept for a sid that is not in the configuration once
-    /// its connection is gone, and its slot once no attempt is in flight
-    /// either, so sids that come and go (probes, legacy placeholders,
-    /// made-up sids) leave nothing behind. Called with the slots lock held.
-    fn tidy(&self, slots: &mut HashMap<Sid, PeerSlot>, sid: Sid) {
-        if self.s.peers.contains_key(&sid) {
-            return;
-        }
-        if let Some(slot) = slots.get_mut(&sid) {
-            if slot.worker.is_none() {
-                slot.queue = None;
-                slot.last_sent = None;
-                slot.poked = None;
-                if !slot.in_flight {
-                    slots.remove(&sid);
-                }
-            }
-        }
-    }
-
-    /// Whether `sid` has a live connection.
-    fn is_connected(&self, sid: Sid) -> bool {
-        self.slots
-            .lock()
-            .get(&sid)
-            .is_some_and(|slot| slot.worker.is_some())
-    }
-
-    /// Starts a connection to a configured sid unless one is live or in
-    /// flight (spec 2.2).
-    fn connect_one(self: &Arc<Self>, sid: Sid) {
-        if self.is_connected(sid) {
-            return;
-        }
-        if sid > self.s.my_sid && self.poked_recently(sid) {
-            // The larger sid is dialling us back; poking again would make it
-            // drop that connection and start over (spec 2.4).
-            return;
-        }
-        match self.s.peers.get(&sid) {
-            Some(addrs) => self.connect_to(sid, addrs.clone()),
-            None => log!(
-                Level::Warn,
-                "invalid server id {sid}: not in the configuration, not connecting"
-            ),
-        }
-    }
-
-    /// Queues a connect attempt to given addresses (also used for dial-back
-    /// to an advertised address, which does not need a configured sid).
-    fn connect_to(self: &Arc<Self>, sid: Sid, addrs: Vec<HostPort>) {
-        if self.stopping() {
-            return;
-        }
-        {
-            let mut slots = self.slots.lock();
-            let peers = &self.s.peers;
-            if !peers.contains_key(&sid) {
-                let others = slots
-                    .iter()
-                    .filter(|(s, slot)| slot.in_flight && !peers.contains_key(s))
-                    .count();
-                if others >= MAX_DIAL_BACKS {
-                    // A flood of handshakes with made-up sids repeats it.
-                    static WARN: admission::RateLimit =
-                        admission::RateLimit::new(Duration::from_secs(10));
-                    WARN.log(Level::Warn, || format!(
-                        "not dialling back sid {sid}: {MAX_DIAL_BACKS} attempts to unconfigured sids in flight"
-                    ));
-                    return;
-                }
-            }
-            let slot = slots.entry(sid).or_default();
-            if slot.in_flight {
-                return;
-            }
-            slot.in_flight = true;
-        }
-        if self.connect_tx.try_send((sid, addrs)).is_err() {
-            self.end_attempt(sid);
-        }
-    }
-
-    /// The attempt to `sid` is over (or never started).
-    fn end_attempt(&self, sid: Sid) {
-        let mut slots = self.slots.lock();
-        if let Some(slot) = slots.get_mut(&sid) {
-            slot.in_flight = false;
-            slot.dialing = None;
-        }
-        self.tidy(&mut slots, sid);
-    }
-
-    /// Keeps a handle on the socket an attempt to `sid` is about to
-    /// connect, so that stop can shut it down; refused once stopping
-    /// (checked under the lock that shutdown closes these sockets with, so
-    /// no socket is left out).
-    fn track_dialing(&self, sid: Sid, sock: TcpStream) -> io::Result<()> {
-        let mut slots = self.slots.lock();
-        if self.stopping() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopping"));
-        }
-        slots.entry(sid).or_default().dialing = Some(sock);
-        Ok(())
-    }
-
-    /// The attempt to `sid` is done with its socket (handed on or failed).
-    fn untrack_dialing(&self, sid: Sid) {
-        let old = self
-            .slots
-            .lock()
-            .get_mut(&sid)
-            .and_then(|slot| slot.dialing.take());
-        drop(old);
-    }
-
-    fn poked_recently(&self, sid: Sid) -> bool {
-        self.slots
-            .lock()
-            .get(&sid)
-            .and_then(|slot| slot.poked)
-            .is_some_and(|t| t.elapsed() < POKE_BACKOFF)
-    }
-
-    /// Remembers a poke, so no second one goes out while the dial-back is on
-    /// its way.
-    fn note_poke(&self, sid: Sid) {
-        let mut slots = self.slots.lock();
-        // Older pokes no longer hold anything back.
-        for slot in slots.values_mut() {
-            if slot.poked.is_some_and(|t| t.elapsed() >= POKE_BACKOFF) {
-                slot.poked = None;
-            }
-        }
-        slots.entry(sid).or_default().poked = Some(Instant::now());
-    }
-
     /// Reports a connection event. The channel is bounded: when it is full
     /// the calling connection thread waits (its socket is not read
     /// meanwhile, which is TCP's own back-pressure) until the layer above
@@ -601,34 +437,15 @@ impl Inner {
         }
     }
 
+    /// A frame was written or a connection ended: wakes a waiting
+    /// [`CnxManager::flush`]. Never blocks (a token already there is
+    /// enough).
+    fn note_progress(&self) {
+        let _ = self.progress_tx.try_send(());
+    }
+
     fn next_conn(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Whether the live connection to `sid` started less than
-    /// [`FRESH_CONNECTION`] ago.
-    fn has_fresh_connection(&self, sid: Sid) -> bool {
-        self.slots
-            .lock()
-            .get(&sid)
-            .and_then(|slot| slot.worker.as_ref())
-            .is_some_and(|w| w.since.elapsed() < FRESH_CONNECTION)
-    }
-
-    /// Closes the live connection to `sid`, if any.
-    fn drop_worker(&self, sid: Sid) {
-        let old = {
-            let mut slots = self.slots.lock();
-            let old = slots.get_mut(&sid).and_then(|slot| slot.worker.take());
-            if old.is_some() {
-                self.tidy(&mut slots, sid);
-            }
-            old
-        };
-        if let Some(old) = old {
-            let _ = old.stream.shutdown(std::net::Shutdown::Both);
-            self.emit(CnxEvent::Disconnected(sid));
-        }
     }
 
     /// Raises the stop signal and closes every socket, which wakes every

@@ -1,11 +1,19 @@
-//! What a connection manager keeps per sid, in one place: [`PeerSlot`].
+//! What a connection manager keeps per sid, in one place ([`PeerSlot`]),
+//! and the rules that read and change it (sending, connect attempts,
+//! pokes, the end of a connection).
 
-use super::queue;
+use super::{admission, queue, CnxEvent, Inner, FRESH_CONNECTION, MAX_DIAL_BACKS, POKE_BACKOFF};
+use crate::log;
+use crate::logging::Level;
+use crate::types::Sid;
+use crate::wire::HostPort;
 use crossbeam_channel::{bounded, Receiver, Sender};
+use std::collections::HashMap;
+use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Everything kept for one sid, under the manager's one `slots` lock.
 ///
@@ -107,5 +115,206 @@ impl SendQueue {
     /// Messages not written yet.
     pub(super) fn unwritten(&self) -> u64 {
         self.unwritten.load(Ordering::Acquire)
+    }
+}
+
+/// The per-sid rules of the manager, each under the one `slots` lock.
+impl Inner {
+    pub(super) fn send(self: &Arc<Self>, sid: Sid, body: Arc<[u8]>) {
+        if self.stopping() {
+            return;
+        }
+        self.counters.sent();
+        if sid == self.s.my_sid {
+            queue::push_drop_oldest(&self.recv_tx, &self.recv_rx, (sid, body.to_vec()));
+            return;
+        }
+        if !self.s.peers.contains_key(&sid) {
+            // Not configured: it cannot be dialled, so a message for it only
+            // goes out on its live connection, and its queue lives as long
+            // as that connection (both made and dropped under the slots
+            // lock, see `tidy`).
+            let q = self
+                .slots
+                .lock()
+                .get_mut(&sid)
+                .filter(|slot| slot.worker.is_some())
+                .map(PeerSlot::queue);
+            match q {
+                Some(q) => q.push(body),
+                None => log!(
+                    Level::Debug,
+                    "dropping a message for sid {sid}: not configured and not connected"
+                ),
+            }
+            return;
+        }
+        let q = self.slots.lock().entry(sid).or_default().queue();
+        q.push(body);
+        self.connect_one(sid);
+    }
+
+    /// Drops what is kept for a sid that is not in the configuration once
+    /// its connection is gone, and its slot once no attempt is in flight
+    /// either, so sids that come and go (probes, legacy placeholders,
+    /// made-up sids) leave nothing behind. Called with the slots lock held.
+    pub(super) fn tidy(&self, slots: &mut HashMap<Sid, PeerSlot>, sid: Sid) {
+        if self.s.peers.contains_key(&sid) {
+            return;
+        }
+        if let Some(slot) = slots.get_mut(&sid) {
+            if slot.worker.is_none() {
+                slot.queue = None;
+                slot.last_sent = None;
+                slot.poked = None;
+                if !slot.in_flight {
+                    slots.remove(&sid);
+                }
+            }
+        }
+    }
+
+    /// Whether `sid` has a live connection.
+    pub(super) fn is_connected(&self, sid: Sid) -> bool {
+        self.slots
+            .lock()
+            .get(&sid)
+            .is_some_and(|slot| slot.worker.is_some())
+    }
+
+    /// Starts a connection to a configured sid unless one is live or in
+    /// flight (spec 2.2).
+    pub(super) fn connect_one(self: &Arc<Self>, sid: Sid) {
+        if self.is_connected(sid) {
+            return;
+        }
+        if sid > self.s.my_sid && self.poked_recently(sid) {
+            // The larger sid is dialling us back; poking again would make it
+            // drop that connection and start over (spec 2.4).
+            return;
+        }
+        match self.s.peers.get(&sid) {
+            Some(addrs) => self.connect_to(sid, addrs.clone()),
+            None => log!(
+                Level::Warn,
+                "invalid server id {sid}: not in the configuration, not connecting"
+            ),
+        }
+    }
+
+    /// Queues a connect attempt to given addresses (also used for dial-back
+    /// to an advertised address, which does not need a configured sid).
+    pub(super) fn connect_to(self: &Arc<Self>, sid: Sid, addrs: Vec<HostPort>) {
+        if self.stopping() {
+            return;
+        }
+        {
+            let mut slots = self.slots.lock();
+            let peers = &self.s.peers;
+            if !peers.contains_key(&sid) {
+                let others = slots
+                    .iter()
+                    .filter(|(s, slot)| slot.in_flight && !peers.contains_key(s))
+                    .count();
+                if others >= MAX_DIAL_BACKS {
+                    // A flood of handshakes with made-up sids repeats it.
+                    static WARN: admission::RateLimit =
+                        admission::RateLimit::new(Duration::from_secs(10));
+                    WARN.log(Level::Warn, || format!(
+                        "not dialling back sid {sid}: {MAX_DIAL_BACKS} attempts to unconfigured sids in flight"
+                    ));
+                    return;
+                }
+            }
+            let slot = slots.entry(sid).or_default();
+            if slot.in_flight {
+                return;
+            }
+            slot.in_flight = true;
+        }
+        if self.connect_tx.try_send((sid, addrs)).is_err() {
+            self.end_attempt(sid);
+        }
+    }
+
+    /// The attempt to `sid` is over (or never started).
+    pub(super) fn end_attempt(&self, sid: Sid) {
+        let mut slots = self.slots.lock();
+        if let Some(slot) = slots.get_mut(&sid) {
+            slot.in_flight = false;
+            slot.dialing = None;
+        }
+        self.tidy(&mut slots, sid);
+    }
+
+    /// Keeps a handle on the socket an attempt to `sid` is about to
+    /// connect, so that stop can shut it down; refused once stopping
+    /// (checked under the lock that shutdown closes these sockets with, so
+    /// no socket is left out).
+    pub(super) fn track_dialing(&self, sid: Sid, sock: TcpStream) -> io::Result<()> {
+        let mut slots = self.slots.lock();
+        if self.stopping() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopping"));
+        }
+        slots.entry(sid).or_default().dialing = Some(sock);
+        Ok(())
+    }
+
+    /// The attempt to `sid` is done with its socket (handed on or failed).
+    pub(super) fn untrack_dialing(&self, sid: Sid) {
+        let old = self
+            .slots
+            .lock()
+            .get_mut(&sid)
+            .and_then(|slot| slot.dialing.take());
+        drop(old);
+    }
+
+    pub(super) fn poked_recently(&self, sid: Sid) -> bool {
+        self.slots
+            .lock()
+            .get(&sid)
+            .and_then(|slot| slot.poked)
+            .is_some_and(|t| t.elapsed() < POKE_BACKOFF)
+    }
+
+    /// Remembers a poke, so no second one goes out while the dial-back is on
+    /// its way.
+    pub(super) fn note_poke(&self, sid: Sid) {
+        let mut slots = self.slots.lock();
+        // Older pokes no longer hold anything back.
+        for slot in slots.values_mut() {
+            if slot.poked.is_some_and(|t| t.elapsed() >= POKE_BACKOFF) {
+                slot.poked = None;
+            }
+        }
+        slots.entry(sid).or_default().poked = Some(Instant::now());
+    }
+
+    /// Whether the live connection to `sid` started less than
+    /// [`FRESH_CONNECTION`] ago.
+    pub(super) fn has_fresh_connection(&self, sid: Sid) -> bool {
+        self.slots
+            .lock()
+            .get(&sid)
+            .and_then(|slot| slot.worker.as_ref())
+            .is_some_and(|w| w.since.elapsed() < FRESH_CONNECTION)
+    }
+
+    /// Closes the live connection to `sid`, if any.
+    pub(super) fn drop_worker(&self, sid: Sid) {
+        let old = {
+            let mut slots = self.slots.lock();
+            let old = slots.get_mut(&sid).and_then(|slot| slot.worker.take());
+            if old.is_some() {
+                self.tidy(&mut slots, sid);
+            }
+            old
+        };
+        if let Some(old) = old {
+            let _ = old.stream.shutdown(std::net::Shutdown::Both);
+            self.note_progress();
+            self.emit(CnxEvent::Disconnected(sid));
+        }
     }
 }

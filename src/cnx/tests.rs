@@ -6,6 +6,7 @@ use super::listener::AcceptStage;
 use super::*;
 use crossbeam_channel::unbounded;
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::thread;
 
 /// How long any wait in these tests may take before the test fails.
@@ -251,4 +252,43 @@ fn stop_does_not_wait_for_a_connect_to_a_black_holed_address() {
         "a stopped attempt is not a refusal"
     );
     drop(fillers);
+}
+
+#[test]
+fn flush_waits_for_the_write_and_gives_up_at_its_deadline() {
+    let (events, events_rx) = unbounded();
+    let mgr = CnxManager::start(settings(1, HashMap::new(), DEADLINE), events).unwrap();
+    // Nothing connected: nothing to wait for.
+    assert!(mgr.flush(Duration::ZERO));
+    // A larger sid that connects (its connection is kept) and reads nothing.
+    let mut c = TcpStream::connect(("127.0.0.1", port(&mgr))).unwrap();
+    let me = HostPort {
+        host: "127.0.0.1".into(),
+        port: 1,
+    };
+    c.write_all(&wire::encode_handshake(ProtocolVersion::V1, 9, &[me]))
+        .unwrap();
+    assert_eq!(events_rx.recv_timeout(DEADLINE), Ok(CnxEvent::Connected(9)));
+    // One small frame reaches the socket.
+    mgr.send(9, Arc::from(&b"hello"[..]));
+    assert!(mgr.flush(DEADLINE), "a small frame was not written");
+    let mut frame = [0u8; 9];
+    c.set_read_timeout(Some(DEADLINE)).unwrap();
+    c.read_exact(&mut frame).unwrap();
+    assert_eq!(&frame[4..], b"hello");
+    // Frames of the largest size until the socket buffers are full: the
+    // send worker then waits in a write, and flush gives up.
+    let big: Arc<[u8]> = vec![7u8; wire::MAX_FRAME_LEN].into();
+    let mut full = false;
+    for _ in 0..64 {
+        mgr.send(9, big.clone());
+        if !mgr.flush(Duration::from_millis(200)) {
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "64 frames of 512 KiB never filled the socket buffers");
+    drop(c);
+    let took = timed_stop(mgr, || {});
+    assert!(took.is_some(), "stop() waited for a blocked write");
 }

@@ -79,6 +79,7 @@ fn finish(inner: &Inner, sid: Sid, conn: u64) {
         }
         inner.tidy(&mut slots, sid);
         drop(slots);
+        inner.note_progress();
         if !inner.stopping() {
             inner.emit(CnxEvent::Disconnected(sid));
         }
@@ -116,6 +117,7 @@ fn send_loop(inner: &Inner, sid: Sid, mut stream: Stream, queue: SendQueue, hung
                 }
                 let wrote = write_frame(&mut stream, &m);
                 queue.written();
+                inner.note_progress();
                 if let Err(e) = wrote {
                     if !inner.stopping() {
                         log!(Level::Debug, "send to sid {sid} failed: {e}");
