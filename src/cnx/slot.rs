@@ -120,6 +120,7 @@ impl SendQueue {
 
 /// The per-sid rules of the manager, each under the one `slots` lock.
 impl Inner {
+    /// Queues `body` for `sid` (see [`super::CnxManager::send`]).
     pub(super) fn send(self: &Arc<Self>, sid: Sid, body: Arc<[u8]>) {
         if self.stopping() {
             return;
@@ -270,6 +271,7 @@ impl Inner {
         drop(old);
     }
 
+    /// Whether I poked `sid` less than [`POKE_BACKOFF`] ago.
     pub(super) fn poked_recently(&self, sid: Sid) -> bool {
         self.slots
             .lock()
