@@ -6,7 +6,6 @@ use crate::types::{ServerState, Sid, NO_VOTE};
 use crate::wire::{self, HostPort, ProtocolVersion};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// The sid a probe uses unless told otherwise: larger than any sid a real
@@ -168,7 +167,7 @@ fn wrap_tls(
         None => Ok(crate::cnx::Stream::Plain(tcp)),
         Some(ctx) => {
             let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
-            crate::cnx::Stream::connect_tls(tcp, ctx, host, timeout, &AtomicBool::new(false))
+            crate::cnx::Stream::connect_tls(tcp, ctx, host, timeout)
                 .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake with {target}: {e}")))
         }
     }

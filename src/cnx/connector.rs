@@ -7,23 +7,34 @@ use crate::log;
 use crate::logging::Level;
 use crate::types::Sid;
 use crate::wire::HostPort;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{select, Receiver};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// The connector thread: starts an attempt thread per request.
+/// The connector thread: starts an attempt thread per request, until the
+/// manager stops.
 pub(super) fn run(inner: Arc<Inner>, requests: Receiver<(Sid, Vec<HostPort>)>) {
-    for (sid, addrs) in requests.iter() {
+    loop {
+        let (sid, addrs) = select! {
+            recv(requests) -> r => match r {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+            recv(inner.stop.waiter()) -> _ => return,
+        };
+        if inner.stopping() {
+            return;
+        }
         let i = inner.clone();
         let spawned = inner
             .threads
             .spawn(format!("zkelect-connect-{sid}"), move || {
                 attempt(&i, sid, &addrs);
-                i.in_flight.lock().remove(&sid);
+                i.end_attempt(sid);
             });
         if spawned.is_err() {
-            inner.in_flight.lock().remove(&sid);
+            inner.end_attempt(sid);
         }
     }
 }
@@ -37,7 +48,7 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
         &inner.s.resolver,
         addrs,
         inner.s.connect_timeout,
-        &inner.halted,
+        inner.stop.waiter(),
     );
     if targets.is_empty() {
         if !inner.stopping() {
@@ -83,8 +94,24 @@ fn attempt(inner: &Arc<Inner>, sid: Sid, addrs: &[HostPort]) {
     }
 }
 
+/// Connects to `addr`, runs TLS when it is on and sends the handshake. The
+/// socket is tracked in `sid`'s slot meanwhile, so that stop can shut it
+/// down and end the attempt at once.
 fn open(inner: &Inner, sid: Sid, addr: SocketAddr, addrs: &[HostPort]) -> io::Result<Stream> {
-    let tcp = socket::connect(addr, inner.s.connect_timeout, &inner.stopping)?;
+    let opened = open_tracked(inner, sid, addr, addrs);
+    inner.untrack_dialing(sid);
+    opened
+}
+
+fn open_tracked(
+    inner: &Inner,
+    sid: Sid,
+    addr: SocketAddr,
+    addrs: &[HostPort],
+) -> io::Result<Stream> {
+    let tcp = socket::connect(addr, inner.s.connect_timeout, |s| {
+        inner.track_dialing(sid, s)
+    })?;
     socket::configure(&tcp, inner.s.keep_alive)?;
     let mut stream = match &inner.s.tls {
         None => Stream::Plain(tcp),
@@ -125,7 +152,7 @@ fn tls_connect(
         .or_else(|| addrs.iter().find(|a| a.port == addr.port()))
         .map(|a| a.host.clone())
         .unwrap_or_else(|| addr.ip().to_string());
-    let stream = Stream::connect_tls(tcp, ctx, &host, inner.s.connect_timeout, &inner.stopping)?;
+    let stream = Stream::connect_tls(tcp, ctx, &host, inner.s.connect_timeout)?;
     if ctx.config().sid_binding {
         if let Some(configured) = inner.s.peers.get(&sid) {
             let hosts: Vec<String> = configured.iter().map(|a| a.host.clone()).collect();

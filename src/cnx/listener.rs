@@ -53,12 +53,9 @@ pub(super) fn bind_with_retry(inner: &Arc<Inner>, addr: SocketAddr) -> io::Resul
                 if (budget != 0 && failures >= budget) || inner.stopping() {
                     return Err(e);
                 }
-                let deadline = std::time::Instant::now() + BIND_RETRY_PAUSE;
-                while std::time::Instant::now() < deadline {
-                    if inner.stopping() {
-                        return Err(e);
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
+                // Stop ends the pause at once.
+                if inner.stop.wait_timeout(BIND_RETRY_PAUSE) {
+                    return Err(e);
                 }
             }
         }

@@ -19,11 +19,13 @@
 //!   most [`wire::MAX_FRAME_LEN`] bytes (a full queue drops its oldest
 //!   frame, it never makes a receive worker wait), and every receive worker
 //!   holds at most the frame it is reading;
-//! - send queues, last messages sent and poke times are kept per configured
-//!   sid; a sid that is not in the configuration (a probe, a legacy
-//!   observer's placeholder id, an unknown sid) has a send queue only while
-//!   it has a live connection and never a last message, and messages for
-//!   it without a connection are dropped (it cannot be dialled anyway);
+//! - what is kept per sid (one `PeerSlot`: send queue, last message sent,
+//!   live connection, attempt in flight, last poke) is kept for configured
+//!   sids; a sid that is not in the configuration (a probe, a legacy
+//!   observer's placeholder id, an unknown sid) has a slot only while it
+//!   has a live connection or an attempt in flight, never a last message,
+//!   and messages for it without a connection are dropped (it cannot be
+//!   dialled anyway);
 //! - connection events go to a bounded channel the caller provides; a full
 //!   one makes the connection thread that reports wait (never under a lock),
 //!   so events are never lost;
@@ -33,9 +35,12 @@
 //!   most `MAX_DIAL_BACKS` (16) connection attempts to unconfigured sids (dial
 //!   backs to advertised addresses) run at once.
 //!
-//! Stopping never waits for the network: blocked accepts, handshake reads,
-//! connects and receive workers are woken by closing their sockets, and host
-//! names are looked up on threads that stop does not join (see `resolve`).
+//! Stopping never waits for the network: one stop signal (`stop`) is
+//! raised, blocked accepts, handshake reads (TLS included), connects and
+//! receive workers are woken by closing their sockets, threads that wait on
+//! a channel (the connector, a full event queue, a bind retry's pause) by
+//! the signal, and host names are looked up on threads that stop does not
+//! join (see `resolve`). Nothing sleeps or polls a flag.
 
 mod admission;
 mod connector;
@@ -43,7 +48,9 @@ mod counters;
 mod listener;
 pub(crate) mod queue;
 mod resolve;
+mod slot;
 mod socket;
+mod stop;
 mod stream;
 pub(crate) mod threads;
 mod worker;
@@ -52,29 +59,19 @@ pub use counters::CnxCounters;
 pub use resolve::Resolver;
 pub(crate) use stream::Stream;
 
-use crate::log;
-use crate::logging::Level;
 use crate::types::Sid;
 use crate::wire::{self, HostPort, ProtocolVersion};
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use parking_lot::Mutex;
-use std::collections::{HashMap, HashSet};
+use slot::PeerSlot;
+use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stop::StopSignal;
 use threads::ThreadSet;
-
-/// Frames queued for sending by every connection manager of the process
-/// (loopback included): what the benchmarks report as notifications sent.
-static FRAMES_SENT: AtomicU64 = AtomicU64::new(0);
-
-/// How many frames all connection managers in this process have queued for
-/// sending so far.
-pub fn frames_sent() -> u64 {
-    FRAMES_SENT.load(Ordering::Relaxed)
-}
 
 /// Capacity of the shared receive queue (spec 2.5).
 pub const RECV_QUEUE_CAPACITY: usize = 100;
@@ -155,64 +152,32 @@ pub struct CnxManager {
     recv_rx: Receiver<Received>,
 }
 
-/// The live send/receive worker pair of one peer.
-struct WorkerHandle {
-    conn: u64,
-    /// When this connection started carrying messages.
-    since: Instant,
-    stream: TcpStream,
-    /// Dropping it wakes the send worker.
-    _stop: Sender<()>,
-}
-
-/// A peer's send queue (capacity 1); both ends kept for drop-oldest.
-#[derive(Clone)]
-struct SendQueue {
-    tx: Sender<Arc<[u8]>>,
-    rx: Receiver<Arc<[u8]>>,
-    /// Messages queued or taken and not yet written (or failed): counted
-    /// before the push, so it never falls below the truth; the send worker
-    /// counts down after each write ([`CnxManager::flush`]).
-    unwritten: Arc<AtomicU64>,
-}
-
-impl SendQueue {
-    /// Queues `body`, the newest winning (spec 2.5).
-    fn push(&self, body: Arc<[u8]>) {
-        self.unwritten.fetch_add(1, Ordering::AcqRel);
-        let dropped = queue::push_drop_oldest(&self.tx, &self.rx, body) as u64;
-        if dropped > 0 {
-            self.unwritten.fetch_sub(dropped, Ordering::AcqRel);
-        }
-    }
-
-    /// The send worker took one message and wrote it (or failed to).
-    fn written(&self) {
-        let _ = self
-            .unwritten
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-    }
-}
-
+/// The state shared by a manager and its threads.
+///
+/// Locks: `slots`, `pending` and `listeners` are each taken alone (no code
+/// path holds one of them while taking another), and none is held while
+/// waiting for the network, a full channel or a thread. The stop signal's
+/// own lock is taken only inside [`StopSignal::raise`].
 struct Inner {
     s: CnxSettings,
     handshake: Vec<u8>,
-    stopping: AtomicBool,
-    /// Dropped on shutdown: wakes every thread that waits on `halted`
-    /// (a full event queue, a name lookup).
-    halt: Mutex<Option<Sender<()>>>,
-    halted: Receiver<()>,
+    /// The one stop mechanism: raised by `shutdown`, it answers
+    /// "stopping?" and wakes every thread that waits on a channel.
+    stop: StopSignal,
     threads: ThreadSet,
     recv_tx: Sender<Received>,
     recv_rx: Receiver<Received>,
     events: Sender<CnxEvent>,
-    queues: Mutex<HashMap<Sid, SendQueue>>,
-    last_sent: Mutex<HashMap<Sid, Arc<[u8]>>>,
-    workers: Mutex<HashMap<Sid, WorkerHandle>>,
-    in_flight: Mutex<HashSet<Sid>>,
-    /// When each larger sid was last poked.
-    poked: Mutex<HashMap<Sid, Instant>>,
-    connect_tx: Mutex<Option<Sender<ConnectRequest>>>,
+    /// Everything kept per sid: send queue, last message sent, live
+    /// connection, attempt in flight and its socket, last poke.
+    slots: Mutex<HashMap<Sid, PeerSlot>>,
+    /// Connect requests for the connector thread; one per sid at most is
+    /// queued or running (`PeerSlot::in_flight`).
+    connect_tx: Sender<ConnectRequest>,
+    /// A token (capacity 1, never waited on by a writer) left after each
+    /// frame written and each connection ended, for [`CnxManager::flush`].
+    progress_tx: Sender<()>,
+    progress_rx: Receiver<()>,
     /// Sockets whose handshake is being read, so stop can close them.
     pending: Mutex<admission::Pending>,
     listeners: Mutex<Vec<TcpListener>>,
@@ -249,24 +214,20 @@ impl CnxManager {
         let (recv_tx, recv_rx) = bounded(RECV_QUEUE_CAPACITY);
         // One request per sid at most is queued or running (`in_flight`).
         let (connect_tx, connect_rx) = bounded(s.peers.len() + MAX_DIAL_BACKS + 1);
-        let (halt, halted) = bounded(0);
+        let (progress_tx, progress_rx) = bounded(1);
         let owner = s.my_sid;
         let inner = Arc::new(Inner {
             s,
             handshake,
-            stopping: AtomicBool::new(false),
-            halt: Mutex::new(Some(halt)),
-            halted,
+            stop: StopSignal::new(),
             threads: ThreadSet::owned_by(owner),
             recv_tx,
             recv_rx: recv_rx.clone(),
             events,
-            queues: Mutex::new(HashMap::new()),
-            last_sent: Mutex::new(HashMap::new()),
-            workers: Mutex::new(HashMap::new()),
-            in_flight: Mutex::new(HashSet::new()),
-            poked: Mutex::new(HashMap::new()),
-            connect_tx: Mutex::new(Some(connect_tx)),
+            slots: Mutex::new(HashMap::new()),
+            connect_tx,
+            progress_tx,
+            progress_rx,
             pending: Mutex::new(admission::Pending::default()),
             listeners: Mutex::new(Vec::new()),
             next_conn: AtomicU64::new(1),
@@ -321,7 +282,12 @@ impl CnxManager {
 
     /// ZooKeeper's `haveDelivered`: true if any peer's send queue is empty.
     pub fn have_delivered(&self) -> bool {
-        self.inner.queues.lock().values().any(|q| q.rx.is_empty())
+        self.inner
+            .slots
+            .lock()
+            .values()
+            .filter_map(|slot| slot.queue.as_ref())
+            .any(|q| q.rx.is_empty())
     }
 
     /// Connects to every configured sid that has a send queue and no live
@@ -330,11 +296,11 @@ impl CnxManager {
     pub fn connect_all(&self) {
         let sids: Vec<Sid> = self
             .inner
-            .queues
+            .slots
             .lock()
-            .keys()
-            .copied()
-            .filter(|s| self.inner.s.peers.contains_key(s))
+            .iter()
+            .filter(|(sid, slot)| slot.queue.is_some() && self.inner.s.peers.contains_key(sid))
+            .map(|(sid, _)| *sid)
             .collect();
         for sid in sids {
             self.inner.connect_one(sid);
@@ -349,7 +315,14 @@ impl CnxManager {
 
     /// Sids with a live connection.
     pub fn connected(&self) -> Vec<Sid> {
-        let mut v: Vec<Sid> = self.inner.workers.lock().keys().copied().collect();
+        let mut v: Vec<Sid> = self
+            .inner
+            .slots
+            .lock()
+            .iter()
+            .filter(|(_, slot)| slot.worker.is_some())
+            .map(|(sid, _)| *sid)
+            .collect();
         v.sort_unstable();
         v
     }
@@ -360,7 +333,7 @@ impl CnxManager {
     /// [`CnxEvent::Refused`]. For a connection that just broke; the rare
     /// extra poke of a live larger sid only makes it dial back again.
     pub fn connect(&self, sid: Sid) {
-        if self.inner.workers.lock().contains_key(&sid) {
+        if self.inner.is_connected(sid) {
             return;
         }
         if let Some(addrs) = self.inner.s.peers.get(&sid) {
@@ -375,26 +348,22 @@ impl CnxManager {
     /// connection are not waited for.
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        loop {
-            let pending = {
-                let workers = self.inner.workers.lock();
-                let queues = self.inner.queues.lock();
-                workers.keys().any(|sid| {
-                    queues
-                        .get(sid)
-                        .is_some_and(|q| q.unwritten.load(Ordering::Acquire) > 0)
-                })
-            };
+        let done = loop {
+            let pending = self.inner.slots.lock().values().any(|slot| {
+                slot.worker.is_some() && slot.queue.as_ref().is_some_and(|q| q.unwritten() > 0)
+            });
             if !pending {
-                return true;
+                break true;
             }
-            if Instant::now() >= deadline {
-                return false;
+            // Woken by the next write or connection end (a token left
+            // since the check above wakes it at once, so none is missed).
+            if self.inner.progress_rx.recv_deadline(deadline).is_err() {
+                break false;
             }
-            // A bounded wait on the stop path, for a few frames to reach
-            // the kernel: no event to wait on is cheaper than a short poll.
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        };
+        // Passes the wake-up on to another flush, if one waits.
+        self.inner.note_progress();
+        done
     }
 
     /// Closes every socket and joins every thread. Idempotent.
@@ -407,22 +376,22 @@ impl CnxManager {
 
     /// In a forked child (none of the manager's threads exists there):
     /// closes the child's copies of the listening sockets and of the
-    /// sockets the manager keeps (one per connection and per handshake
-    /// being read), without `shutdown()`, which would act on the sockets
-    /// themselves and so break the parent's listener and connections.
-    /// Joins nothing, sends on no channel, wakes no thread, and stops
-    /// anything else (a [`CnxManager::stop`] or a drop) from doing so.
-    /// Copies held only by the threads of the parent (their clones of the
-    /// same sockets) stay open in the child until it exits or execs
-    /// (they are close-on-exec); the parent shuts its sockets down itself
-    /// when it closes them, so those copies never keep a connection open
-    /// for it. Call it at most once, then forget the manager
-    /// (`std::mem::forget`): dropping it would wait for the threads.
+    /// sockets the manager keeps (one per connection, per connection
+    /// attempt and per handshake being read), without `shutdown()`, which
+    /// would act on the sockets themselves and so break the parent's
+    /// listener and connections. Joins nothing, sends on no channel, wakes
+    /// no thread, and stops anything else (a [`CnxManager::stop`] or a
+    /// drop) from doing so. Copies held only by the threads of the parent
+    /// (their clones of the same sockets) stay open in the child until it
+    /// exits or execs (they are close-on-exec); the parent shuts its
+    /// sockets down itself when it closes them, so those copies never keep
+    /// a connection open for it. Call it at most once, then forget the
+    /// manager (`std::mem::forget`): dropping it would wait for the threads.
     pub fn close_in_child(&self) {
         use threads::CHILD_LOCK_WAIT;
         let i = &self.inner;
         // Makes a later shutdown() a no-op.
-        i.stopping.store(true, Ordering::Release);
+        i.stop.mark_raised_in_child();
         if let Some(mut l) = i.listeners.try_lock_for(CHILD_LOCK_WAIT) {
             l.clear();
         }
@@ -430,12 +399,15 @@ impl CnxManager {
             // Dropped, not shut down: closes the child's copies only.
             p.drain().for_each(drop);
         }
-        if let Some(mut w) = i.workers.try_lock_for(CHILD_LOCK_WAIT) {
-            for (_, WorkerHandle { stream, _stop, .. }) in w.drain() {
-                drop(stream);
-                // Dropping the sender would wake a send worker that is not
-                // here, through a channel whose lock it may hold.
-                std::mem::forget(_stop);
+        if let Some(mut slots) = i.slots.try_lock_for(CHILD_LOCK_WAIT) {
+            for slot in slots.values_mut() {
+                drop(slot.dialing.take());
+                if let Some(w) = slot.worker.take() {
+                    drop(w.stream);
+                    // Dropping the sender would wake a send worker that is
+                    // not here, through a channel whose lock it may hold.
+                    std::mem::forget(w.hang_up);
+                }
             }
         }
         i.threads.forget_all_in_child();
@@ -450,137 +422,7 @@ impl Drop for CnxManager {
 
 impl Inner {
     fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::Acquire)
-    }
-
-    fn send(self: &Arc<Self>, sid: Sid, body: Arc<[u8]>) {
-        if self.stopping() {
-            return;
-        }
-        FRAMES_SENT.fetch_add(1, Ordering::Relaxed);
-        self.counters.sent();
-        if sid == self.s.my_sid {
-            queue::push_drop_oldest(&self.recv_tx, &self.recv_rx, (sid, body.to_vec()));
-            return;
-        }
-        if !self.s.peers.contains_key(&sid) {
-            // Not configured: it cannot be dialled, so a message for it only
-            // goes out on its live connection, and its queue lives as long
-            // as that connection (created and removed under the workers
-            // lock, see `forget_unconfigured`).
-            let workers = self.workers.lock();
-            if !workers.contains_key(&sid) {
-                log!(
-                    Level::Debug,
-                    "dropping a message for sid {sid}: not configured and not connected"
-                );
-                return;
-            }
-            let q = self.queue(sid);
-            drop(workers);
-            q.push(body);
-            return;
-        }
-        let q = self.queue(sid);
-        q.push(body);
-        self.connect_one(sid);
-    }
-
-    /// Drops what is kept for a sid that is not in the configuration once
-    /// its connection is gone, so sids that come and go (probes, legacy
-    /// placeholders, made-up sids) leave nothing behind. Called with the
-    /// workers lock held (lock order: workers, then queues or last_sent).
-    fn forget_unconfigured(&self, sid: Sid) {
-        if !self.s.peers.contains_key(&sid) {
-            self.queues.lock().remove(&sid);
-            self.last_sent.lock().remove(&sid);
-            self.poked.lock().remove(&sid);
-        }
-    }
-
-    fn queue(&self, sid: Sid) -> SendQueue {
-        self.queues
-            .lock()
-            .entry(sid)
-            .or_insert_with(|| {
-                let (tx, rx) = bounded(1);
-                SendQueue {
-                    tx,
-                    rx,
-                    unwritten: Arc::new(AtomicU64::new(0)),
-                }
-            })
-            .clone()
-    }
-
-    /// Starts a connection to a configured sid unless one is live or in
-    /// flight (spec 2.2).
-    fn connect_one(self: &Arc<Self>, sid: Sid) {
-        if self.workers.lock().contains_key(&sid) {
-            return;
-        }
-        if sid > self.s.my_sid && self.poked_recently(sid) {
-            // The larger sid is dialling us back; poking again would make it
-            // drop that connection and start over (spec 2.4).
-            return;
-        }
-        match self.s.peers.get(&sid) {
-            Some(addrs) => self.connect_to(sid, addrs.clone()),
-            None => log!(
-                Level::Warn,
-                "invalid server id {sid}: not in the configuration, not connecting"
-            ),
-        }
-    }
-
-    /// Queues a connect attempt to given addresses (also used for dial-back
-    /// to an advertised address, which does not need a configured sid).
-    fn connect_to(self: &Arc<Self>, sid: Sid, addrs: Vec<HostPort>) {
-        if self.stopping() {
-            return;
-        }
-        {
-            let mut in_flight = self.in_flight.lock();
-            if !self.s.peers.contains_key(&sid) {
-                let peers = &self.s.peers;
-                let others = in_flight.iter().filter(|s| !peers.contains_key(s)).count();
-                if others >= MAX_DIAL_BACKS {
-                    // A flood of handshakes with made-up sids repeats it.
-                    static WARN: admission::RateLimit =
-                        admission::RateLimit::new(Duration::from_secs(10));
-                    WARN.log(Level::Warn, || format!(
-                        "not dialling back sid {sid}: {MAX_DIAL_BACKS} attempts to unconfigured sids in flight"
-                    ));
-                    return;
-                }
-            }
-            if !in_flight.insert(sid) {
-                return;
-            }
-        }
-        let sent = match &*self.connect_tx.lock() {
-            Some(tx) => tx.try_send((sid, addrs)).is_ok(),
-            None => false,
-        };
-        if !sent {
-            self.in_flight.lock().remove(&sid);
-        }
-    }
-
-    fn poked_recently(&self, sid: Sid) -> bool {
-        self.poked
-            .lock()
-            .get(&sid)
-            .is_some_and(|t| t.elapsed() < POKE_BACKOFF)
-    }
-
-    /// Remembers a poke, so no second one goes out while the dial-back is on
-    /// its way.
-    fn note_poke(&self, sid: Sid) {
-        let mut poked = self.poked.lock();
-        // Older pokes no longer hold anything back.
-        poked.retain(|_, t| t.elapsed() < POKE_BACKOFF);
-        poked.insert(sid, Instant::now());
+        self.stop.is_raised()
     }
 
     /// Reports a connection event. The channel is bounded: when it is full
@@ -591,45 +433,27 @@ impl Inner {
     fn emit(&self, e: CnxEvent) {
         select! {
             send(self.events, e) -> _ => {}
-            recv(self.halted) -> _ => {}
+            recv(self.stop.waiter()) -> _ => {}
         }
+    }
+
+    /// A frame was written or a connection ended: wakes a waiting
+    /// [`CnxManager::flush`]. Never blocks (a token already there is
+    /// enough).
+    fn note_progress(&self) {
+        let _ = self.progress_tx.try_send(());
     }
 
     fn next_conn(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Whether the live connection to `sid` started less than
-    /// [`FRESH_CONNECTION`] ago.
-    fn has_fresh_connection(&self, sid: Sid) -> bool {
-        self.workers
-            .lock()
-            .get(&sid)
-            .is_some_and(|w| w.since.elapsed() < FRESH_CONNECTION)
-    }
-
-    /// Closes the live connection to `sid`, if any.
-    fn drop_worker(&self, sid: Sid) {
-        let old = {
-            let mut workers = self.workers.lock();
-            let old = workers.remove(&sid);
-            if old.is_some() {
-                self.forget_unconfigured(sid);
-            }
-            old
-        };
-        if let Some(old) = old {
-            let _ = old.stream.shutdown(std::net::Shutdown::Both);
-            self.emit(CnxEvent::Disconnected(sid));
-        }
-    }
-
+    /// Raises the stop signal and closes every socket, which wakes every
+    /// thread blocked on one. Idempotent.
     fn shutdown(&self) {
-        if self.stopping.swap(true, Ordering::AcqRel) {
+        if !self.stop.raise() {
             return;
         }
-        *self.connect_tx.lock() = None;
-        *self.halt.lock() = None;
         for l in self.listeners.lock().drain(..) {
             // Shutting a listening socket down wakes a blocked accept on Linux.
             let _ = socket2::SockRef::from(&l).shutdown(std::net::Shutdown::Both);
@@ -637,8 +461,8 @@ impl Inner {
         for (_, s) in self.pending.lock().drain() {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
-        for (_, w) in self.workers.lock().drain() {
-            let _ = w.stream.shutdown(std::net::Shutdown::Both);
+        for slot in self.slots.lock().values_mut() {
+            slot.close_sockets();
         }
     }
 }

@@ -24,13 +24,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::{ClientConnection, Connection, ServerConnection};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The longest a handshake read waits before it looks at the stop flag:
-/// a peer that accepted TCP and then says nothing must not hold up stop.
-const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// The first byte of every TLS handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -120,7 +115,6 @@ impl Stream {
         tcp: TcpStream,
         ctx: &TlsContext,
         timeout: Duration,
-        stop: &AtomicBool,
     ) -> io::Result<Stream> {
         let deadline = Instant::now() + timeout;
         tcp.set_read_timeout(Some(timeout))?;
@@ -144,7 +138,7 @@ impl Stream {
         }
         let (_, server) = ctx.configs();
         let conn = ServerConnection::new(server).map_err(tls_error)?;
-        Stream::handshake(tcp, conn.into(), deadline, timeout, stop)
+        Stream::handshake(tcp, conn.into(), deadline, timeout)
     }
 
     /// Runs the dialling side's TLS handshake on `tcp` within `timeout`,
@@ -155,7 +149,6 @@ impl Stream {
         ctx: &TlsContext,
         host: &str,
         timeout: Duration,
-        stop: &AtomicBool,
     ) -> io::Result<Stream> {
         let deadline = Instant::now() + timeout;
         let name = match crate::tls::server_name(host) {
@@ -164,15 +157,19 @@ impl Stream {
         };
         let (client, _) = ctx.configs();
         let conn = ClientConnection::new(client, name).map_err(tls_error)?;
-        Stream::handshake(tcp, conn.into(), deadline, timeout, stop)
+        Stream::handshake(tcp, conn.into(), deadline, timeout)
     }
 
+    /// Runs the TLS handshake by `deadline`. Each read waits for the
+    /// network until the deadline; stop wakes it by shutting the socket
+    /// down (the manager tracks every socket whose handshake is running:
+    /// `pending` on the accepting side, the slot's `dialing` socket on the
+    /// dialling side).
     fn handshake(
         tcp: TcpStream,
         mut conn: Connection,
         deadline: Instant,
         timeout: Duration,
-        stop: &AtomicBool,
     ) -> io::Result<Stream> {
         let left = |deadline: Instant| {
             let d = deadline.saturating_duration_since(Instant::now());
@@ -195,24 +192,10 @@ impl Stream {
             if !conn.is_handshaking() {
                 break;
             }
-            if stop.load(Ordering::Acquire) {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "stopping"));
-            }
-            tcp.set_read_timeout(Some(left(deadline)?.min(STOP_CHECK)))?;
-            let n = match conn.read_tls(&mut sock) {
-                Ok(n) => n,
-                // Short reads, so that the deadline and the stop flag
-                // above are looked at every STOP_CHECK.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e),
-            };
+            tcp.set_read_timeout(Some(left(deadline)?))?;
+            let n = conn
+                .read_tls(&mut sock)
+                .map_err(|e| timed_out(e, timeout))?;
             if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -380,7 +363,7 @@ pub(super) fn accept(
                     "no time left for the TLS handshake",
                 ));
             }
-            Stream::accept_tls(tcp, ctx, left, &inner.stopping)
+            Stream::accept_tls(tcp, ctx, left)
                 .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake failed: {e}")))
         }
     }

@@ -6,6 +6,7 @@ use super::listener::AcceptStage;
 use super::*;
 use crossbeam_channel::unbounded;
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::thread;
 
 /// How long any wait in these tests may take before the test fails.
@@ -160,12 +161,8 @@ fn sids_that_come_and_go_leave_no_queues_behind() {
         // Once it is gone, nothing is kept for it, and nothing new is kept
         // for a message to it.
         mgr.send(sid, Arc::from(&b"late"[..]));
-        let kept = (
-            mgr.inner.queues.lock().len(),
-            mgr.inner.last_sent.lock().len(),
-            mgr.inner.poked.lock().len(),
-        );
-        assert_eq!(kept, (0, 0, 0), "entries kept after sid {sid} left");
+        let kept = mgr.inner.slots.lock().len();
+        assert_eq!(kept, 0, "slots kept after sid {sid} left");
     }
     mgr.stop();
 }
@@ -199,4 +196,99 @@ fn host_names_resolve_off_the_connecting_thread() {
     assert_eq!((from, &body[..]), (2, &b"hello"[..]));
     two.stop();
     one.stop();
+}
+
+#[test]
+fn stop_does_not_wait_for_a_connect_to_a_black_holed_address() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    // A listening socket whose accept queue is full and that never
+    // accepts: the kernel drops further SYNs, so a connect to it waits.
+    let hole = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    hole.bind(&SockAddr::from(
+        "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+    ))
+    .unwrap();
+    hole.listen(0).unwrap();
+    let addr = hole.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    let blocked = loop {
+        assert!(fillers.len() < 16, "the accept queue never filled up");
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        match s.connect_timeout(&SockAddr::from(addr), Duration::from_millis(200)) {
+            Ok(()) => fillers.push(s),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => break s,
+            Err(e) => panic!("connect to the full listener: {e}"),
+        }
+    };
+    drop(blocked);
+    // Sid 2 (larger: sid 1 only pokes it) lives there; a connect timeout
+    // far above the bound, so only stop can end the attempt.
+    let peers = HashMap::from([(
+        2,
+        vec![HostPort {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+        }],
+    )]);
+    let (events, events_rx) = unbounded();
+    let mgr = CnxManager::start(settings(1, peers, DEADLINE), events).unwrap();
+    mgr.send(2, Arc::from(&b"hello"[..]));
+    // The attempt's socket is tracked while it connects.
+    let deadline = Instant::now() + DEADLINE;
+    while !mgr
+        .inner
+        .slots
+        .lock()
+        .get(&2)
+        .is_some_and(|slot| slot.dialing.is_some())
+    {
+        assert!(Instant::now() < deadline, "no connect attempt to sid 2");
+        thread::yield_now();
+    }
+    let took = timed_stop(mgr, || {});
+    assert!(took.is_some(), "stop() waited for a black-holed connect");
+    assert!(
+        events_rx.try_iter().all(|e| e != CnxEvent::Refused(2)),
+        "a stopped attempt is not a refusal"
+    );
+    drop(fillers);
+}
+
+#[test]
+fn flush_waits_for_the_write_and_gives_up_at_its_deadline() {
+    let (events, events_rx) = unbounded();
+    let mgr = CnxManager::start(settings(1, HashMap::new(), DEADLINE), events).unwrap();
+    // Nothing connected: nothing to wait for.
+    assert!(mgr.flush(Duration::ZERO));
+    // A larger sid that connects (its connection is kept) and reads nothing.
+    let mut c = TcpStream::connect(("127.0.0.1", port(&mgr))).unwrap();
+    let me = HostPort {
+        host: "127.0.0.1".into(),
+        port: 1,
+    };
+    c.write_all(&wire::encode_handshake(ProtocolVersion::V1, 9, &[me]))
+        .unwrap();
+    assert_eq!(events_rx.recv_timeout(DEADLINE), Ok(CnxEvent::Connected(9)));
+    // One small frame reaches the socket.
+    mgr.send(9, Arc::from(&b"hello"[..]));
+    assert!(mgr.flush(DEADLINE), "a small frame was not written");
+    let mut frame = [0u8; 9];
+    c.set_read_timeout(Some(DEADLINE)).unwrap();
+    c.read_exact(&mut frame).unwrap();
+    assert_eq!(&frame[4..], b"hello");
+    // Frames of the largest size until the socket buffers are full: the
+    // send worker then waits in a write, and flush gives up.
+    let big: Arc<[u8]> = vec![7u8; wire::MAX_FRAME_LEN].into();
+    let mut full = false;
+    for _ in 0..64 {
+        mgr.send(9, big.clone());
+        if !mgr.flush(Duration::from_millis(200)) {
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "64 frames of 512 KiB never filled the socket buffers");
+    drop(c);
+    let took = timed_stop(mgr, || {});
+    assert!(took.is_some(), "stop() waited for a blocked write");
 }

@@ -1,7 +1,8 @@
 //! Per-peer SendWorker and RecvWorker threads (spec 2.5, 2.6).
 
+use super::slot::{SendQueue, WorkerHandle};
 use super::stream::Stream;
-use super::{queue, CnxEvent, Inner, SendQueue, WorkerHandle};
+use super::{queue, CnxEvent, Inner};
 use crate::log;
 use crate::logging::Level;
 use crate::types::Sid;
@@ -26,26 +27,24 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: Stream) {
                 return;
             }
         };
-    inner.poked.lock().remove(&sid);
-    let (stop_tx, stop_rx) = bounded::<()>(0);
+    let (hang_up, hung_up) = bounded::<()>(0);
     let q = {
-        let mut workers = inner.workers.lock();
+        let mut slots = inner.slots.lock();
         if inner.stopping() {
             let _ = handle_stream.shutdown(Shutdown::Both);
             return;
         }
-        // Under the workers lock, so that the end of an older connection
-        // to an unconfigured sid cannot remove the queue this one uses.
-        let q = inner.queue(sid);
-        let replaced = workers.insert(
-            sid,
-            WorkerHandle {
-                conn,
-                since: std::time::Instant::now(),
-                stream: handle_stream,
-                _stop: stop_tx,
-            },
-        );
+        // Under the slots lock, so that the end of an older connection to
+        // an unconfigured sid cannot drop the queue this one uses.
+        let slot = slots.entry(sid).or_default();
+        slot.poked = None;
+        let q = slot.queue();
+        let replaced = slot.worker.replace(WorkerHandle {
+            conn,
+            since: std::time::Instant::now(),
+            stream: handle_stream,
+            hang_up,
+        });
         if let Some(old) = replaced {
             let _ = old.stream.shutdown(Shutdown::Both);
         }
@@ -53,7 +52,7 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: Stream) {
     };
     let i = inner.clone();
     let send = inner.threads.spawn(format!("zkelect-send-{sid}"), move || {
-        send_loop(&i, sid, send_stream, q, stop_rx);
+        send_loop(&i, sid, send_stream, q, hung_up);
         finish(&i, sid, conn);
     });
     let i = inner.clone();
@@ -70,13 +69,17 @@ pub(super) fn start(inner: &Arc<Inner>, sid: Sid, stream: Stream) {
 
 /// Ends connection `conn` to `sid` if it is still the live one.
 fn finish(inner: &Inner, sid: Sid, conn: u64) {
-    let mut workers = inner.workers.lock();
-    if workers.get(&sid).is_some_and(|w| w.conn == conn) {
-        if let Some(w) = workers.remove(&sid) {
+    let mut slots = inner.slots.lock();
+    let Some(slot) = slots.get_mut(&sid) else {
+        return;
+    };
+    if slot.worker.as_ref().is_some_and(|w| w.conn == conn) {
+        if let Some(w) = slot.worker.take() {
             let _ = w.stream.shutdown(Shutdown::Both);
         }
-        inner.forget_unconfigured(sid);
-        drop(workers);
+        inner.tidy(&mut slots, sid);
+        drop(slots);
+        inner.note_progress();
         if !inner.stopping() {
             inner.emit(CnxEvent::Disconnected(sid));
         }
@@ -87,12 +90,16 @@ fn write_frame(stream: &mut Stream, body: &[u8]) -> io::Result<()> {
     stream.write_all(&wire::encode_frame(body))
 }
 
-fn send_loop(inner: &Inner, sid: Sid, mut stream: Stream, queue: SendQueue, stop: Receiver<()>) {
+fn send_loop(inner: &Inner, sid: Sid, mut stream: Stream, queue: SendQueue, hung_up: Receiver<()>) {
     let q = &queue.rx;
     // ZOOKEEPER-481: a new connection first repeats the last message sent to
     // that sid, unless something newer is already queued.
     if q.is_empty() {
-        let last = inner.last_sent.lock().get(&sid).cloned();
+        let last = inner
+            .slots
+            .lock()
+            .get(&sid)
+            .and_then(|slot| slot.last_sent.clone());
         if let Some(m) = last {
             if write_frame(&mut stream, &m).is_err() {
                 return;
@@ -106,10 +113,11 @@ fn send_loop(inner: &Inner, sid: Sid, mut stream: Stream, queue: SendQueue, stop
                 if inner.s.peers.contains_key(&sid) {
                     // Only configured sids reconnect; an unconfigured one's
                     // state ends with its connection.
-                    inner.last_sent.lock().insert(sid, m.clone());
+                    inner.slots.lock().entry(sid).or_default().last_sent = Some(m.clone());
                 }
                 let wrote = write_frame(&mut stream, &m);
                 queue.written();
+                inner.note_progress();
                 if let Err(e) = wrote {
                     if !inner.stopping() {
                         log!(Level::Debug, "send to sid {sid} failed: {e}");
@@ -119,7 +127,7 @@ fn send_loop(inner: &Inner, sid: Sid, mut stream: Stream, queue: SendQueue, stop
                     return;
                 }
             }
-            recv(stop) -> _ => return,
+            recv(hung_up) -> _ => return,
         }
     }
 }

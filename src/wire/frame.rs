@@ -46,6 +46,21 @@ pub fn encode_frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The big-endian `long` at `buf[at..at + 8]`, `None` if `buf` ends
+/// before it (as Java's `ByteBuffer.getLong` / `DataInputStream.readLong`
+/// read it). Shared by every decoder in `wire`.
+pub(super) fn read_i64(buf: &[u8], at: usize) -> Option<i64> {
+    let b: [u8; 8] = buf.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(i64::from_be_bytes(b))
+}
+
+/// The big-endian `int` at `buf[at..at + 4]`, `None` if `buf` ends before
+/// it.
+pub(super) fn read_i32(buf: &[u8], at: usize) -> Option<i32> {
+    let b: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(i32::from_be_bytes(b))
+}
+
 /// Splits one complete frame off the front of `buf`, for a reader that
 /// accumulates bytes from a socket (frames may arrive split anywhere).
 ///
@@ -53,10 +68,9 @@ pub fn encode_frame(body: &[u8]) -> Vec<u8> {
 /// `Ok(Some((body, consumed)))` once the whole frame is there, and an error as
 /// soon as the length prefix is invalid (no need to wait for the body).
 pub fn split_frame(buf: &[u8]) -> Result<Option<(&[u8], usize)>, FrameError> {
-    let Some(prefix) = buf.get(..4) else {
+    let Some(len) = read_i32(buf, 0) else {
         return Ok(None);
     };
-    let len = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
     let n = check_frame_len(len)?;
     Ok(buf.get(4..4 + n).map(|body| (body, 4 + n)))
 }
@@ -90,6 +104,16 @@ mod tests {
         }
         let e = check_frame_len(0).unwrap_err();
         assert!(e.to_string().contains("frame length 0"), "{e}");
+    }
+
+    #[test]
+    fn read_helpers_are_big_endian_and_bounded() {
+        let buf = [0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2];
+        assert_eq!(read_i32(&buf, 0), Some(i32::MIN + 1));
+        assert_eq!(read_i64(&buf, 4), Some(2));
+        assert_eq!(read_i32(&buf, 9), None);
+        assert_eq!(read_i64(&buf, 5), None);
+        assert_eq!(read_i64(&buf, usize::MAX), None);
     }
 
     #[test]

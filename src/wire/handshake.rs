@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::frame::{read_i32, read_i64};
 use super::hostport::{checked_port, split_host_port, HostPort};
 use super::{MAX_ADDRESS_LEN, PROTOCOL_V1, PROTOCOL_V2};
 use crate::javatext::{self, inet};
@@ -181,16 +182,6 @@ fn parse_address_list(text: &str) -> Result<Vec<HostPort>, HandshakeError> {
         });
     }
     Ok(out)
-}
-
-fn read_i64(buf: &[u8], at: usize) -> Option<i64> {
-    let b: [u8; 8] = buf.get(at..at + 8)?.try_into().ok()?;
-    Some(i64::from_be_bytes(b))
-}
-
-fn read_i32(buf: &[u8], at: usize) -> Option<i32> {
-    let b: [u8; 4] = buf.get(at..at + 4)?.try_into().ok()?;
-    Some(i32::from_be_bytes(b))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::frame::encode_frame;
+use super::frame::{encode_frame, read_i32, read_i64};
 use super::NOTIFICATION_VERSION;
 use crate::types::{ServerState, Sid};
 
@@ -97,6 +97,23 @@ impl Notification {
     }
 }
 
+/// The 36 bytes every body format starts with: state, leader, zxid,
+/// election epoch and peer epoch.
+fn put_vote(
+    out: &mut Vec<u8>,
+    state: i32,
+    leader: Sid,
+    zxid: i64,
+    election_epoch: i64,
+    peer_epoch: i64,
+) {
+    out.extend_from_slice(&state.to_be_bytes());
+    out.extend_from_slice(&leader.to_be_bytes());
+    out.extend_from_slice(&zxid.to_be_bytes());
+    out.extend_from_slice(&election_epoch.to_be_bytes());
+    out.extend_from_slice(&peer_epoch.to_be_bytes());
+}
+
 fn encode_body_raw(
     state: i32,
     leader: Sid,
@@ -106,11 +123,7 @@ fn encode_body_raw(
     config: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(44 + config.len());
-    out.extend_from_slice(&state.to_be_bytes());
-    out.extend_from_slice(&leader.to_be_bytes());
-    out.extend_from_slice(&zxid.to_be_bytes());
-    out.extend_from_slice(&election_epoch.to_be_bytes());
-    out.extend_from_slice(&peer_epoch.to_be_bytes());
+    put_vote(&mut out, state, leader, zxid, election_epoch, peer_epoch);
     out.extend_from_slice(&NOTIFICATION_VERSION.to_be_bytes());
     out.extend_from_slice(&(config.len() as u32).to_be_bytes());
     out.extend_from_slice(config);
@@ -153,11 +166,14 @@ pub fn encode_notification_body_v1(
     peer_epoch: i64,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(40);
-    out.extend_from_slice(&state.as_i32().to_be_bytes());
-    out.extend_from_slice(&leader.to_be_bytes());
-    out.extend_from_slice(&zxid.to_be_bytes());
-    out.extend_from_slice(&election_epoch.to_be_bytes());
-    out.extend_from_slice(&peer_epoch.to_be_bytes());
+    put_vote(
+        &mut out,
+        state.as_i32(),
+        leader,
+        zxid,
+        election_epoch,
+        peer_epoch,
+    );
     out.extend_from_slice(&1i32.to_be_bytes());
     out
 }
@@ -231,16 +247,6 @@ pub fn decode_notification(body: &[u8]) -> Result<Notification, NotificationErro
         n.config = Some(config.to_vec());
     }
     Ok(n)
-}
-
-fn read_i64(buf: &[u8], at: usize) -> Option<i64> {
-    let b: [u8; 8] = buf.get(at..at + 8)?.try_into().ok()?;
-    Some(i64::from_be_bytes(b))
-}
-
-fn read_i32(buf: &[u8], at: usize) -> Option<i32> {
-    let b: [u8; 4] = buf.get(at..at + 4)?.try_into().ok()?;
-    Some(i32::from_be_bytes(b))
 }
 
 #[cfg(test)]
@@ -411,6 +417,20 @@ mod tests {
             decode_framed(&frame),
             v2(0, i64::MIN, i64::MIN, 1, i64::MIN, "version=0")
         );
+    }
+
+    #[test]
+    fn the_probes_40_byte_body_is_the_3_4_format() {
+        let body = encode_notification_body_v1(ServerState::Looking, i64::MIN, i64::MIN, 0, -1);
+        assert_eq!(
+            body,
+            hex("00000000 8000000000000000 8000000000000000 0000000000000000
+                 ffffffffffffffff 00000001")
+        );
+        let n = decode_notification(&body).unwrap();
+        assert_eq!((n.state, n.leader, n.zxid), (0, i64::MIN, i64::MIN));
+        assert_eq!((n.election_epoch, n.peer_epoch), (0, -1));
+        assert_eq!((n.version, n.config), (0, None));
     }
 
     /// A v2 header with the given config length field, padded to `total` bytes.

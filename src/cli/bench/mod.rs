@@ -143,16 +143,14 @@ impl Bench {
             let (mut threads, mut rss, mut sent) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..self.runs.min(5) {
                 let (cfg, _) = cluster::config(n, "finalizeWait=0")?;
-                let (rss0, t0, f0) = (
-                    proc::rss_kib(),
-                    proc::threads(),
-                    zkelect::cnx::frames_sent(),
-                );
+                let (rss0, t0) = (proc::rss_kib(), proc::threads());
                 let ps = cluster::peers(&cfg, n)?;
                 let refs: Vec<&Peer> = ps.iter().collect();
                 let (t, _) = Self::elect(&refs)?;
                 totals.push(t);
-                sent.push((zkelect::cnx::frames_sent() - f0) as f64);
+                // Fresh peers: their counters hold this election's frames.
+                let frames: u64 = ps.iter().map(|p| p.stats().frames_sent).sum();
+                sent.push(frames as f64);
                 threads.push((proc::threads() - t0) as f64);
                 rss.push(proc::rss_kib().saturating_sub(rss0) as f64 / n as f64);
                 drop(ps);
