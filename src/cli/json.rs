@@ -51,9 +51,7 @@ pub fn event_at(t: SystemTime, sid: i64, e: &Event) -> String {
 pub fn event_mixed(sid: i64, e: &Event, mixed: Option<(bool, bool)>) -> String {
     let line = event(sid, e);
     match (e, mixed) {
-        (Event::StateChanged { .. } | Event::Elected(_), Some((f, r))) => {
-            with_mixed(&line, f, r)
-        }
+        (Event::StateChanged { .. } | Event::Elected(_), Some((f, r))) => with_mixed(&line, f, r),
         _ => line,
     }
 }
