@@ -476,6 +476,16 @@ typedef struct zkelect_leadership {
    1 if the peer runs.
    */
   int32_t running;
+  /*
+   1 if my vote is follow-only now: I vote, but never win the election
+   (`followOnly=true`; `auto` once I learned of real ZooKeeper members;
+   the back-off after a failed confirmation), else 0.
+   */
+  int32_t follow_only;
+  /*
+   1 if I learned that the ensemble has real ZooKeeper servers, else 0.
+   */
+  int32_t real_members;
 } zkelect_leadership;
 
 /*

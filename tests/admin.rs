@@ -189,12 +189,17 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
         assert_eq!(m["zkelect_confirmed"], "true");
         assert!(m["zkelect_epoch"].parse::<i64>().unwrap() >= 1);
         assert_eq!(m["zkelect_connected_peers"], "2");
+        // A pure zkelect ensemble: nobody votes follow-only.
+        assert_eq!(m["zkelect_follow_only"], "0", "{m:?}");
+        assert_eq!(m["zkelect_real_members"], "0", "{m:?}");
         assert_eq!(m.contains_key("zk_leader_uptime"), sid == 3);
 
         let (s, _) = parse_srvr(&nc(ens.client(sid), "srvr", ANSWER).unwrap());
         assert_eq!(s["Mode"], want, "{s:?}");
         assert_eq!(s["Leader"], "3");
         assert_eq!(s["Confirmed"], "true");
+        assert_eq!(s["Follow only"], "false", "{s:?}");
+        assert_eq!(s["Real members"], "false", "{s:?}");
         assert_eq!(s["Epoch"], m["zkelect_epoch"]);
         assert!(s["Zxid"].starts_with("0x"));
         assert_eq!(s.contains_key("Proposal sizes last/min/max"), sid == 3);
@@ -247,6 +252,8 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
         );
         assert_eq!(page.value("zkelect_leader", &[]), Some(3.0));
         assert_eq!(page.value("zkelect_confirmed", &[]), Some(1.0));
+        assert_eq!(page.value("zkelect_follow_only", &[]), Some(0.0));
+        assert_eq!(page.value("zkelect_real_members", &[]), Some(0.0));
         assert!(page.value("zkelect_epoch", &[]).unwrap() >= 1.0);
         assert!(page.value("zkelect_leadership_changes_total", &[]).unwrap() >= 1.0);
         assert!(page.value("zkelect_frames_received_total", &[]).unwrap() >= 1.0);
@@ -285,7 +292,9 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
             "LEADER",
             "ROUND",
             "EPOCH",
-            "CONFIRMED"
+            "CONFIRMED",
+            "FOLLOW-ONLY",
+            "REAL-MEMBERS"
         ]
     );
     for (i, line) in out.lines().skip(1).take(3).enumerate() {
@@ -296,6 +305,7 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
         assert_eq!(&cells[2..5], ["yes", state, "3"], "{out}");
         assert_eq!(cells[6], epoch, "{out}");
         assert_eq!(cells[7], "yes", "{out}");
+        assert_eq!(&cells[8..], ["no", "no"], "{out}");
     }
     let (rc, json, _) = zkelect(&["status", "--config", cfg1, "--json"]);
     assert_eq!(rc, 0);
@@ -305,6 +315,12 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
         "{json}"
     );
     assert_eq!(json.matches("\"confirmed\":true").count(), 3, "{json}");
+    assert_eq!(
+        json.matches("\"follow_only\":false,\"real_members\":false")
+            .count(),
+        3,
+        "{json}"
+    );
 
     // probe: a decided server's leader; the quorum port's hint; and the
     // probed peer only logs the probe, at DEBUG.
@@ -390,6 +406,71 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
     assert!(status.success(), "{status:?}");
     assert!(std::net::TcpStream::connect(("127.0.0.1", ens.client(1))).is_err());
     assert!(std::net::TcpStream::connect(("127.0.0.1", ens.metrics(1))).is_err());
+}
+
+/// Sid 3, which would win on the sid, runs with `followOnly=true` in its
+/// own zoo.cfg: sid 2 leads, and every surface of sid 3 (its `state` and
+/// `elected` lines, `srvr`, `mntr`, `/metrics`, `zkelect status`) says it
+/// votes follow-only and knows of no real ZooKeeper server; the others say
+/// they do not vote follow-only.
+#[test]
+fn follow_only_shows_on_every_admin_surface() {
+    let ens = Ensemble::new("fo", "4lw.commands.whitelist=*");
+    let cfg3 = std::fs::read_to_string(ens.cfg(3)).unwrap();
+    std::fs::write(ens.cfg(3), format!("followOnly=true\n{cfg3}")).unwrap();
+    // Sids 2 and 3 first: the follow-only 3 adopts 2's vote, so 2 leads
+    // whenever the votes arrive; then 1 joins it.
+    let mut procs: Vec<Proc> = [2, 3]
+        .into_iter()
+        .map(|sid| spawn_logged(&ens.cfg(sid), sid, &ens.log(sid)))
+        .collect();
+    let check = |p: &Proc| {
+        let elected = next_line(p, "an elected line", |l| {
+            l.contains("\"event\":\"elected\"")
+        });
+        assert!(elected.contains("\"leader\":2"), "{elected}");
+        let mixed = format!(",\"follow_only\":{},\"real_members\":false}}", p.sid == 3);
+        assert!(elected.ends_with(&mixed), "{elected}");
+        next_line(p, "confirmed leadership", confirmed_line);
+    };
+    procs.iter().for_each(check);
+    procs.push(spawn_logged(&ens.cfg(1), 1, &ens.log(1)));
+    check(&procs[2]);
+    for sid in 1..=3i64 {
+        let fo = sid == 3;
+        let m = ens.mntr(sid);
+        assert_eq!(m["zkelect_leader"], "2", "{m:?}");
+        assert_eq!(
+            m["zkelect_follow_only"],
+            if fo { "1" } else { "0" },
+            "{m:?}"
+        );
+        assert_eq!(m["zkelect_real_members"], "0", "{m:?}");
+        let (s, _) = parse_srvr(&nc(ens.client(sid), "srvr", ANSWER).unwrap());
+        assert_eq!(s["Follow only"], fo.to_string(), "{s:?}");
+        assert_eq!(s["Real members"], "false", "{s:?}");
+        let page = parse_prometheus(&http_get(ens.metrics(sid), "/metrics", ANSWER).2);
+        assert_eq!(page.types["zkelect_follow_only"], "gauge");
+        assert_eq!(
+            page.value("zkelect_follow_only", &[]),
+            Some(if fo { 1.0 } else { 0.0 })
+        );
+        assert_eq!(page.value("zkelect_real_members", &[]), Some(0.0));
+    }
+    let cfg1 = ens.cfg(1);
+    let (rc, out, err) = zkelect(&["status", "--config", cfg1.to_str().unwrap()]);
+    assert_eq!(rc, 0, "{out}{err}");
+    for (i, line) in out.lines().skip(1).take(3).enumerate() {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let fo = if i == 2 { "yes" } else { "no" };
+        assert_eq!(&cells[8..], [fo, "no"], "{out}");
+    }
+    let (rc, json, _) = zkelect(&["status", "--config", cfg1.to_str().unwrap(), "--json"]);
+    assert_eq!(rc, 0);
+    assert_eq!(json.matches("\"follow_only\":true,").count(), 1, "{json}");
+    assert_eq!(json.matches("\"follow_only\":false,").count(), 2, "{json}");
+    assert_eq!(json.matches("\"real_members\":false").count(), 3, "{json}");
+    drop(procs);
 }
 
 /// ZooKeeper 3.8's default whitelist is `srvr` alone; the others get its

@@ -181,6 +181,26 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
     for p in &peers {
         assert_eq!(p.state(), zkelect::ServerState::Following);
     }
+    // What the peers show of it (Peer::leadership, and every surface
+    // built on it): a zkelect peer that won an election had the real
+    // followers try to sync with it, so it knows of real members and, in
+    // auto mode, votes follow-only; a peer that knows of them votes so.
+    let mut shown = Vec::new();
+    for (p, r) in peers.iter().zip(&recs) {
+        let l = p.leadership();
+        shown.push((r.sid, l.follow_only, l.real_members));
+        assert!(!l.real_members || l.follow_only, "sid {}: {l:?}", r.sid);
+        let led = r
+            .find(t0, |e| matches!(e, Event::Elected(x) if x.leader == r.sid))
+            .is_some();
+        if led {
+            assert!(
+                l.real_members && l.follow_only,
+                "sid {} led once: {l:?}",
+                r.sid
+            );
+        }
+    }
     // Figures: the real servers' last decision and the zkelect peers'.
     let mut real_dec = Vec::new();
     for r in [1, 2, 3] {
@@ -194,7 +214,8 @@ fn fresh_start_where_zkelect_would_win_ends_with_a_real_leader() {
         .collect();
     println!(
         "fresh start: real leader {leader} serving at +{} ms; real decisions (sid, ms): {real_dec:?}; \
-         zkelect (sid, elected ms, following ms): {zk:?}; LOOKING count per real server: {lookings:?}",
+         zkelect (sid, elected ms, following ms): {zk:?}; LOOKING count per real server: {lookings:?}; \
+         zkelect (sid, follow_only, real_members): {shown:?}",
         served - t0
     );
     ens.finish();

@@ -392,7 +392,9 @@ fn run_stamps_events_and_log_lines_with_utc_time_and_sid() {
         assert!(line.contains("\"sid\":1"), "{line}");
         if kind == "state" {
             assert!(
-                line.ends_with(r#","event":"state","sid":1,"state":"LEADING","old":"LOOKING"}"#),
+                line.ends_with(
+                    r#","event":"state","sid":1,"state":"LEADING","old":"LOOKING","follow_only":false,"real_members":false}"#
+                ),
                 "the first state event is the decision, no LOOKING -> LOOKING: {line}"
             );
         }

@@ -132,8 +132,11 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
     let (rc, out, _) = zkelect(&["status", "--config", status_cfg]);
     assert_eq!(rc, 0, "{out}");
     let r = rows(&out);
-    assert_eq!(r["2"].last().map(String::as_str), Some("yes"), "{out}");
-    assert_eq!(r["3"].last().map(String::as_str), Some("yes"), "{out}");
+    // CONFIRMED, then FOLLOW-ONLY and REAL-MEMBERS, which a real server's
+    // srvr does not tell.
+    for sid in ["2", "3"] {
+        assert_eq!(r[sid][7..], ["yes", "?", "?"], "{out}");
+    }
 
     // A zkelect peer fills slot 1, from the very zoo.cfg a real server
     // would read (clientPort, clientPortAddress, 4lw.commands.whitelist=*).
@@ -262,13 +265,25 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
     );
     let r = rows(&out);
     assert_eq!(r["1"][2..5], ["yes", "FOLLOWING", "3"], "{out}");
-    assert_ne!(r["1"].last().map(String::as_str), Some("?"), "{out}");
+    assert_ne!(r["1"][7], "?", "{out}");
+    // The zkelect peer's srvr says whether it votes follow-only and knows
+    // of real members; the real servers' does not.
+    for cell in &r["1"][8..] {
+        assert!(cell == "yes" || cell == "no", "{out}");
+    }
+    assert_eq!(r["1"].len(), 10, "{out}");
     let (rc, json, _) = zkelect(&["status", "--config", status_cfg, "--json"]);
     assert_eq!(rc, 0);
     assert!(
         json.contains(&format!(
             "\"leader\":3,\"epoch\":{epoch},\"reachable\":3,\"total\":3"
         )),
+        "{json}"
+    );
+    assert_eq!(
+        json.matches("\"follow_only\":null,\"real_members\":null")
+            .count(),
+        2,
         "{json}"
     );
     drop(_run);

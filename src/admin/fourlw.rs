@@ -203,6 +203,8 @@ fn srvr(s: &Stats, client: Option<Option<SocketAddr>>) -> String {
     }
     let _ = writeln!(out, "Epoch: {}", s.accepted_epoch);
     let _ = writeln!(out, "Confirmed: {}", s.confirmed.is_some());
+    let _ = writeln!(out, "Follow only: {}", s.follow_only);
+    let _ = writeln!(out, "Real members: {}", s.real_members);
     if let Some(t) = s.last_election_time {
         let _ = writeln!(out, "Election time: {} ms", ms(t));
     }
@@ -254,6 +256,8 @@ fn mntr(s: &Stats, c: &Config) -> String {
     kv("zkelect_connected_peers", &s.connected_peers.len());
     kv("zkelect_connection_errors", &s.connection_errors);
     kv("zkelect_frames_dropped", &s.frames_dropped);
+    kv("zkelect_follow_only", &u8::from(s.follow_only));
+    kv("zkelect_real_members", &u8::from(s.real_members));
     out
 }
 

@@ -97,6 +97,16 @@ pub fn render(s: &Stats, c: &Config) -> String {
         u8::from(s.confirmed.is_some()),
     );
     p.gauge(
+        "zkelect_follow_only",
+        "1 while this peer's vote is follow-only (it votes but never wins the election)",
+        u8::from(s.follow_only),
+    );
+    p.gauge(
+        "zkelect_real_members",
+        "1 once this peer learned that the ensemble has real ZooKeeper servers",
+        u8::from(s.real_members),
+    );
+    p.gauge(
         "zkelect_election_round",
         "The election round (logicalclock)",
         s.round,

@@ -43,6 +43,25 @@ pub fn event_at(t: SystemTime, sid: i64, e: &Event) -> String {
     format!("{{{},{}", ts_at(t), &body[1..])
 }
 
+/// As [`event`], with what the peer says of a mixed ensemble appended to
+/// the `state` and `elected` lines: `"follow_only"` (my vote is follow-only
+/// now) and `"real_members"` (I learned of real ZooKeeper servers), as the
+/// peer's snapshot `mixed` reports them when the line is printed. Other
+/// events are as [`event`] prints them.
+pub fn event_mixed(sid: i64, e: &Event, mixed: Option<(bool, bool)>) -> String {
+    let line = event(sid, e);
+    match (e, mixed) {
+        (Event::StateChanged { .. } | Event::Elected(_), Some((f, r))) => with_mixed(&line, f, r),
+        _ => line,
+    }
+}
+
+/// `line` (one JSON object) with the two mixed-ensemble members appended.
+fn with_mixed(line: &str, follow_only: bool, real_members: bool) -> String {
+    let body = line.strip_suffix('}').unwrap_or(line);
+    format!(r#"{body},"follow_only":{follow_only},"real_members":{real_members}}}"#)
+}
+
 /// The event's object without the time stamp.
 fn fields(sid: i64, e: &Event) -> String {
     match e {
@@ -115,6 +134,10 @@ mod tests {
         assert_eq!(
             event_at(t, 3, &Event::Leading { epoch: 7 }),
             r#"{"ts":"2026-12-01T21:31:56.123Z","event":"leading","sid":3,"epoch":7}"#
+        );
+        assert_eq!(
+            with_mixed(&event_at(t, 3, &Event::Leading { epoch: 7 }), true, false),
+            r#"{"ts":"2026-12-01T21:31:56.123Z","event":"leading","sid":3,"epoch":7,"follow_only":true,"real_members":false}"#
         );
         assert_eq!(
             event_at(t, 1, &Event::PeerConnected(2)),

@@ -20,13 +20,16 @@ followOnly=auto|true|false in zoo.cfg: whether this peer may win the election
 beside real ZooKeeper servers (auto: not once it learns of them); see the README.
 stdout: one JSON object per line per event, each opening with the time it
 was printed (\"ts\", ISO 8601 UTC, milliseconds), e.g.
-  {\"ts\":\"2026-12-01T21:11:56.123Z\",\"event\":\"state\",\"sid\":1,\"state\":\"FOLLOWING\",\"old\":\"LOOKING\"}
-  {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212}
+  {\"ts\":\"2026-12-01T21:11:56.123Z\",\"event\":\"state\",\"sid\":1,\"state\":\"FOLLOWING\",\"old\":\"LOOKING\",\"follow_only\":false,\"real_members\":false}
+  {\"event\":\"elected\",\"sid\":1,\"state\":\"FOLLOWING\",\"leader\":3,\"zxid\":0,\"election_epoch\":1,\"peer_epoch\":0,\"elapsed_ms\":212,\"follow_only\":false,\"real_members\":false}
   {\"event\":\"epoch_accepted\",\"sid\":1,\"epoch\":1}
   {\"event\":\"following\",\"sid\":1,\"leader\":3,\"epoch\":1}
   {\"event\":\"leading\",\"sid\":3,\"epoch\":1}
   {\"event\":\"leadership_lost\",\"sid\":3,\"epoch\":1,\"reason\":\"no_quorum\"}
   {\"event\":\"leader_lost\",\"sid\":1,\"leader\":3,\"reason\":\"silent\"}
+The state and elected lines end with follow_only (my vote is follow-only
+now: I vote but never win) and real_members (I learned that the ensemble has
+real ZooKeeper servers), as the peer reports them when the line is printed.
 Reasons: restarted, silent, disconnected, leader_looking, no_quorum,
 not_confirmed, stopped, superseded, epoch_raised. Timers come from tickTime,
 initLimit and syncLimit (10 and 5 when absent).
@@ -133,9 +136,16 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     peer.set_zxid(zxid);
     peer.set_epoch(epoch);
     let sid = peer.my_sid();
+    // Weak: the callback lives in the peer, which must not keep itself alive.
+    let me = std::sync::Arc::downgrade(&peer);
     peer.on_event(move |e| {
+        let mixed = me.upgrade().map(|p| {
+            let l = p.leadership();
+            (l.follow_only, l.real_members)
+        });
+        let line = json::event_mixed(sid, e, mixed);
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", json::event(sid, e));
+        let _ = writeln!(out, "{line}");
         let _ = out.flush();
     });
     if a.flag("crash-before-store") {

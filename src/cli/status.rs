@@ -19,7 +19,7 @@ Probes the election port of every server.N of the config at once (as
 'zkelect probe' does: read-only, a non-voting sid; over quorum TLS with the
 config's keys when it sets sslQuorum=true) and prints one table:
 
-  SID  ADDRESS  REACHABLE  STATE  LEADER  ROUND  EPOCH  CONFIRMED
+  SID  ADDRESS  REACHABLE  STATE  LEADER  ROUND  EPOCH  CONFIRMED  FOLLOW-ONLY  REAL-MEMBERS
 
 then a verdict such as 'leader 3, epoch 7, 5/5 reachable, quorum 3'.
 LEADER is the leader a decided server follows (or itself, leading); a
@@ -29,7 +29,11 @@ the server has confirmed the leadership with a new epoch (zkelect) or
 finished the sync with its leader (ZooKeeper): zkelect asks the server's
 four-letter word srvr for it, at the client address of its server.N line
 (server.N=host:2888:3888;2181) or at clientPort on its host when no other
-server shares that host; '?' when it cannot tell.
+server shares that host; '?' when it cannot tell. FOLLOW-ONLY (its vote is
+follow-only now: it votes but never wins) and REAL-MEMBERS (it learned that
+the ensemble has real ZooKeeper servers) come from the same srvr of a
+zkelect peer; '?' for a real ZooKeeper server or a LOOKING peer (srvr does
+not answer while LOOKING).
 
 Exit status: 0 when a leader is agreed on (it leads, and a quorum of voters
 follows it or is it), 1 when not, 2 on a bad config or option.
@@ -46,6 +50,16 @@ struct Row {
     address: String,
     reply: Result<ProbeReply, std::io::Error>,
     confirmed: Option<bool>,
+    /// What its `srvr` says of a mixed ensemble; `None` when it does not
+    /// say (a real ZooKeeper server, a LOOKING peer, no client address).
+    mixed: Option<Mixed>,
+}
+
+/// A zkelect peer's `Follow only:` and `Real members:` lines of `srvr`.
+#[derive(Clone, Copy)]
+struct Mixed {
+    follow_only: bool,
+    real_members: bool,
 }
 
 /// Entry point.
@@ -125,9 +139,9 @@ fn probe_all(cfg: &Config, timeout: Duration, tls: Option<&zkelect::tls::TlsCont
                         (None, Some(p), Some(a)) if !shared => Some(join_host_port(&a.host, p)),
                         _ => None,
                     };
-                    let confirmed = match (&reply, four) {
-                        (Ok(_), Some(addr)) => srvr_confirmed(&addr, timeout),
-                        _ => None,
+                    let (confirmed, mixed) = match (&reply, four) {
+                        (Ok(_), Some(addr)) => srvr_facts(&addr, timeout),
+                        _ => (None, None),
                     };
                     Row {
                         sid: s.sid,
@@ -135,6 +149,7 @@ fn probe_all(cfg: &Config, timeout: Duration, tls: Option<&zkelect::tls::TlsCont
                         address,
                         reply,
                         confirmed,
+                        mixed,
                     }
                 })
             })
@@ -154,20 +169,39 @@ fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
-/// Asks `srvr` at `addr`: `Some(true)` when the server serves and, for
-/// zkelect, says `Confirmed: true`; `Some(false)` when it does not serve or
-/// is not confirmed; `None` when there is no answer to tell from.
-fn srvr_confirmed(addr: &str, timeout: Duration) -> Option<bool> {
-    let text = four_letter_word(addr, "srvr", timeout)?;
+/// Asks `srvr` at `addr`. First whether it is confirmed: `Some(true)` when
+/// the server serves and, for zkelect, says `Confirmed: true`;
+/// `Some(false)` when it does not serve or is not confirmed; `None` when
+/// there is no answer to tell from. Then a zkelect peer's mixed-ensemble
+/// lines, if it printed them.
+fn srvr_facts(addr: &str, timeout: Duration) -> (Option<bool>, Option<Mixed>) {
+    let Some(text) = four_letter_word(addr, "srvr", timeout) else {
+        return (None, None);
+    };
     if text.contains(zkelect::admin::fourlw::NOT_SERVING) {
-        return Some(false);
+        return (Some(false), None);
     }
-    let mode = text.lines().find_map(|l| l.strip_prefix("Mode: "))?;
-    if let Some(c) = text.lines().find_map(|l| l.strip_prefix("Confirmed: ")) {
-        return Some(c.trim() == "true");
+    let line = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim() == "true")
+    };
+    let mixed = match (line("Follow only: "), line("Real members: ")) {
+        (Some(follow_only), Some(real_members)) => Some(Mixed {
+            follow_only,
+            real_members,
+        }),
+        _ => None,
+    };
+    let Some(mode) = text.lines().find_map(|l| l.strip_prefix("Mode: ")) else {
+        return (None, mixed);
+    };
+    if let Some(c) = line("Confirmed: ") {
+        return (Some(c), mixed);
     }
     // A ZooKeeper server serves once it has synced with its leader.
-    Some(matches!(mode.trim(), "leader" | "follower" | "observer"))
+    let serves = matches!(mode.trim(), "leader" | "follower" | "observer");
+    (Some(serves), mixed)
 }
 
 /// Sends a four-letter word and reads the answer to the end.
@@ -307,6 +341,16 @@ fn confirmed_text(c: Option<bool>) -> &'static str {
     }
 }
 
+/// A mixed-ensemble column: yes or no as the peer's `srvr` says, `?` when
+/// it does not say, `-` when the server is unreachable.
+fn mixed_text(r: &Row, pick: impl Fn(&Mixed) -> bool) -> &'static str {
+    match (&r.reply, r.mixed) {
+        (Err(_), _) => "-",
+        (Ok(_), None) => "?",
+        (Ok(_), Some(m)) => confirmed_text(Some(pick(&m))),
+    }
+}
+
 fn table(rows: &[Row], v: &Verdict) -> String {
     let mut lines = vec![[
         "SID".to_string(),
@@ -317,6 +361,8 @@ fn table(rows: &[Row], v: &Verdict) -> String {
         "ROUND".into(),
         "EPOCH".into(),
         "CONFIRMED".into(),
+        "FOLLOW-ONLY".into(),
+        "REAL-MEMBERS".into(),
     ]];
     for r in rows {
         let sid = match r.role {
@@ -349,9 +395,11 @@ fn table(rows: &[Row], v: &Verdict) -> String {
             } else {
                 "-".into()
             },
+            mixed_text(r, |m| m.follow_only).into(),
+            mixed_text(r, |m| m.real_members).into(),
         ]);
     }
-    let mut widths = [0usize; 8];
+    let mut widths = [0usize; 10];
     for l in &lines {
         for (w, c) in widths.iter_mut().zip(l.iter()) {
             *w = (*w).max(c.len());
@@ -403,12 +451,12 @@ fn to_json(rows: &[Row], v: &Verdict) -> String {
                     } else {
                         (None, Some(p.leader))
                     };
-                    let confirmed = match r.confirmed {
-                        Some(c) => c.to_string(),
-                        None => "null".into(),
-                    };
+                    let flag = |o: Option<bool>| o.map_or("null".to_string(), |c| c.to_string());
+                    let confirmed = flag(r.confirmed);
+                    let follow_only = flag(r.mixed.map(|m| m.follow_only));
+                    let real_members = flag(r.mixed.map(|m| m.real_members));
                     format!(
-                        r#"{{{head},"state":"{}","leader":{},"proposal":{},"round":{},"peer_epoch":{},"zxid":{},"confirmed":{confirmed}}}"#,
+                        r#"{{{head},"state":"{}","leader":{},"proposal":{},"round":{},"peer_epoch":{},"zxid":{},"confirmed":{confirmed},"follow_only":{follow_only},"real_members":{real_members}}}"#,
                         json::state_name(p.state),
                         opt(leader),
                         opt(proposal),

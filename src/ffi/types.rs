@@ -181,6 +181,12 @@ pub struct zkelect_leadership {
     pub elected_leader: i64,
     /// 1 if the peer runs.
     pub running: i32,
+    /// 1 if my vote is follow-only now: I vote, but never win the election
+    /// (`followOnly=true`; `auto` once I learned of real ZooKeeper members;
+    /// the back-off after a failed confirmation), else 0.
+    pub follow_only: i32,
+    /// 1 if I learned that the ensemble has real ZooKeeper servers, else 0.
+    pub real_members: i32,
 }
 
 /// A peer's statistics (`zkelect_peer_get_stats`): its state, and what it
@@ -313,6 +319,8 @@ impl From<Leadership> for zkelect_leadership {
             state: l.state.into(),
             elected_leader: l.elected.map_or(-1, |e| e.leader),
             running: i32::from(l.running),
+            follow_only: i32::from(l.follow_only),
+            real_members: i32::from(l.real_members),
         }
     }
 }
@@ -448,6 +456,8 @@ mod tests {
             lease_deadline: None,
             now: Duration::from_secs(5),
             running: true,
+            follow_only: false,
+            real_members: true,
         });
         assert_eq!((l.confirmed, l.leader, l.epoch, l.leads_now), (0, -1, 0, 0));
         assert_eq!(
@@ -458,5 +468,6 @@ mod tests {
             (l.role, l.running),
             (zkelect_state::ZKELECT_STATE_LOOKING, 1)
         );
+        assert_eq!((l.follow_only, l.real_members), (0, 1));
     }
 }

@@ -284,6 +284,8 @@ impl Peer {
             frames_dropped: 0,
             frames_received: 0,
             frames_sent: 0,
+            follow_only: status.follow_only,
+            real_members: status.real_members,
         };
         self.inner.state.stats.fill(&mut s);
         s

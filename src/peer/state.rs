@@ -40,6 +40,14 @@ pub struct Leadership {
     pub now: Duration,
     /// Whether the peer runs.
     pub running: bool,
+    /// Whether my vote is follow-only now (I vote, but never win the
+    /// election): `followOnly=true`, `auto` once I learned of real
+    /// ZooKeeper members, or the back-off after a failed confirmation.
+    pub follow_only: bool,
+    /// Whether I learned that the ensemble has real ZooKeeper servers (a
+    /// ZooKeeper learner tried to sync with me, or a zkelect peer's vote
+    /// said it learned it).
+    pub real_members: bool,
 }
 
 impl Leadership {
@@ -62,6 +70,10 @@ pub(crate) struct Status {
     pub leader: Option<Leader>,
     pub confirmed: Option<Confirmed>,
     pub running: bool,
+    /// Whether my vote is follow-only ([`Leadership::follow_only`]).
+    pub follow_only: bool,
+    /// Whether I learned of real members ([`Leadership::real_members`]).
+    pub real_members: bool,
 }
 
 /// Shared between the host's handle and the runtime threads.
@@ -98,6 +110,8 @@ impl PeerState {
                 leader: None,
                 confirmed: None,
                 running: false,
+                follow_only: false,
+                real_members: false,
             }),
             changed: Condvar::new(),
             lease_nanos: std::sync::atomic::AtomicU64::new(0),
@@ -179,6 +193,21 @@ impl PeerState {
             lease_deadline: lease.filter(|_| mine),
             now,
             running: s.running,
+            follow_only: s.follow_only,
+            real_members: s.real_members,
+        }
+    }
+
+    /// Publishes what the machine says of a mixed ensemble
+    /// ([`crate::leadership::Core::follows_only`] and
+    /// [`crate::leadership::Core::knows_real_members`]). Ignored once the
+    /// peer stops: a stopping election thread's last outputs must not undo
+    /// what [`PeerState::set_running`] cleared.
+    pub(crate) fn publish_mixed(&self, follow_only: bool, real_members: bool) {
+        let mut s = self.status.lock();
+        if s.running {
+            s.follow_only = follow_only;
+            s.real_members = real_members;
         }
     }
 
@@ -198,6 +227,9 @@ impl PeerState {
             self.publish_lease(None);
             s.leader = None;
             s.confirmed = None;
+            // A stopped peer votes nothing; a new start learns anew.
+            s.follow_only = false;
+            s.real_members = false;
         }
         self.changed.notify_all();
     }

@@ -62,6 +62,11 @@ pub struct Stats {
     pub frames_received: u64,
     /// Frames queued for sending.
     pub frames_sent: u64,
+    /// Whether my vote is follow-only now ([`super::Leadership::follow_only`]).
+    pub follow_only: bool,
+    /// Whether I learned that the ensemble has real ZooKeeper servers
+    /// ([`super::Leadership::real_members`]).
+    pub real_members: bool,
 }
 
 /// Election durations in ms.

@@ -590,6 +590,35 @@ static void test_wait_for_confirmed_errors(void) {
     printf("ok wait_for_confirmed_errors\n");
 }
 
+/* Sid 3, which would win on the sid, votes follow-only (followOnly=true in
+ * its own config): sid 1 or 2 leads, and sid 3's snapshot says it votes
+ * follow-only without knowing of any real ZooKeeper server. */
+static void test_follow_only_snapshot(void) {
+    char cfg[1024], own[1100];
+    make_config(cfg, sizeof cfg, 3, "");
+    snprintf(own, sizeof own, "followOnly=true\n%s", cfg);
+    zkelect_peer *p[3];
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_new(i == 2 ? own : cfg, i + 1, &p[i]));
+    zkelect_leadership l;
+    OK(zkelect_peer_get_leadership(p[2], &l));
+    CHECK(!l.follow_only && !l.real_members, "not started: no vote, nothing learned");
+    for (int i = 0; i < 3; i++) OK(zkelect_peer_start(p[i]));
+    int64_t leader = -1;
+    for (int i = 0; i < 3; i++) {
+        OK(zkelect_peer_wait_for_confirmed(p[i], 30000, &l));
+        if (i == 0) leader = l.leader;
+        CHECK(l.leader == leader && l.leader != 3, "sid %d: leader %lld, not the follow-only sid 3",
+              i + 1, (long long)l.leader);
+        CHECK(l.follow_only == (i == 2) && !l.real_members,
+              "sid %d: follow_only %d real_members %d", i + 1, l.follow_only, l.real_members);
+    }
+    OK(zkelect_peer_stop(p[2]));
+    OK(zkelect_peer_get_leadership(p[2], &l));
+    CHECK(!l.running && !l.follow_only && !l.real_members, "stopped: no vote");
+    for (int i = 0; i < 3; i++) zkelect_peer_free(p[i]);
+    printf("ok follow_only_snapshot\n");
+}
+
 /* Three peers confirm a leader; after it stops, the survivors see the loss
  * with a reason, then a successor with a higher epoch. */
 static void test_confirmed_leadership_and_failover(void) {
@@ -621,6 +650,9 @@ static void test_confirmed_leadership_and_failover(void) {
         CHECK(c[i].leader == leader + 1 && c[i].epoch == epoch, "one leader and epoch");
         CHECK(c[i].role == (i == leader ? ZKELECT_STATE_LEADING : ZKELECT_STATE_FOLLOWING),
               "role %s", zkelect_state_name(c[i].role));
+        /* A pure zkelect ensemble: nobody votes follow-only or knows of real servers. */
+        CHECK(!c[i].follow_only && !c[i].real_members, "sid %d: follow_only %d real_members %d",
+              i + 1, c[i].follow_only, c[i].real_members);
     }
     /* The leader's snapshot holds its lease; the lease agrees. */
     zkelect_leadership now;
@@ -932,6 +964,7 @@ int main(int argc, char **argv) {
     test_store_hook_and_lease();
     test_wait_for_confirmed_errors();
     test_confirmed_leadership_and_failover();
+    test_follow_only_snapshot();
     test_log_callback();
     test_start_stop_cycles(cycles);
     printf("all C ABI tests passed\n");

@@ -430,13 +430,13 @@ JNIEXPORT void JNICALL Java_org_zkelect_Native_lease(JNIEnv *env, jclass cls, jl
 JNIEXPORT void JNICALL Java_org_zkelect_Native_leadership(JNIEnv *env, jclass cls, jlong peer,
                                                           jlongArray out) {
     (void)cls;
-    if (!check_length(env, out, 10)) return;
+    if (!check_length(env, out, 12)) return;
     zkelect_leadership l;
     if (!ok(env, zkelect_peer_get_leadership(peer_of(peer), &l))) return;
-    jlong a[10] = {l.confirmed,      l.role,           l.leader,  l.epoch,          l.leads_now,
+    jlong a[12] = {l.confirmed,      l.role,           l.leader,  l.epoch,          l.leads_now,
                    (jlong)l.lease_ms, (jlong)l.lease_deadline_ns, l.state, l.elected_leader,
-                   l.running};
-    (*env)->SetLongArrayRegion(env, out, 0, 10, a);
+                   l.running,        l.follow_only,    l.real_members};
+    (*env)->SetLongArrayRegion(env, out, 0, 12, a);
 }
 
 JNIEXPORT void JNICALL Java_org_zkelect_Native_stats(JNIEnv *env, jclass cls, jlong peer,

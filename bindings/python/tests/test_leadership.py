@@ -133,3 +133,19 @@ def test_closing_the_leader_hands_off_without_waiting_out_the_promises(peers, tm
         assert gone.reason == LossReason.LEADER_LOOKING, gone  # type: ignore[union-attr]
         nxt = wait_event(p, lambda e: isinstance(e, (Leading, Following)))
         assert nxt.epoch > epoch, nxt  # type: ignore[union-attr]
+
+
+def test_the_snapshot_says_who_votes_follow_only(peers) -> None:
+    # Sid 3 would win on the sid; with followOnly=true in its own config it
+    # votes but never wins, and knows of no real ZooKeeper server.
+    cfg = make_config(3)
+    group = [peers(("followOnly=true\n" + cfg) if sid == 3 else cfg, sid) for sid in (1, 2, 3)]
+    snap = group[2].leadership()
+    assert (snap.follow_only, snap.real_members) == (False, False)  # not started: no vote
+    for p in group:
+        p.start()
+    leaders = {p.wait_for_confirmed(DEADLINE).leader for p in group}
+    assert len(leaders) == 1 and 3 not in leaders, leaders
+    for p in group:
+        snap = p.leadership()
+        assert (snap.follow_only, snap.real_members) == (p.my_sid == 3, False), (p.my_sid, snap)

@@ -138,6 +138,8 @@ class Leadership(Structure):
         ("state", c_int32),
         ("elected_leader", c_int64),
         ("running", c_int32),
+        ("follow_only", c_int32),
+        ("real_members", c_int32),
     ]
 
 

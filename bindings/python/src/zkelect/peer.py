@@ -509,6 +509,8 @@ class Peer:
             _state(out.state),
             None if out.elected_leader < 0 else out.elected_leader,
             bool(out.running),
+            bool(out.follow_only),
+            bool(out.real_members),
         )
 
     def stats(self) -> Stats:

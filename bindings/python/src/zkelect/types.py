@@ -249,6 +249,12 @@ class Leadership:
     elected_leader: Optional[int]
     #: Whether the peer runs.
     running: bool
+    #: Whether my vote is follow-only now: I vote but never win the election
+    #: (``followOnly=true``; ``auto`` once I learned of real ZooKeeper
+    #: members; the back-off after a failed confirmation).
+    follow_only: bool = False
+    #: Whether I learned that the ensemble has real ZooKeeper servers.
+    real_members: bool = False
 
     @property
     def role(self) -> State:

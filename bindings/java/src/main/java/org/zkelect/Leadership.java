@@ -21,6 +21,12 @@ import java.util.OptionalLong;
  * @param electedLeader the leader the last election decided while that decision
  *     holds: not yet something to act on
  * @param running whether the peer runs
+ * @param followOnly whether this peer's vote is follow-only now: it votes but
+ *     never wins the election ({@code followOnly=true}; {@code auto} once it
+ *     learned of real ZooKeeper members; the back-off after a failed
+ *     confirmation)
+ * @param realMembers whether this peer learned that the ensemble has real
+ *     ZooKeeper servers
  */
 public record Leadership(
         Optional<Confirmed> confirmed,
@@ -29,7 +35,9 @@ public record Leadership(
         long leaseDeadlineNanos,
         State state,
         OptionalLong electedLeader,
-        boolean running) {
+        boolean running,
+        boolean followOnly,
+        boolean realMembers) {
     /** The confirmed role; {@link State#LOOKING} when nothing is confirmed. */
     public State role() {
         return confirmed.map(Confirmed::role).orElse(State.LOOKING);

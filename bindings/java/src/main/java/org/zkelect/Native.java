@@ -54,7 +54,8 @@ final class Native {
     /**
      * {@code zkelect_peer_get_leadership}: writes confirmed (0/1), role, leader,
      * epoch, leadsNow (0/1), leaseMillis, leaseDeadlineNanos, state,
-     * electedLeader, running (0/1) to {@code out[0..10]}.
+     * electedLeader, running (0/1), followOnly (0/1), realMembers (0/1) to
+     * {@code out[0..12]}.
      */
     static native void leadership(long peer, long[] out);
 

@@ -378,7 +378,7 @@ public final class Peer implements AutoCloseable {
      * @throws IllegalStateException if the peer is closed
      */
     public Leadership leadership() {
-        long[] l = new long[10];
+        long[] l = new long[12];
         long p = handle.acquire();
         try {
             Native.leadership(p, l);
@@ -389,7 +389,8 @@ public final class Peer implements AutoCloseable {
                 ? Optional.of(new Confirmed(State.fromCode((int) l[1]), l[2], l[3]))
                 : Optional.empty();
         return new Leadership(confirmed, l[4] != 0, Duration.ofMillis(l[5]), l[6], State.fromCode((int) l[7]),
-                l[8] < 0 ? OptionalLong.empty() : OptionalLong.of(l[8]), l[9] != 0);
+                l[8] < 0 ? OptionalLong.empty() : OptionalLong.of(l[8]), l[9] != 0, l[10] != 0,
+                l[11] != 0);
     }
 
     /**

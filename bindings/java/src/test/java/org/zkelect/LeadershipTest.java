@@ -285,6 +285,36 @@ class LeadershipTest {
     }
 
     @Test
+    void theSnapshotSaysWhoVotesFollowOnly() throws Exception {
+        // Sid 3 would win on the sid; with followOnly=true in its own config it
+        // votes but never wins, and knows of no real ZooKeeper server.
+        try (Cluster c = Cluster.config(3)) {
+            List<Peer> peers = new ArrayList<>();
+            for (long sid = 1; sid <= 3; sid++) {
+                Peer p = sid == 3 ? Peer.fromConfig("followOnly=true\n" + c.config, sid) : c.peer(sid);
+                if (sid == 3) {
+                    c.peers.add(p);
+                }
+                peers.add(p);
+            }
+            Leadership before = peers.get(2).leadership();
+            assertFalse(before.followOnly() || before.realMembers(), "not started: " + before);
+            for (Peer p : peers) {
+                p.start();
+            }
+            long leader = peers.get(0).waitForConfirmed(Duration.ofSeconds(30)).orElseThrow().leader();
+            assertNotEquals(3, leader);
+            for (Peer p : peers) {
+                Confirmed confirmed = p.waitForConfirmed(Duration.ofSeconds(30)).orElseThrow();
+                assertEquals(leader, confirmed.leader(), "sid " + p.sid());
+                Leadership snap = p.leadership();
+                assertEquals(p.sid() == 3, snap.followOnly(), snap.toString());
+                assertFalse(snap.realMembers(), snap.toString());
+            }
+        }
+    }
+
+    @Test
     void waitForConfirmedAlone() throws Exception {
         long storesBefore = Native.liveStores();
         try (Cluster c = Cluster.config(3)) {
