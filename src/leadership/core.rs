@@ -750,7 +750,7 @@ impl Core {
         let own_leader = state == Some(ServerState::Leading)
             && msg.leader == from
             && self.fle.finalizing()
-            && self.fle.proposal().0 == from
+            && self.fle.proposal().leader == from
             && msg.election_epoch == self.fle.logicalclock();
         // A voter's notification that reached me while I look goes to FLE
         // even if the receive thread routed it with a view from before I
@@ -1016,14 +1016,7 @@ impl Core {
         if now < self.looking_sent + self.timing.tick * 2 {
             return;
         }
-        let (leader, zxid, epoch) = self.fle.proposal();
-        let msg = Message::outgoing(
-            ServerState::Looking,
-            leader,
-            zxid,
-            self.fle.logicalclock(),
-            epoch,
-        );
+        let msg = self.fle.proposal().looking(self.fle.logicalclock());
         let me = self.me();
         for &to in self.fle.voters().iter().filter(|&&s| s != me) {
             out.push(Output::Send { to, msg });
@@ -1040,16 +1033,9 @@ impl Core {
             return;
         }
         self.answered.insert(from, now);
-        let (leader, zxid, epoch) = self.fle.proposal();
         out.push(Output::Send {
             to: from,
-            msg: Message::outgoing(
-                ServerState::Looking,
-                leader,
-                zxid,
-                self.fle.logicalclock(),
-                epoch,
-            ),
+            msg: self.fle.proposal().looking(self.fle.logicalclock()),
         });
     }
 
@@ -1252,14 +1238,7 @@ impl Core {
             // voters only): it asks, every probe period, instead of at
             // FLE's doubling notification timeout.
             self.looking_sent = now;
-            let (leader, zxid, epoch) = self.fle.proposal();
-            let msg = Message::outgoing(
-                ServerState::Looking,
-                leader,
-                zxid,
-                self.fle.logicalclock(),
-                epoch,
-            );
+            let msg = self.fle.proposal().looking(self.fle.logicalclock());
             for &to in self.fle.voters() {
                 out.push(Output::Send { to, msg });
             }
