@@ -10,6 +10,65 @@ use crate::election::{Decision, Message};
 use crate::types::{ServerState, Sid, Vote};
 use std::time::Duration;
 
+/// What a follower (or observer) knows of its leader in a term: the
+/// states its timers and answers depend on. A term starts in `Unbacked`,
+/// `Backed` or `Trusted`; the leader's own LEADING vote moves `Unbacked`
+/// to `Backed` (and `Trusted { backed: false }` to `backed: true`); the
+/// trust wait without a heartbeat moves `Backed` to `Trusted`; a heartbeat
+/// moves any phase to `Beating`, which no other phase follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// No heartbeat yet, and I decided on LOOKING votes alone: nothing
+    /// says the leader leads. I ask it for its vote once, and look again
+    /// after `initLimit` ticks without a heartbeat.
+    Unbacked,
+    /// No heartbeat yet, but the leader's own LEADING vote came in (during
+    /// the election that decided: FLE's checkLeader saw it, or it arrived
+    /// during the finalize wait; or since, as an answer): I wait the trust
+    /// wait for a heartbeat.
+    Backed,
+    /// No heartbeat: the leader is taken for a real ZooKeeper server (one
+    /// that sends none), and its own LEADING vote stands for its
+    /// confirmation once it shows the epoch of the leader's sync
+    /// ([`FollowTerm::fresh_epoch`]).
+    Trusted {
+        /// Whether the leader's own LEADING vote came in (as in `Backed`);
+        /// without it I still look again after `initLimit` ticks.
+        backed: bool,
+        /// When I began to trust the leader's vote.
+        since: Duration,
+    },
+    /// Heartbeats come: the leader is a zkelect peer, confirmed by them.
+    Beating {
+        /// When the last heartbeat arrived; arms the silence deadline.
+        last: Duration,
+        /// The round the leader's heartbeats carry.
+        round: i64,
+    },
+}
+
+impl Phase {
+    /// Whether the leader's own LEADING vote backs the term (`Beating`
+    /// counts as backed: heartbeats say more).
+    pub(crate) fn backed(self) -> bool {
+        !matches!(self, Phase::Unbacked | Phase::Trusted { backed: false, .. })
+    }
+
+    /// Whether the leader is taken for a real ZooKeeper server and its
+    /// vote for its confirmation.
+    pub(crate) fn trusted(self) -> bool {
+        matches!(self, Phase::Trusted { .. })
+    }
+
+    /// When the last heartbeat arrived, once one did.
+    pub(crate) fn last_heartbeat(self) -> Option<Duration> {
+        match self {
+            Phase::Beating { last, .. } => Some(last),
+            _ => None,
+        }
+    }
+}
+
 /// One decided period as follower or observer.
 #[derive(Debug, Clone)]
 pub(crate) struct FollowTerm {
@@ -17,22 +76,12 @@ pub(crate) struct FollowTerm {
     pub leader: Sid,
     /// The vote that won.
     pub vote: Vote,
-    /// Observer: never acknowledges.
+    /// Observer: never acknowledges. Fixed for the term (FLE decided
+    /// OBSERVING), beside the phase: observers pass through the phases too.
     pub observer: bool,
-    /// The leader's own LEADING vote came in during the election that
-    /// decided (FLE's checkLeader saw it, or it arrived during the finalize
-    /// wait), not LOOKING votes alone.
-    pub backed: bool,
+    /// What I know of the leader.
+    pub phase: Phase,
     pub decided_at: Duration,
-    /// The round the leader's heartbeats carry.
-    pub hb_round: Option<i64>,
-    /// When the last heartbeat from the leader arrived; arms the silence
-    /// deadline.
-    pub last_hb: Option<Duration>,
-    /// No heartbeat came within the wait after a backed decision: the
-    /// leader is taken for one that sends none (a real ZooKeeper server) and
-    /// its vote for confirmation.
-    pub trusted_vote: bool,
     /// The epoch of the `Following`/`Observing` event fired in this term.
     pub fired: Option<i64>,
     /// Since when the connection to the leader is down.
@@ -49,37 +98,26 @@ pub(crate) struct FollowTerm {
     /// When I ask the leader for its current vote next (a LOOKING
     /// notification, which a decided leader answers with its vote).
     pub probe_at: Option<Duration>,
-    /// The leader is taken for a real ZooKeeper server: its own LEADING
-    /// vote stands for its confirmation, once it shows the epoch of the
-    /// leader's sync ([`FollowTerm::fresh_epoch`]).
-    pub real: bool,
     /// I decided on LOOKING votes of my round (FLE's LOOKING path): the
     /// decided vote's peer epoch is the leader's from before its sync.
     pub looking_path: bool,
-    /// When I began to trust the leader's vote.
-    pub trusted_at: Option<Duration>,
 }
 
 impl FollowTerm {
-    pub(crate) fn new(vote: Vote, observer: bool, backed: bool, now: Duration) -> FollowTerm {
+    pub(crate) fn new(vote: Vote, observer: bool, phase: Phase, now: Duration) -> FollowTerm {
         FollowTerm {
             leader: vote.leader,
             vote,
             observer,
-            backed,
+            phase,
             decided_at: now,
-            hb_round: None,
-            last_hb: None,
-            trusted_vote: false,
             fired: None,
             down_since: None,
             pending: None,
             last_hello: None,
             vote_epoch: vote.peer_epoch,
             probe_at: None,
-            real: false,
             looking_path: false,
-            trusted_at: None,
         }
     }
 
@@ -97,7 +135,10 @@ impl FollowTerm {
 
     /// The round that identifies the leader's term.
     pub(crate) fn term_round(&self) -> i64 {
-        self.hb_round.unwrap_or(self.vote.election_epoch)
+        match self.phase {
+            Phase::Beating { round, .. } => round,
+            _ => self.vote.election_epoch,
+        }
     }
 }
 
@@ -116,17 +157,19 @@ impl Core {
         let looking_path = !backed;
         let backed = backed || self.leading_seen.contains(&d.vote.leader);
         let real = self.believed_real(d.vote.leader);
-        let mut term = FollowTerm::new(d.vote, observer, backed, now);
-        term.looking_path = looking_path;
-        if real {
+        let phase = if real {
             // A real ZooKeeper leader sends no heartbeats: its own
             // LEADING vote with the epoch of its sync is all the
             // confirmation there is, so I ask for it at once
             // (trust_vote) instead of waiting for heartbeats.
-            term.real = true;
-            term.trusted_vote = true;
-            term.trusted_at = Some(now);
-        }
+            Phase::Trusted { backed, since: now }
+        } else if backed {
+            Phase::Backed
+        } else {
+            Phase::Unbacked
+        };
+        let mut term = FollowTerm::new(d.vote, observer, phase, now);
+        term.looking_path = looking_path;
         if self.mixed.conn_down.contains(&d.vote.leader) {
             // Decided for a leader whose connection is down (a late
             // vote of a dead leader, say): the reconnect grace runs
@@ -155,10 +198,13 @@ impl Core {
             // Its heartbeat (or vote) that came while I looked.
             self.follower_message(now, d.vote.leader, &m, out);
         }
-        if matches!(&self.term, Term::Following(f) if f.real && f.backed && f.fired.is_none()) {
+        let due = matches!(&self.term, Term::Following(f)
+            if matches!(f.phase, Phase::Trusted { backed: true, .. }) && f.fired.is_none());
+        if due {
             self.trust_vote(now, out);
         }
-        let hello = matches!(&self.term, Term::Following(f) if f.fired.is_none() && !f.real);
+        let hello =
+            matches!(&self.term, Term::Following(f) if f.fired.is_none() && !f.phase.trusted());
         if !observer && hello {
             // Not yet following a confirmed leader: say hello at
             // once, so that a leader that took me for one looking
@@ -179,14 +225,14 @@ impl Core {
             self.leave(now, LossReason::Disconnected, out);
             return;
         }
-        match f.last_hb {
-            Some(h) => {
-                if now >= h + t.follower_deadline() {
+        match f.phase {
+            Phase::Beating { last, .. } => {
+                if now >= last + t.follower_deadline() {
                     self.leave(now, LossReason::Silent, out);
                     return;
                 }
             }
-            None if !f.backed && now >= f.decided_at + t.confirm_timeout() => {
+            phase if !phase.backed() && now >= f.decided_at + t.confirm_timeout() => {
                 // Decided on LOOKING votes alone and no heartbeat within
                 // initLimit: nothing says this peer leads (FLE can decide
                 // a quorum on a peer that then decided otherwise). Behind a
@@ -195,28 +241,28 @@ impl Core {
                 self.leave(now, LossReason::Silent, out);
                 return;
             }
-            None => {
+            _ => {
                 // Without any heartbeat there is no silence deadline: the
                 // connection, the leader's LOOKING notifications, an answer
                 // to my hello and other leaders' confirmed heartbeats end
                 // the term.
                 let last = f.last_hello.unwrap_or(f.decided_at);
                 let hello = !f.observer && now >= last + t.follower_deadline();
-                let trust = f.backed && !f.trusted_vote && now >= f.decided_at + t.trust_wait();
+                let trust = f.phase == Phase::Backed && now >= f.decided_at + t.trust_wait();
                 if trust {
                     // No heartbeat although the leader said LEADING itself,
                     // and no answer to my hello: a leader that sends none (a
                     // real ZooKeeper server), whose LEADING vote stands for
                     // its confirmation. The ensemble has real members.
-                    f.trusted_vote = true;
-                    f.trusted_at = Some(now);
-                    f.real = true;
+                    f.phase = Phase::Trusted {
+                        backed: true,
+                        since: now,
+                    };
                     let leader = f.leader;
                     self.mixed.real.insert(leader);
                     self.mixed.zkelect.remove(&leader);
                 }
-                let due =
-                    matches!(&self.term, Term::Following(f) if f.trusted_vote && f.fired.is_none());
+                let due = matches!(&self.term, Term::Following(f) if f.phase.trusted() && f.fired.is_none());
                 if due {
                     self.trust_vote(now, out);
                 }
@@ -251,17 +297,28 @@ impl Core {
                     let mut retry = false;
                     let fast = now + self.probe_period();
                     if let Term::Following(f) = &mut self.term {
-                        if !f.backed && f.trusted_vote {
-                            // It decided: my questions can no longer delay
-                            // its election, so ask at the fast pace now.
-                            f.probe_at = f.probe_at.map(|p| p.min(fast));
+                        match f.phase {
+                            Phase::Unbacked => f.phase = Phase::Backed,
+                            Phase::Trusted {
+                                backed: false,
+                                since,
+                            } => {
+                                // It decided: my questions can no longer
+                                // delay its election, so ask at the fast
+                                // pace now.
+                                f.probe_at = f.probe_at.map(|p| p.min(fast));
+                                f.phase = Phase::Trusted {
+                                    backed: true,
+                                    since,
+                                };
+                            }
+                            Phase::Backed | Phase::Trusted { .. } | Phase::Beating { .. } => {}
                         }
-                        f.backed = true;
                         if msg.peer_epoch > f.vote_epoch && msg.peer_epoch <= limit {
                             // Its vote after its sync: the epoch it leads.
                             f.vote_epoch = msg.peer_epoch;
                         }
-                        retry = f.trusted_vote && f.fired.is_none();
+                        retry = f.phase.trusted() && f.fired.is_none();
                     }
                     if retry {
                         self.trust_vote(now, out);
@@ -273,7 +330,7 @@ impl Core {
                 } else if says_confirmed(msg)
                     && (msg.peer_epoch > self.accepted.max(self.top_epoch)
                         || (f.fired.is_none()
-                            && f.last_hb.is_none()
+                            && f.phase.last_heartbeat().is_none()
                             && msg.peer_epoch >= self.accepted.max(self.top_epoch)))
                     && msg.peer_epoch <= self.epoch_limit(f.vote.peer_epoch)
                 {
@@ -294,7 +351,8 @@ impl Core {
                 // election that just ended, but not two ticks later: a
                 // leader that decided would be sending heartbeats by then.
                 let late = now >= f.decided_at + self.timing.heartbeat_wait();
-                if msg.election_epoch != f.term_round() || f.last_hb.is_some() || late {
+                let beating = f.phase.last_heartbeat().is_some();
+                if msg.election_epoch != f.term_round() || beating || late {
                     self.leave(now, LossReason::LeaderLooking, out);
                 }
             }
@@ -373,11 +431,11 @@ impl Core {
         let Term::Following(f) = &mut self.term else {
             return;
         };
-        f.last_hb = Some(now);
-        f.hb_round = Some(msg.election_epoch);
         // A heartbeat: the leader is a zkelect peer, confirmed by them.
-        f.real = false;
-        f.trusted_vote = false;
+        f.phase = Phase::Beating {
+            last: now,
+            round: msg.election_epoch,
+        };
         self.mixed.zkelect.insert(leader);
         self.mixed.real.remove(&leader);
         let confirmed = says_confirmed(msg);
@@ -446,21 +504,27 @@ impl Core {
     /// When the timers of my term as follower or observer are due next.
     pub(super) fn follow_deadline(&self, f: &FollowTerm) -> Option<Duration> {
         let t = &self.timing;
-        let mut d = match f.last_hb {
-            Some(h) => h + t.follower_deadline(),
-            None if f.observer => Duration::MAX,
-            None => f.last_hello.unwrap_or(f.decided_at) + t.follower_deadline(),
+        let mut d = match f.phase {
+            Phase::Beating { last, .. } => last + t.follower_deadline(),
+            _ if f.observer => Duration::MAX,
+            _ => f.last_hello.unwrap_or(f.decided_at) + t.follower_deadline(),
         };
-        if f.last_hb.is_none() && !f.backed {
+        if !f.phase.backed() {
+            // Unbacked, or trusted without the leader's own vote.
             d = d.min(f.decided_at + t.confirm_timeout());
         }
-        if f.last_hb.is_none() && f.backed && !f.trusted_vote {
+        if f.phase == Phase::Backed {
             d = d.min(f.decided_at + t.trust_wait());
         }
         if let Some(s) = f.down_since {
             d = d.min(s + t.reconnect_grace());
         }
-        if f.last_hb.is_none() && (f.fired.is_none() || !f.trusted_vote) {
+        let probes = match f.phase {
+            Phase::Unbacked | Phase::Backed => true,
+            Phase::Trusted { .. } => f.fired.is_none(),
+            Phase::Beating { .. } => false,
+        };
+        if probes {
             if let Some(p) = f.probe_at {
                 d = d.min(p);
             }

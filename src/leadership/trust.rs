@@ -3,6 +3,7 @@
 //! carries the epoch of the leader's sync.
 
 use super::core::{Core, Output, Term};
+use super::follower::Phase;
 use crate::election::Message;
 use crate::types::ServerState;
 use std::time::Duration;
@@ -17,11 +18,12 @@ impl Core {
         let Term::Following(f) = &mut self.term else {
             return;
         };
-        if f.trusted_vote || f.last_hb.is_some() || !f.probe_at.is_some_and(|p| now >= p) {
+        let asks = matches!(f.phase, Phase::Unbacked | Phase::Backed);
+        if !asks || !f.probe_at.is_some_and(|p| now >= p) {
             return;
         }
         f.probe_at = None;
-        if f.backed {
+        if f.phase == Phase::Backed {
             return;
         }
         let v = f.vote;
@@ -67,9 +69,12 @@ impl Core {
                 // that still shows its old epoch two ticks after I began to
                 // trust it does not rewrite its vote (a server without the
                 // rewrite), and that epoch is all there is.
-                !f.real
-                    || f.fresh_epoch(f.vote_epoch)
-                    || f.trusted_at.is_some_and(|t| now >= t + give_up),
+                match f.phase {
+                    Phase::Trusted { since, .. } => {
+                        f.fresh_epoch(f.vote_epoch) || now >= since + give_up
+                    }
+                    _ => true,
+                },
                 f.observer,
             ),
             _ => return,
@@ -86,7 +91,7 @@ impl Core {
             // which every notification restarts, still ends.
             let p = if now >= f.decided_at + self.timing.confirm_timeout() {
                 self.timing.tick
-            } else if f.backed {
+            } else if f.phase.backed() {
                 period
             } else {
                 quiet + quiet / 2
