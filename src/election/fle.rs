@@ -1,4 +1,9 @@
 //! The FastLeaderElection state machine (spec 5.1 to 5.10).
+//!
+//! One file over 500 lines on purpose: [`Fle`] is one loop of upstream's
+//! `lookForLeader` whose steps share the round's state (the vote sets, the
+//! finalize wait, early finalize's agreement), and close to a third of the
+//! file is the documentation that ties each step to its spec section.
 
 use super::message::Message;
 use super::order::{total_order, Proposal};

@@ -1,5 +1,9 @@
 //! Rule-by-rule tests of the state machine (spec 4, 5.2 to 5.11). Each test
 //! is named after the rule it pins down and fails when that rule is broken.
+//!
+//! One file over 500 lines on purpose: the tests share one set of helpers
+//! and are grouped under banners by spec section, so a rule's test is found
+//! by its section.
 
 use super::{Action, Decision, Fle, Message, Proposal, Settings};
 use crate::quorum::{Hierarchical, Majority, QuorumVerifier};

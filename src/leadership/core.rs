@@ -11,9 +11,10 @@
 //!   `decided`);
 //! - `leader`: a leader's term ([`LeaderTerm`]) and its methods;
 //! - `follower`: a follower's or observer's term ([`FollowTerm`]) and its
-//!   methods; `promise`: what an acknowledgement promises, and the
-//!   acknowledgement; `trust`: following a leader that sends no heartbeats
-//!   (a real ZooKeeper server);
+//!   methods; `phase`: what the follower knows of its leader (its
+//!   [`Phase`](super::phase::Phase)); `promise`: what an acknowledgement
+//!   promises, and the acknowledgement; `trust`: following a leader that
+//!   sends no heartbeats (a real ZooKeeper server);
 //! - `mixed`: what a peer learns about real ZooKeeper members.
 
 use super::durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};

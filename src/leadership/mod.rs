@@ -225,6 +225,7 @@ mod leader;
 mod looking;
 mod mixed;
 mod mode;
+mod phase;
 mod promise;
 mod signal;
 mod timing;

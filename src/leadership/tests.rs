@@ -1,5 +1,10 @@
 //! Unit tests of the leadership layer, rule by rule, on single machines fed
 //! by hand. Whole ensembles under faults are in `tests/leadership.rs`.
+//!
+//! One file over 500 lines on purpose: every test drives one [`Core`]
+//! through the same few helpers (a machine of a small ensemble, an elected
+//! leader, a follower brought to a given point); split files would each
+//! need a copy of them.
 
 use super::*;
 use crate::election::{Fle, Message, Proposal, Settings};

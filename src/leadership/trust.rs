@@ -3,7 +3,7 @@
 //! carries the epoch of the leader's sync.
 
 use super::core::{Core, Output, Term};
-use super::follower::Phase;
+use super::phase::Phase;
 use crate::election::Message;
 use crate::types::ServerState;
 use std::time::Duration;
