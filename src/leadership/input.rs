@@ -181,7 +181,7 @@ impl Core {
     /// A ZooKeeper learner connected to my quorum (Zab) port: proof that
     /// the ensemble has real ZooKeeper members (no zkelect peer connects
     /// there), which tried to sync with me because I won the election. In
-    /// [`FollowOnly::Auto`] I vote follow-only from now on and, if I lead
+    /// [`FollowOnly::Auto`](super::FollowOnly::Auto) I vote follow-only from now on and, if I lead
     /// unconfirmed, step down at once (`LeadershipFailed`, reason
     /// `NotConfirmed`), so that the real servers elect one of their own;
     /// the votes of my new election tell the other zkelect peers too.
