@@ -62,7 +62,7 @@ mod sim;
 use sim::*;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use zkelect::election::{check_leader, has_all_quorums, total_order, Message};
+use zkelect::election::{check_leader, has_all_quorums, total_order, Message, Proposal};
 use zkelect::quorum::{Majority, QuorumVerifier};
 use zkelect::types::{LearnerType, ServerState, Sid, Vote, Zxid};
 
@@ -460,10 +460,26 @@ fn fle_out_of_election_test() {
 #[test]
 fn fle_predicate_test() {
     let q = QuorumVerifier::Majority(Majority::new(0..5, [], 0));
-    assert!(!total_order(&q, 4, 0, 0, 3, 0, 2));
-    assert!(total_order(&q, 0, 0, 1, 1, 0, 0));
-    assert!(total_order(&q, 0, 1, 0, 1, 0, 0));
-    assert!(total_order(&q, 1, 1, 0, 0, 1, 0));
+    assert!(!total_order(
+        &q,
+        Proposal::new(4, 0, 0),
+        Proposal::new(3, 0, 2)
+    ));
+    assert!(total_order(
+        &q,
+        Proposal::new(0, 0, 1),
+        Proposal::new(1, 0, 0)
+    ));
+    assert!(total_order(
+        &q,
+        Proposal::new(0, 1, 0),
+        Proposal::new(1, 0, 0)
+    ));
+    assert!(total_order(
+        &q,
+        Proposal::new(1, 1, 0),
+        Proposal::new(0, 1, 0)
+    ));
 
     for seed in seeds(60) {
         let mut r = Rng::new(seed);

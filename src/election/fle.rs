@@ -1,7 +1,12 @@
 //! The FastLeaderElection state machine (spec 5.1 to 5.10).
+//!
+//! One file over 500 lines on purpose: [`Fle`] is one loop of upstream's
+//! `lookForLeader` whose steps share the round's state (the vote sets, the
+//! finalize wait, early finalize's agreement), and close to a third of the
+//! file is the documentation that ties each step to its spec section.
 
 use super::message::Message;
-use super::order::total_order;
+use super::order::{total_order, Proposal};
 use super::reply::{respond, View};
 use super::tracker::{check_leader, has_all_quorums};
 use crate::quorum::QuorumVerifier;
@@ -181,10 +186,10 @@ pub struct Fle {
     state: ServerState,
     current_vote: Vote,
     logicalclock: i64,
-    proposal: (Sid, Zxid, i64),
+    proposal: Proposal,
     /// My initial vote for this election (spec 5.2); its zxid -1 abstains
     /// (spec 5.4).
-    init: (Sid, Zxid, i64),
+    init: Proposal,
     round: Option<Round>,
     /// Whether [`Fle::start`] ran once (the first start sets the initial vote).
     started: bool,
@@ -210,8 +215,8 @@ impl Fle {
             state: ServerState::Looking,
             current_vote: Vote::looking(my, 0, -1, 0),
             logicalclock: 0,
-            proposal: (-1, -1, -1),
-            init: (-1, -1, -1),
+            proposal: Proposal::UNSET,
+            init: Proposal::UNSET,
             round: None,
             started: false,
             known_down: BTreeSet::new(),
@@ -244,8 +249,8 @@ impl Fle {
         if self.round.is_none() || !self.follow_only_applies() {
             return Vec::new();
         }
-        let was_mine = self.proposal.0 == my;
-        self.init = (my, zxid.unwrap_or(NO_VOTE), FOLLOW_ONLY_EPOCH);
+        let was_mine = self.proposal.leader == my;
+        self.init = Proposal::new(my, zxid.unwrap_or(NO_VOTE), FOLLOW_ONLY_EPOCH);
         if was_mine && self.proposal != self.init {
             self.proposal = self.init;
             if let Some(r) = self.round.as_mut() {
@@ -269,12 +274,12 @@ impl Fle {
             && self.qv.is_voter(self.settings.my_sid)
     }
 
-    /// Whether I may take `(leader, zxid, epoch)` as my proposal: always,
-    /// unless follow-only forbids it (a vote naming me, or another
-    /// follow-only peer's own vote).
-    fn adoptable(&self, leader: Sid, zxid: Zxid, epoch: i64) -> bool {
+    /// Whether I may take `p` as my proposal: always, unless follow-only
+    /// forbids it (a vote naming me, or another follow-only peer's own
+    /// vote).
+    fn adoptable(&self, p: Proposal) -> bool {
         !self.follow_only_applies()
-            || (leader != self.settings.my_sid && !is_follow_only_vote(zxid, epoch))
+            || (p.leader != self.settings.my_sid && !is_follow_only_vote(p.zxid, p.epoch))
     }
 
     /// Whether a decision to lead is forbidden (follow-only).
@@ -324,8 +329,8 @@ impl Fle {
         self.logicalclock
     }
 
-    /// My current proposal as (leader, zxid, peer epoch).
-    pub fn proposal(&self) -> (Sid, Zxid, i64) {
+    /// My current proposal (leader, zxid, peer epoch).
+    pub fn proposal(&self) -> Proposal {
         self.proposal
     }
 
@@ -442,13 +447,13 @@ impl Fle {
         self.state = ServerState::Looking;
         self.logicalclock = self.logicalclock.saturating_add(1);
         let participant = self.settings.learner_type == LearnerType::Participant;
-        self.init = (
+        self.init = Proposal::new(
             if self.qv.is_voter(my) { my } else { NO_VOTE },
             if participant { last_zxid } else { NO_VOTE },
             if participant { current_epoch } else { NO_VOTE },
         );
         if let Some(z) = self.follow_only.filter(|_| self.follow_only_applies()) {
-            self.init = (my, z, FOLLOW_ONLY_EPOCH);
+            self.init = Proposal::new(my, z, FOLLOW_ONLY_EPOCH);
         }
         self.proposal = self.init;
         let t = self.settings.min_notification_interval;
@@ -468,7 +473,7 @@ impl Fle {
     /// Stops any election in progress without a decision.
     pub fn stop(&mut self) {
         self.round = None;
-        self.proposal = (-1, -1, -1);
+        self.proposal = Proposal::UNSET;
     }
 
     #[doc(hidden)] // only the simulations (tests) drive the machine this way
@@ -503,10 +508,9 @@ impl Fle {
         if self.state != ServerState::Looking {
             return Vec::new();
         }
-        let (pl, pz, pe) = self.proposal;
         // A vote follow-only may not adopt is not "better" for me.
-        let better = total_order(&self.qv, msg.leader, msg.zxid, msg.peer_epoch, pl, pz, pe)
-            && self.adoptable(msg.leader, msg.zxid, msg.peer_epoch);
+        let offered = Proposal::of(msg);
+        let better = total_order(&self.qv, offered, self.proposal) && self.adoptable(offered);
         let agrees = self.agrees(from, msg);
         let early = self.early_finalize;
         let Some(round) = self.round.as_mut() else {
@@ -567,8 +571,7 @@ impl Fle {
     }
 
     fn notifications(&self) -> Vec<Action> {
-        let (leader, zxid, epoch) = self.proposal;
-        let msg = Message::outgoing(ServerState::Looking, leader, zxid, self.logicalclock, epoch);
+        let msg = self.proposal.looking(self.logicalclock);
         self.voters
             .iter()
             .map(|&to| Action::Send { to, msg })
@@ -584,37 +587,40 @@ impl Fle {
     fn on_looking(&mut self, now: Duration, from: Sid, msg: &Message) -> Vec<Action> {
         // ZooKeeper checks the *initial-vote* zxid: an observer proposes
         // i64::MIN and never abstains.
-        if self.init.1 == -1 || msg.zxid == -1 {
+        if self.init.zxid == -1 || msg.zxid == -1 {
             return Vec::new();
         }
         let mut out = Vec::new();
-        let (ml, mz, me) = (msg.leader, msg.zxid, msg.peer_epoch);
+        let offered = Proposal::of(msg);
         if msg.election_epoch > self.logicalclock {
             self.logicalclock = msg.election_epoch;
             if let Some(r) = self.round.as_mut() {
                 r.recvset.clear();
             }
             // Against my *initial* vote, not my current proposal (spec 5.4 c 2).
-            let (il, iz, ie) = self.init;
-            self.proposal =
-                if total_order(&self.qv, ml, mz, me, il, iz, ie) && self.adoptable(ml, mz, me) {
-                    (ml, mz, me)
-                } else {
-                    self.init
-                };
+            self.proposal = if total_order(&self.qv, offered, self.init) && self.adoptable(offered)
+            {
+                offered
+            } else {
+                self.init
+            };
             out.extend(self.notifications());
         } else if msg.election_epoch < self.logicalclock {
             return out;
         } else {
-            let (pl, pz, pe) = self.proposal;
-            if total_order(&self.qv, ml, mz, me, pl, pz, pe) && self.adoptable(ml, mz, me) {
-                self.proposal = (ml, mz, me);
+            if total_order(&self.qv, offered, self.proposal) && self.adoptable(offered) {
+                self.proposal = offered;
                 out.extend(self.notifications());
             }
         }
-        let round_vote = Vote::looking(ml, mz, msg.election_epoch, me);
-        let (pl, pz, pe) = self.proposal;
-        let cmp = Vote::looking(pl, pz, self.logicalclock, pe);
+        let round_vote = Vote::looking(
+            offered.leader,
+            offered.zxid,
+            msg.election_epoch,
+            offered.epoch,
+        );
+        let p = self.proposal;
+        let cmp = Vote::looking(p.leader, p.zxid, self.logicalclock, p.epoch);
         let verifiers = self.verifiers();
         let vrefs: Vec<&QuorumVerifier> = verifiers.iter().map(|v| &**v).collect();
         let quorum = {
@@ -625,7 +631,7 @@ impl Fle {
         if self.agrees(from, msg) {
             self.note_agreement(from);
         }
-        if quorum && !self.may_not_lead(pl) {
+        if quorum && !self.may_not_lead(p.leader) {
             let wait = self.settings.finalize_wait;
             if wait.is_zero() {
                 out.extend(self.decide_on_proposal(now));
@@ -653,20 +659,19 @@ impl Fle {
     /// (spec 5.4 c), neither zxid -1 (5.4 c 1), my round, and leader, zxid
     /// and peer epoch equal to my proposal's (5.6).
     fn agrees(&self, from: Sid, msg: &Message) -> bool {
-        let (pl, pz, pe) = self.proposal;
         msg.server_state() == Some(ServerState::Looking)
             && self.is_voter(from)
             && self.is_voter(msg.leader)
-            && self.init.1 != -1
+            && self.init.zxid != -1
             && msg.zxid != -1
-            && (msg.leader, msg.zxid, msg.election_epoch, msg.peer_epoch)
-                == (pl, pz, self.logicalclock, pe)
+            && Proposal::of(msg) == self.proposal
+            && msg.election_epoch == self.logicalclock
     }
 
     /// My proposal and round, as `Round::agreed_on` names them.
     fn agreement_key(&self) -> (Sid, Zxid, i64, i64) {
-        let (l, z, e) = self.proposal;
-        (l, z, self.logicalclock, e)
+        let p = self.proposal;
+        (p.leader, p.zxid, self.logicalclock, p.epoch)
     }
 
     /// `from` sent a LOOKING vote equal to my proposal in my round.
@@ -757,8 +762,8 @@ impl Fle {
     }
 
     fn decide_on_proposal(&mut self, now: Duration) -> Vec<Action> {
-        let (l, z, e) = self.proposal;
-        let vote = Vote::looking(l, z, self.logicalclock, e);
+        let p = self.proposal;
+        let vote = Vote::looking(p.leader, p.zxid, self.logicalclock, p.epoch);
         self.finish(now, vote)
     }
 

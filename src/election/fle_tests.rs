@@ -1,7 +1,11 @@
 //! Rule-by-rule tests of the state machine (spec 4, 5.2 to 5.11). Each test
 //! is named after the rule it pins down and fails when that rule is broken.
+//!
+//! One file over 500 lines on purpose: the tests share one set of helpers
+//! and are grouped under banners by spec section, so a rule's test is found
+//! by its section.
 
-use super::{Action, Decision, Fle, Message, Settings};
+use super::{Action, Decision, Fle, Message, Proposal, Settings};
 use crate::quorum::{Hierarchical, Majority, QuorumVerifier};
 use crate::types::{LearnerType, ServerState, Sid, Vote, NO_VOTE};
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +16,11 @@ use ServerState::{Following, Leading, Looking, Observing};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// The proposal `(leader, zxid, epoch)`.
+fn p(leader: Sid, zxid: i64, epoch: i64) -> Proposal {
+    Proposal::new(leader, zxid, epoch)
 }
 
 fn maj(voters: &[Sid], observers: &[Sid]) -> Arc<QuorumVerifier> {
@@ -97,7 +106,7 @@ fn to_all(to: &[Sid], msg: Message) -> Vec<(Sid, Message)> {
 fn initial_vote_participant_proposes_itself_with_zxid_and_epoch() {
     let mut f = peer(2, three());
     let acts = f.start(ms(0), 0x1_0000_0005, 1);
-    assert_eq!(f.proposal(), (2, 0x1_0000_0005, 1));
+    assert_eq!(f.proposal(), p(2, 0x1_0000_0005, 1));
     assert_eq!(f.state(), Looking);
     assert_eq!(
         sends(&acts),
@@ -113,7 +122,7 @@ fn initial_vote_non_voting_participant_has_min_leader_but_real_zxid_and_epoch() 
     // Sid 4 is a participant by role but not in the committed voters.
     let mut f = peer(4, three());
     let acts = f.start(ms(0), 7, 2);
-    assert_eq!(f.proposal(), (NO_VOTE, 7, 2));
+    assert_eq!(f.proposal(), p(NO_VOTE, 7, 2));
     // It is not a voter, so its own loopback is not among the destinations.
     assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(NO_VOTE, 7, 1, 2)));
 }
@@ -122,7 +131,7 @@ fn initial_vote_non_voting_participant_has_min_leader_but_real_zxid_and_epoch() 
 fn initial_vote_observer_is_all_min_and_not_sent_to_itself() {
     let mut f = observer(4, maj(&[1, 2, 3], &[4]), ms(50));
     let acts = f.start(ms(0), 0x3_0000_0001, 3);
-    assert_eq!(f.proposal(), (NO_VOTE, NO_VOTE, NO_VOTE));
+    assert_eq!(f.proposal(), p(NO_VOTE, NO_VOTE, NO_VOTE));
     assert_eq!(
         sends(&acts),
         to_all(&[1, 2, 3], looking(NO_VOTE, NO_VOTE, 1, NO_VOTE))
@@ -178,7 +187,7 @@ fn same_round_adopts_better_vote_by_total_order() {
         let before = f.proposal();
         let acts = f.receive(ms(1), 2, &looking(l, z, 1, e));
         if better {
-            assert_eq!(f.proposal(), (l, z, e), "should adopt {:?}", (l, z, e));
+            assert_eq!(f.proposal(), p(l, z, e), "should adopt {:?}", (l, z, e));
             assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(l, z, 1, e)));
         } else {
             assert_eq!(f.proposal(), before, "must not adopt {:?}", (l, z, e));
@@ -194,10 +203,10 @@ fn newer_round_compares_against_initial_vote_not_current_proposal() {
     let mut f = peer(1, three());
     f.start(ms(0), 0, 0);
     f.receive(ms(1), 3, &looking(3, 0, 1, 0));
-    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(f.proposal(), p(3, 0, 0));
     let acts = f.receive(ms(2), 2, &looking(2, 0, 2, 0));
     assert_eq!(f.logicalclock(), 2);
-    assert_eq!(f.proposal(), (2, 0, 0));
+    assert_eq!(f.proposal(), p(2, 0, 0));
     assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(2, 0, 2, 0)));
 
     // Proposal (3,0,0) > initial (2,0,0) > offered (1,0,0): the jump falls
@@ -207,7 +216,7 @@ fn newer_round_compares_against_initial_vote_not_current_proposal() {
     f.receive(ms(1), 3, &looking(3, 0, 1, 0));
     let acts = f.receive(ms(2), 1, &looking(1, 0, 5, 0));
     assert_eq!(f.logicalclock(), 5);
-    assert_eq!(f.proposal(), (2, 0, 0));
+    assert_eq!(f.proposal(), p(2, 0, 0));
     assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(2, 0, 5, 0)));
 }
 
@@ -226,7 +235,7 @@ fn older_round_looking_ignored_by_election_but_answered_with_proposal() {
             msg: looking(1, 0, 2, 0)
         }]
     );
-    assert_eq!(f.proposal(), (1, 0, 0));
+    assert_eq!(f.proposal(), p(1, 0, 0));
     assert_eq!(f.logicalclock(), 2);
     // Nor is an old-round vote counted: with my own vote it would make a
     // quorum for (1,0,2,0) if it were.
@@ -323,7 +332,7 @@ fn finalize_wait_better_vote_interrupts_and_is_adopted() {
     f.receive(ms(2), 1, &looking(2, 0, 1, 0));
     assert_eq!(f.next_deadline(), Some(ms(52)), "waiting");
     let acts = f.receive(ms(10), 3, &looking(3, 0, 1, 0));
-    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(f.proposal(), p(3, 0, 0));
     assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(3, 0, 1, 0)));
     assert_eq!(f.next_deadline(), Some(ms(210)), "back to polling");
     assert!(decision(&f.on_timeout(ms(52), true)).is_none());
@@ -353,7 +362,7 @@ fn finalize_wait_better_vote_from_older_round_interrupts_but_is_not_adopted() {
             msg: looking(2, 0, 2, 0)
         }]
     );
-    assert_eq!(f.proposal(), (2, 0, 0));
+    assert_eq!(f.proposal(), p(2, 0, 0));
     assert_eq!(f.next_deadline(), Some(ms(210)));
     // The re-send on timeout loops back and re-establishes the quorum.
     let acts = f.on_timeout(ms(210), true);
@@ -409,7 +418,7 @@ fn my_zxid_minus_one_ignores_looking_notifications() {
     // It still announces its own (abstaining) vote.
     assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(1, -1, 1, 0)));
     assert!(sends(&f.receive(ms(1), 2, &looking(2, 5, 1, 1))).is_empty());
-    assert_eq!(f.proposal(), (1, -1, 0));
+    assert_eq!(f.proposal(), p(1, -1, 0));
     f.receive(ms(1), 3, &looking(3, 0, 4, 0));
     assert_eq!(f.logicalclock(), 1, "no round jump either");
     // It can still learn an established leader.
@@ -423,7 +432,7 @@ fn notification_with_zxid_minus_one_is_ignored() {
     let mut f = eager(1, three());
     f.start(ms(0), 0, 0);
     assert!(f.receive(ms(1), 2, &looking(2, -1, 1, 5)).is_empty());
-    assert_eq!(f.proposal(), (1, 0, 0));
+    assert_eq!(f.proposal(), p(1, 0, 0));
     assert!(f.receive(ms(1), 2, &looking(2, -1, 9, 0)).is_empty());
     assert_eq!(f.logicalclock(), 1);
 }
@@ -436,7 +445,7 @@ fn observer_with_zxid_minus_one_does_not_abstain() {
     let mut f = observer(4, maj(&[1, 2, 3], &[4]), ms(50));
     f.start(ms(0), -1, 0);
     f.receive(ms(1), 1, &looking(3, 0, 1, 0));
-    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(f.proposal(), p(3, 0, 0));
 }
 
 // ---------------------------------------------------------------- validity
@@ -459,7 +468,7 @@ fn invalid_sender_is_ignored_by_election_and_answered() {
         assert!(f
             .on_notification(ms(1), from, &looking(3, 0, 1, 0))
             .is_empty());
-        assert_eq!(f.proposal(), (1, 0, 0));
+        assert_eq!(f.proposal(), p(1, 0, 0));
     }
     // Nor are non-voters counted: own vote + two non-voters copying it.
     f.on_notification(ms(2), 1, &looking(1, 0, 1, 0));
@@ -475,7 +484,7 @@ fn invalid_leader_is_ignored_by_election() {
     for leader in [4, 9, NO_VOTE] {
         assert!(f.receive(ms(1), 2, &looking(leader, 9, 1, 9)).is_empty());
         assert!(f.receive(ms(1), 2, &looking(leader, 9, 6, 9)).is_empty());
-        assert_eq!(f.proposal(), (1, 0, 0));
+        assert_eq!(f.proposal(), p(1, 0, 0));
         assert_eq!(f.logicalclock(), 1);
     }
     // A "quorum" following a non-voter is no quorum.
@@ -531,7 +540,7 @@ fn end_state_observing_on_looking_path() {
     let mut f = observer(4, maj(&[1, 2, 3], &[4]), Duration::ZERO);
     f.start(ms(0), 0, 0);
     f.receive(ms(1), 1, &looking(3, 0, 1, 0));
-    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(f.proposal(), p(3, 0, 0));
     let d = decision(&f.receive(ms(1), 3, &looking(3, 0, 1, 0))).unwrap();
     assert_eq!(d.state, Observing);
     assert_eq!(d.vote.leader, 3);
@@ -762,17 +771,17 @@ fn zero_weight_vote_is_never_adopted_but_zero_weight_peer_adopts() {
     let mut f = peer(1, weighted_zero_three());
     f.start(ms(0), 0, 0);
     f.receive(ms(1), 3, &looking(3, 100, 1, 100));
-    assert_eq!(f.proposal(), (1, 0, 0));
+    assert_eq!(f.proposal(), p(1, 0, 0));
     // The zero-weight server starts by proposing itself...
     let mut z = peer(3, weighted_zero_three());
     z.start(ms(0), 0, 0);
-    assert_eq!(z.proposal(), (3, 0, 0));
+    assert_eq!(z.proposal(), p(3, 0, 0));
     // ...keeps it against a lower (epoch, zxid, sid)...
     z.receive(ms(1), 2, &looking(2, 0, 1, 0));
-    assert_eq!(z.proposal(), (3, 0, 0));
+    assert_eq!(z.proposal(), p(3, 0, 0));
     // ...and adopts a better weighted vote.
     z.receive(ms(1), 1, &looking(1, 1, 1, 0));
-    assert_eq!(z.proposal(), (1, 1, 0));
+    assert_eq!(z.proposal(), p(1, 1, 0));
 }
 
 #[test]
@@ -936,7 +945,7 @@ fn early_finalize_better_vote_during_the_wait_still_interrupts() {
     assert_eq!(f.next_deadline(), Some(ms(52)));
     let acts = f.receive(ms(10), 3, &looking(3, 0, 1, 0));
     assert_eq!(decision(&acts), None);
-    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(f.proposal(), p(3, 0, 0));
     assert_eq!(sends(&acts), to_all(&[1, 2, 3], looking(3, 0, 1, 0)));
     assert_eq!(f.next_deadline(), Some(ms(210)), "back to polling");
     // 1's late equal vote for the old proposal counts for nothing.
@@ -963,7 +972,7 @@ fn early_finalize_better_vote_during_the_wait_still_interrupts() {
     let acts = f.receive(ms(3), 5, &looking(5, 0, 1, 0));
     assert_eq!(decision(&acts), None);
     assert!(f.known_down().is_empty(), "5 spoke");
-    assert_eq!(f.proposal(), (5, 0, 0));
+    assert_eq!(f.proposal(), p(5, 0, 0));
     assert_eq!(f.next_deadline(), Some(ms(203)), "back to polling");
 }
 
@@ -1068,18 +1077,14 @@ fn follow_only_vote_is_below_every_real_vote_and_still_counts() {
     let q = five();
     assert!(crate::election::total_order(
         &q,
-        1,
-        0,
-        0,
-        5,
-        FOLLOW_ONLY_ZXID,
-        FOLLOW_ONLY_EPOCH
+        p(1, 0, 0),
+        p(5, FOLLOW_ONLY_ZXID, FOLLOW_ONLY_EPOCH)
     ));
     // Another peer counts it as a LOOKING vote of my round (not ignored).
     let mut other = peer(1, five());
     let _ = other.start(ms(0), 0, 0);
     let _ = other.on_notification(ms(1), 5, &msg);
-    assert_eq!(other.proposal(), (1, 0, 0), "nobody adopts it");
+    assert_eq!(other.proposal(), p(1, 0, 0), "nobody adopts it");
 }
 
 /// A follow-only peer adopts real votes, never a vote naming itself nor
@@ -1092,10 +1097,16 @@ fn follow_only_never_adopts_itself_and_never_leads() {
     let _ = f.start(ms(0), 0, 0);
     // Another follow-only peer (sid 4) is not adopted...
     let _ = f.on_notification(ms(1), 4, &looking(4, FOLLOW_ONLY_ZXID, 1, -1));
-    assert_eq!(f.proposal(), (5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    assert_eq!(
+        f.proposal(),
+        p(5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
+    );
     // ... nor a vote naming me from an earlier life, however good.
     let _ = f.on_notification(ms(2), 1, &looking(5, 0x9_0000_0000, 1, 9));
-    assert_eq!(f.proposal(), (5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    assert_eq!(
+        f.proposal(),
+        p(5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
+    );
     // A quorum for me decides nothing (eager: it would decide at once).
     for from in [1, 2, 3, 5] {
         let acts = f.on_notification(ms(3), from, &looking(5, FOLLOW_ONLY_MIXED_ZXID, 1, -1));
@@ -1110,7 +1121,7 @@ fn follow_only_never_adopts_itself_and_never_leads() {
     assert!(decision(&acts).is_none(), "{acts:?}");
     // A real vote is adopted and sent on; a quorum for it decides.
     let acts = f.on_notification(ms(5), 3, &looking(3, 0, 1, 0));
-    assert_eq!(f.proposal(), (3, 0, 0));
+    assert_eq!(f.proposal(), p(3, 0, 0));
     assert!(!sends(&acts).is_empty());
     let mut d = None;
     for from in [1, 2, 3, 4] {
@@ -1131,7 +1142,10 @@ fn follow_only_set_while_looking_replaces_my_own_vote() {
     let mut f = peer(5, five());
     let _ = f.start(ms(0), 0, 0);
     let acts = f.set_follow_only(Some(FOLLOW_ONLY_MIXED_ZXID));
-    assert_eq!(f.proposal(), (5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH));
+    assert_eq!(
+        f.proposal(),
+        p(5, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
+    );
     assert_eq!(
         sends(&acts),
         to_all(&[1, 2, 3, 4, 5], looking(5, FOLLOW_ONLY_MIXED_ZXID, 1, -1))
@@ -1140,10 +1154,10 @@ fn follow_only_set_while_looking_replaces_my_own_vote() {
     let _ = g.start(ms(0), 0, 0);
     let _ = g.on_notification(ms(1), 3, &looking(3, 0, 1, 0));
     assert!(g.set_follow_only(Some(FOLLOW_ONLY_ZXID)).is_empty());
-    assert_eq!(g.proposal(), (3, 0, 0));
+    assert_eq!(g.proposal(), p(3, 0, 0));
     // An observer is not affected.
     let mut o = observer(6, maj(&[1, 2, 3], &[6]), ms(50));
     let _ = o.set_follow_only(Some(FOLLOW_ONLY_ZXID));
     let _ = o.start(ms(0), 0, 0);
-    assert_eq!(o.proposal(), (NO_VOTE, NO_VOTE, NO_VOTE));
+    assert_eq!(o.proposal(), p(NO_VOTE, NO_VOTE, NO_VOTE));
 }

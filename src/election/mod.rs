@@ -17,7 +17,7 @@ pub use fle::{
     FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_ZXID,
 };
 pub use message::{check_range, Message, RangeError, MAX_EPOCH, MAX_ROUND};
-pub use order::total_order;
+pub use order::{total_order, Proposal};
 pub use reply::{respond, Response, View};
 pub use tracker::{check_leader, has_all_quorums};
 

@@ -2,7 +2,8 @@
 //! (spec 5.11), as a pure function.
 
 use super::message::Message;
-use crate::types::{ServerState, Sid, Vote, Zxid};
+use super::order::Proposal;
+use crate::types::{ServerState, Vote};
 
 /// The parts of a peer's election state that the reply rules read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct View {
     /// My round.
     pub logicalclock: i64,
     /// My current proposal (leader, zxid, peer epoch) while LOOKING.
-    pub proposal: (Sid, Zxid, i64),
+    pub proposal: Proposal,
 }
 
 /// The outcome of the reply rules for one message.
@@ -54,10 +55,7 @@ pub fn respond(view: &View, sender_is_voter: bool, msg: &Message) -> Response {
     if view.state == ServerState::Looking {
         let reply = (sender_state == ServerState::Looking
             && msg.election_epoch < view.logicalclock)
-            .then(|| {
-                let (leader, zxid, epoch) = view.proposal;
-                Message::outgoing(ServerState::Looking, leader, zxid, view.logicalclock, epoch)
-            });
+            .then(|| view.proposal.looking(view.logicalclock));
         Response {
             reply,
             deliver: true,
@@ -82,6 +80,7 @@ pub fn respond(view: &View, sender_is_voter: bool, msg: &Message) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Sid;
 
     fn msg(state: i32, leader: Sid, round: i64) -> Message {
         Message {
@@ -106,7 +105,7 @@ mod tests {
                 state: ServerState::Following,
             },
             logicalclock: 4,
-            proposal: (3, 0x100000002, 1),
+            proposal: Proposal::new(3, 0x100000002, 1),
         }
     }
 
@@ -115,7 +114,7 @@ mod tests {
             state: ServerState::Looking,
             current_vote: Vote::looking(1, 0, -1, 0),
             logicalclock: 5,
-            proposal: (3, 7, 1),
+            proposal: Proposal::new(3, 7, 1),
         }
     }
 

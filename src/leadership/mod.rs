@@ -212,10 +212,16 @@ mod durable;
 mod event;
 mod follow;
 mod follower;
+mod input;
 mod leader;
+mod looking;
+mod mixed;
 mod mode;
+mod phase;
+mod promise;
 mod signal;
 mod timing;
+mod trust;
 
 pub use self::core::{Core, Output, Role};
 pub use durable::{Durable, Refusal, EPOCH_STEP, ROUND_RESERVE};

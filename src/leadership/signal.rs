@@ -118,7 +118,7 @@ mod tests {
                 ..Vote::looking(3, 0, 1, 0)
             },
             logicalclock: 1,
-            proposal: (3, 0, 0),
+            proposal: crate::election::Proposal::new(3, 0, 0),
         }
     }
 

@@ -1,8 +1,13 @@
 //! Unit tests of the leadership layer, rule by rule, on single machines fed
 //! by hand. Whole ensembles under faults are in `tests/leadership.rs`.
+//!
+//! One file over 500 lines on purpose: every test drives one [`Core`]
+//! through the same few helpers (a machine of a small ensemble, an elected
+//! leader, a follower brought to a given point); split files would each
+//! need a copy of them.
 
 use super::*;
-use crate::election::{Fle, Message, Settings};
+use crate::election::{Fle, Message, Proposal, Settings};
 use crate::leadership::{Durable, EPOCH_STEP};
 use crate::quorum::{Majority, QuorumVerifier};
 use crate::types::{LearnerType, ServerState, Sid};
@@ -836,7 +841,7 @@ fn a_stopping_leader_steps_down_then_sends_a_departure_that_releases() {
     }));
     assert_eq!(f.promise_until(), None);
     // FLE took the notice for no vote: my proposal is my own.
-    assert_eq!(f.fle().proposal().0, 1);
+    assert_eq!(f.fle().proposal().leader, 1);
 }
 
 #[test]
@@ -975,7 +980,11 @@ fn looking_votes_heard_while_decided_open_the_next_election() {
     let notice = Message::outgoing(ServerState::Looking, 3, -1, 2, 1);
     f.receive(ms(31), 3, &notice);
     assert_eq!(f.role(), Role::Looking);
-    assert_eq!(f.fle().proposal(), (2, 5, 1), "2's better vote was adopted");
+    assert_eq!(
+        f.fle().proposal(),
+        Proposal::new(2, 5, 1),
+        "2's better vote was adopted"
+    );
 }
 
 #[test]
@@ -1180,7 +1189,7 @@ fn an_unconfirmed_leader_that_real_servers_try_to_sync_with_gives_up() {
     assert!(sent_to(&outs, 1).contains(&vote), "{outs:?}");
     // It adopts a real vote, and never leads on votes for itself.
     c.receive(ms(26), 1, &looking(1, c.fle().logicalclock()));
-    assert_eq!(c.fle().proposal(), (1, 0, 0));
+    assert_eq!(c.fle().proposal(), Proposal::new(1, 0, 0));
 }
 
 /// `followOnly=false` keeps leading; `followOnly=true` never proposes itself.
@@ -1225,14 +1234,14 @@ fn the_learned_follow_only_vote_teaches_the_other_zkelect_peers() {
     assert_eq!(c.role(), Role::Looking, "its leader looks in a later round");
     assert_eq!(
         c.fle().proposal(),
-        (1, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
+        Proposal::new(1, FOLLOW_ONLY_MIXED_ZXID, FOLLOW_ONLY_EPOCH)
     );
 
     let mut off = Auto(follower().0.with_follow_only(FollowOnly::Off));
     off.receive(ms(20), 3, &learned);
     assert!(off.knows_real_members() && !off.follows_only());
-    assert_eq!(off.fle().proposal().0, 1);
-    assert_ne!(off.fle().proposal().2, FOLLOW_ONLY_EPOCH);
+    assert_eq!(off.fle().proposal().leader, 1);
+    assert_ne!(off.fle().proposal().epoch, FOLLOW_ONLY_EPOCH);
 }
 
 /// Behind a leader taken for a real ZooKeeper server (the ensemble is

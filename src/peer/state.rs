@@ -119,7 +119,7 @@ impl PeerState {
                 state: ServerState::Looking,
                 current_vote: my_vote,
                 logicalclock: 0,
-                proposal: (-1, -1, -1),
+                proposal: crate::election::Proposal::UNSET,
             })),
             stats: super::stats::Counters::default(),
         }
@@ -311,7 +311,7 @@ impl PeerState {
         let mut v = self.view.lock();
         v.state = ServerState::Looking;
         v.logicalclock = notice.election_epoch;
-        v.proposal = (me, -1, notice.peer_epoch);
+        v.proposal = crate::election::Proposal::new(me, -1, notice.peer_epoch);
     }
 
     pub(crate) fn publish(&self, fle: &Fle) {
@@ -319,8 +319,8 @@ impl PeerState {
             let mut s = self.status.lock();
             s.state = fle.state();
             s.vote = if fle.state() == ServerState::Looking {
-                let (l, z, e) = fle.proposal();
-                Vote::looking(l, z, fle.logicalclock(), e)
+                let p = fle.proposal();
+                Vote::looking(p.leader, p.zxid, fle.logicalclock(), p.epoch)
             } else {
                 fle.current_vote()
             };

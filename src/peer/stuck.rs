@@ -106,7 +106,7 @@ impl StuckWatch {
             .copied()
             .filter(|s| !reached.contains(s))
             .collect();
-        let (leader, _, _) = fle.proposal();
+        let leader = fle.proposal().leader;
         let head = format!(
             "sid {me}: LOOKING for {:.1} s (round {}, proposing leader {leader})",
             looking.as_secs_f64(),

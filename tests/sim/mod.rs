@@ -1049,7 +1049,8 @@ impl Sim {
         if fle.state() != ServerState::Looking {
             return;
         }
-        let (l, z, e) = fle.proposal();
+        let p = fle.proposal();
+        let (l, z, e) = (p.leader, p.zxid, p.epoch);
         if (e, z, l) < node.init {
             let msg = format!(
                 "peer {sid}: proposal (leader {l}, zxid {z:#x}, epoch {e}) is below its initial vote {:?}",
