@@ -4,6 +4,10 @@
 //! Expected renderings marked "oracle" were printed by ZooKeeper 3.8.0's own
 //! `QuorumPeerConfig.parse(...).getQuorumVerifier().toString()` (Debian
 //! package, OpenJDK 17) for the same config text.
+//!
+//! One file over 500 lines on purpose: every test reads config text through the
+//! same few helpers and checks one error text or rendering; split by topic
+//! they would only be harder to search.
 
 use super::*;
 use std::collections::BTreeSet;

@@ -1,5 +1,8 @@
 //! The exported functions. Every body runs inside `guard`, so no panic
 //! crosses into C.
+//!
+//! One file over 500 lines on purpose: every exported function of the C ABI,
+//! each a few lines inside `guard`, in one place to compare with the header.
 
 use super::callbacks::*;
 use super::error::{guard, guard_value, last_error_ptr, message_of, Failure};

@@ -1,6 +1,9 @@
 //! A follower's (or observer's) term, and what [`Core`] does in it:
 //! heartbeats, the leader's votes and LOOKING notifications, hellos, and
 //! the `Following`/`Observing` event.
+//!
+//! Just over 500 lines on purpose: a follower's whole term, from the
+//! decision to the loss, reads best in one place.
 
 use super::core::{Core, Output, Term};
 use super::durable::Refusal;

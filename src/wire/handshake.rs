@@ -1,4 +1,6 @@
 //! The handshake an initiator sends right after connecting (spec 2.3).
+//!
+//! Over 500 lines only with its unit tests (the code is under 200).
 
 use std::fmt;
 

@@ -1,4 +1,6 @@
 //! The FLE notification body (spec 3.1, 3.2).
+//!
+//! Over 500 lines only with its unit tests (the code is about 250).
 
 use std::fmt;
 
