@@ -7,7 +7,6 @@
 //! Without the package the test prints a note and passes, except in CI
 //! (`CI=true`); see `tests/interop.rs`.
 
-#[allow(dead_code)]
 mod common; // the harness takes its ports from here
 #[path = "interop/harness.rs"]
 #[allow(dead_code)] // shared with tests/interop.rs, which uses other parts
