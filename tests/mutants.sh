@@ -26,17 +26,17 @@ target="${MUTANT_TARGET:-${TMPDIR:-/tmp}/zkelect-mutants-target}"
 # what must catch it (any failure, or a safety one).
 names=(a b c d e)
 declare -A file old new expect what
-file[a]=src/leadership/core.rs
+file[a]=src/leadership/leader.rs
 old[a]='                    if reported_heartbeat(msg).is_some_and(|h| t.ack(from, h)) {'
 new[a]='                    if reported_heartbeat(msg).is_some_and(|h| { let ok = t.ack(from, h); if ok { t.fresh.insert(from, now); } ok }) {'
 expect[a]=any
 what[a]="ack counted from the report's arrival, not the heartbeat's send time"
-file[b]=src/leadership/core.rs
+file[b]=src/leadership/input.rs
 old[b]='        if self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {'
 new[b]='        if false && self.mode == Mode::Lease && (!self.durable || self.accepted > 0) {'
 expect[b]=any
 what[b]="no restart quarantine"
-file[c]=src/leadership/follower.rs
+file[c]=src/leadership/promise.rs
 old[c]='        now < self.until && self.leader != Some(leader)'
 new[c]='        false && now < self.until && self.leader != Some(leader)'
 expect[c]=any
