@@ -378,9 +378,7 @@ impl ElectionLoop {
                     // from first, then what the host reads: a host woken by
                     // a decision finds the peer already answering with it.
                     self.state.publish_lease(self.core.lease_until());
-                    self.state
-                        .publish_mixed(self.core.follows_only(), self.core.knows_real_members());
-                    self.state.publish(self.core.fle());
+                    self.state.publish(&self.core);
                     self.state.on_event(&e);
                     if let Event::EpochStoreFailed { epoch } = e {
                         log!(
@@ -418,9 +416,7 @@ impl ElectionLoop {
             }
         }
         self.state.publish_lease(self.core.lease_until());
-        self.state
-            .publish_mixed(self.core.follows_only(), self.core.knows_real_members());
-        self.state.publish(self.core.fle());
+        self.state.publish(&self.core);
         self.state.set_accepted(self.core.accepted_epoch());
     }
 

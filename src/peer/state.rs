@@ -1,6 +1,6 @@
 //! State a peer's threads publish for the host and for each other.
 
-use crate::election::{Fle, View};
+use crate::election::View;
 use crate::leadership::{Event, Leader};
 use crate::types::{ServerState, Sid, Vote, Zxid};
 use parking_lot::{Condvar, Mutex};
@@ -198,19 +198,6 @@ impl PeerState {
         }
     }
 
-    /// Publishes what the machine says of a mixed ensemble
-    /// ([`crate::leadership::Core::follows_only`] and
-    /// [`crate::leadership::Core::knows_real_members`]). Ignored once the
-    /// peer stops: a stopping election thread's last outputs must not undo
-    /// what [`PeerState::set_running`] cleared.
-    pub(crate) fn publish_mixed(&self, follow_only: bool, real_members: bool) {
-        let mut s = self.status.lock();
-        if s.running {
-            s.follow_only = follow_only;
-            s.real_members = real_members;
-        }
-    }
-
     /// The confirmed leadership, with a leader's own past its lease removed.
     pub(crate) fn confirmed(&self, s: &Status) -> Option<Confirmed> {
         let c = s.confirmed?;
@@ -314,9 +301,19 @@ impl PeerState {
         v.proposal = crate::election::Proposal::new(me, -1, notice.peer_epoch);
     }
 
-    pub(crate) fn publish(&self, fle: &Fle) {
+    /// Publishes the machine's election state and vote, and what it says
+    /// of a mixed ensemble ([`crate::leadership::Core::follows_only`],
+    /// [`crate::leadership::Core::knows_real_members`]). Those two are
+    /// ignored once the peer stops: a stopping election thread's last
+    /// outputs must not undo what [`PeerState::set_running`] cleared.
+    pub(crate) fn publish(&self, core: &crate::leadership::Core) {
+        let fle = core.fle();
         {
             let mut s = self.status.lock();
+            if s.running {
+                s.follow_only = core.follows_only();
+                s.real_members = core.knows_real_members();
+            }
             s.state = fle.state();
             s.vote = if fle.state() == ServerState::Looking {
                 let p = fle.proposal();
