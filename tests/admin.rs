@@ -48,18 +48,6 @@ fn spawn_logged(cfg: &Path, sid: i64, log: &Path) -> Proc {
     }
 }
 
-fn zkelect(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkelect"))
-        .args(args)
-        .output()
-        .expect("run zkelect");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Polls `f` until it returns a value, failing at [`DEADLINE`].
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + DEADLINE;
@@ -272,7 +260,7 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
     // status: the table, the verdict and the JSON.
     let cfg1 = ens.cfg(1);
     let cfg1 = cfg1.to_str().unwrap();
-    let (rc, out, err) = zkelect(&["status", "--config", cfg1]);
+    let (rc, out, err) = run_cli(&["status", "--config", cfg1]);
     assert_eq!(rc, 0, "{out}{err}");
     let epoch = ens.mntr(3)["zkelect_epoch"].clone();
     let verdict = out.lines().last().unwrap();
@@ -307,7 +295,7 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
         assert_eq!(cells[7], "yes", "{out}");
         assert_eq!(&cells[8..], ["no", "no"], "{out}");
     }
-    let (rc, json, _) = zkelect(&["status", "--config", cfg1, "--json"]);
+    let (rc, json, _) = run_cli(&["status", "--config", cfg1, "--json"]);
     assert_eq!(rc, 0);
     assert!(json.contains("\"leader\":3,\"epoch\":"), "{json}");
     assert!(
@@ -324,10 +312,10 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
 
     // probe: a decided server's leader; the quorum port's hint; and the
     // probed peer only logs the probe, at DEBUG.
-    let (rc, out, _) = zkelect(&["probe", &format!("127.0.0.1:{}", ens.election[0])]);
+    let (rc, out, _) = run_cli(&["probe", &format!("127.0.0.1:{}", ens.election[0])]);
     assert_eq!(rc, 0);
     assert!(out.contains("\"leader\":3"), "{out}");
-    let (rc, _, err) = zkelect(&["probe", &format!("127.0.0.1:{}", ens.quorum[0])]);
+    let (rc, _, err) = run_cli(&["probe", &format!("127.0.0.1:{}", ens.quorum[0])]);
     assert_ne!(rc, 0);
     assert!(
         err.contains("hint:") && err.contains("election port"),
@@ -373,13 +361,13 @@ fn four_letter_words_metrics_status_and_probe_of_a_zkelect_ensemble() {
         nc(ens.client(1), "srvr", ANSWER).as_deref(),
         Some(format!("{NOT_SERVING}\n").as_str())
     );
-    let (rc, out, _) = zkelect(&["probe", &format!("127.0.0.1:{}", ens.election[0])]);
+    let (rc, out, _) = run_cli(&["probe", &format!("127.0.0.1:{}", ens.election[0])]);
     assert_eq!(rc, 0);
     assert!(
         out.contains("\"state\":\"LOOKING\",\"proposal\":") && !out.contains("\"leader\""),
         "{out}"
     );
-    let (rc, out, _) = zkelect(&["status", "--config", cfg1, "--timeout", "1000"]);
+    let (rc, out, _) = run_cli(&["status", "--config", cfg1, "--timeout", "1000"]);
     assert_eq!(rc, 1, "{out}");
     assert!(out.contains("proposes "), "{out}");
     assert_eq!(
@@ -458,14 +446,14 @@ fn follow_only_shows_on_every_admin_surface() {
         assert_eq!(page.value("zkelect_real_members", &[]), Some(0.0));
     }
     let cfg1 = ens.cfg(1);
-    let (rc, out, err) = zkelect(&["status", "--config", cfg1.to_str().unwrap()]);
+    let (rc, out, err) = run_cli(&["status", "--config", cfg1.to_str().unwrap()]);
     assert_eq!(rc, 0, "{out}{err}");
     for (i, line) in out.lines().skip(1).take(3).enumerate() {
         let cells: Vec<&str> = line.split_whitespace().collect();
         let fo = if i == 2 { "yes" } else { "no" };
         assert_eq!(&cells[8..], [fo, "no"], "{out}");
     }
-    let (rc, json, _) = zkelect(&["status", "--config", cfg1.to_str().unwrap(), "--json"]);
+    let (rc, json, _) = run_cli(&["status", "--config", cfg1.to_str().unwrap(), "--json"]);
     assert_eq!(rc, 0);
     assert_eq!(json.matches("\"follow_only\":true,").count(), 1, "{json}");
     assert_eq!(json.matches("\"follow_only\":false,").count(), 2, "{json}");

@@ -52,16 +52,7 @@ fn join_learns_leader_and_epoch() {
         for z in [4, 5] {
             ens.wait_notification(r, &format!("a vote of sid {z}"), |n| n.sid == z);
         }
-        assert_eq!(
-            ens.decisions(r).len(),
-            settled.decisions[&r],
-            "server {r} decided again"
-        );
-        assert_eq!(
-            ens.lookings(r),
-            settled.lookings[&r],
-            "server {r} went LOOKING again"
-        );
+        ens.assert_unmoved(&settled, r);
     }
     ens.finish();
 }
@@ -344,8 +335,7 @@ fn observer_learns_the_leader() {
     assert_eq!(l.peer_epoch, epoch, "{l:?}");
     assert_eq!(p4.state(), ServerState::Observing);
     for r in [1, 2, 3] {
-        assert_eq!(ens.decisions(r).len(), settled.decisions[&r]);
-        assert_eq!(ens.lookings(r), settled.lookings[&r]);
+        ens.assert_unmoved(&settled, r);
     }
     ens.finish();
 }
@@ -446,16 +436,7 @@ fn peer_restarting_many_times_does_not_disturb_real_servers() {
             format!("server {r} to log the vote of the last start"),
             || (ens.notifications(r).iter().filter(|n| n.sid == 4).count() > seen[i]).then_some(()),
         );
-        assert_eq!(
-            ens.decisions(r).len(),
-            settled.decisions[&r],
-            "server {r} decided again"
-        );
-        assert_eq!(
-            ens.lookings(r),
-            settled.lookings[&r],
-            "server {r} went LOOKING again"
-        );
+        ens.assert_unmoved(&settled, r);
     }
     let modes = ens.wait_synced(&[1, 2, 3]);
     assert_eq!(modes[&3], "leader");

@@ -22,18 +22,6 @@ use zkelect::Sid;
 
 const ANSWER: Duration = Duration::from_secs(10);
 
-fn zkelect(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkelect"))
-        .args(args)
-        .output()
-        .expect("run zkelect");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// A `zkelect run` child, killed when dropped.
 struct Run(Child);
 
@@ -116,7 +104,7 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
     // The real ensemble alone (slot 1 empty), from a real server's own
     // zoo.cfg: the leader, its epoch, and slot 1 unreachable.
     let real_cfg = ens.slot(2).cfg_path();
-    let (rc, out, err) = zkelect(&["status", "--config", real_cfg.to_str().unwrap()]);
+    let (rc, out, err) = run_cli(&["status", "--config", real_cfg.to_str().unwrap()]);
     assert_eq!(rc, 0, "{out}{err}");
     assert_eq!(
         out.lines().last().unwrap(),
@@ -129,7 +117,7 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
     assert_eq!(r["3"][2..5], ["yes", "LEADING", "3"], "{out}");
     // With the client ports known, the real servers' srvr tells that they
     // finished their sync.
-    let (rc, out, _) = zkelect(&["status", "--config", status_cfg]);
+    let (rc, out, _) = run_cli(&["status", "--config", status_cfg]);
     assert_eq!(rc, 0, "{out}");
     let r = rows(&out);
     // CONFIRMED, then FOLLOW-ONLY and REAL-MEMBERS, which a real server's
@@ -256,7 +244,7 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
     assert_eq!(mm, rm, "the membership lines");
 
     // status of the mixed ensemble: all reachable, one leader.
-    let (rc, out, _) = zkelect(&["status", "--config", status_cfg]);
+    let (rc, out, _) = run_cli(&["status", "--config", status_cfg]);
     assert_eq!(rc, 0, "{out}");
     assert_eq!(
         out.lines().last().unwrap(),
@@ -272,7 +260,7 @@ fn status_and_four_letter_words_next_to_real_zookeeper() {
         assert!(cell == "yes" || cell == "no", "{out}");
     }
     assert_eq!(r["1"].len(), 10, "{out}");
-    let (rc, json, _) = zkelect(&["status", "--config", status_cfg, "--json"]);
+    let (rc, json, _) = run_cli(&["status", "--config", status_cfg, "--json"]);
     assert_eq!(rc, 0);
     assert!(
         json.contains(&format!(

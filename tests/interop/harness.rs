@@ -869,6 +869,21 @@ impl Ensemble {
         })
     }
 
+    /// Asserts that real server `sid` has neither decided nor gone LOOKING
+    /// again since `settled` ([`Ensemble::wait_settled`]).
+    pub fn assert_unmoved(&mut self, settled: &Settled, sid: Sid) {
+        assert_eq!(
+            self.decisions(sid).len(),
+            settled.decisions[&sid],
+            "server {sid} decided again"
+        );
+        assert_eq!(
+            self.lookings(sid),
+            settled.lookings[&sid],
+            "server {sid} went LOOKING again"
+        );
+    }
+
     /// The indices of the LOOKING records of the current run of `sid`.
     fn looking_records(&mut self, sid: Sid) -> Vec<usize> {
         self.server(sid)

@@ -10,6 +10,20 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+/// Runs the `zkelect` command with `args`; its exit code, stdout and
+/// stderr.
+pub fn run_cli(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkelect"))
+        .args(args)
+        .output()
+        .expect("run zkelect");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// What `echo CMD | nc 127.0.0.1 PORT` prints: the command and a newline,
 /// then the end of input, and everything read until the server closes.
 /// `None` if the server does not close within `within`.
