@@ -9,11 +9,9 @@ mod admin;
 mod common;
 
 use admin::*;
-use common::run::{next_line, unique_ports, Proc};
+use common::run::{next_line, spawn_to, unique_ports, Proc};
 use common::DEADLINE;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use zkelect::admin::fourlw::{Whitelist, NOT_SERVING};
 use zkelect::config::Config;
@@ -24,28 +22,7 @@ const ANSWER: Duration = Duration::from_secs(10);
 /// `zkelect run` with its stderr (the log, at DEBUG) in `log`.
 fn spawn_logged(cfg: &Path, sid: i64, log: &Path) -> Proc {
     let err = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkelect"))
-        .args(["run", "--config"])
-        .arg(cfg)
-        .args(["--myid", &sid.to_string(), "--log-level", "debug"])
-        .stdout(Stdio::piped())
-        .stderr(err)
-        .spawn()
-        .expect("start zkelect run");
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Proc {
-        sid,
-        child,
-        lines: rx,
-    }
+    spawn_to(cfg, sid, &["--log-level", "debug"], err.into())
 }
 
 /// Polls `f` until it returns a value, failing at [`DEADLINE`].

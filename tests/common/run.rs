@@ -34,13 +34,18 @@ pub fn spawn(cfg: &Path, sid: i64) -> Proc {
 
 /// As [`spawn`], with extra arguments.
 pub fn spawn_with(cfg: &Path, sid: i64, extra: &[&str]) -> Proc {
+    spawn_to(cfg, sid, extra, Stdio::null())
+}
+
+/// As [`spawn_with`], with its stderr (the log) going to `stderr`.
+pub fn spawn_to(cfg: &Path, sid: i64, extra: &[&str], stderr: Stdio) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zkelect"))
         .args(["run", "--config"])
         .arg(cfg)
         .args(["--myid", &sid.to_string()])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start zkelect run");
     let out = child.stdout.take().unwrap();
